@@ -1,0 +1,1 @@
+"""The command line: a thin layer over the library.  Nothing in the library imports this package."""

@@ -1,0 +1,53 @@
+"""The one registry of environment variables roost reads or writes, with what each means.
+
+docs/reference/environment.md is generated from this table (``python -m roost.envvars``).
+"""
+
+from __future__ import annotations
+
+from typing import Dict, NamedTuple
+
+
+class EnvVar(NamedTuple):
+    name: str
+    doc: str
+    owner: str  # "roost" for ours, "lmod" for Lmod's that roost honours, "slurm", "jupyter" ...
+
+
+VARIABLES: Dict[str, EnvVar] = {}
+
+
+def declare(name: str, doc: str, owner: str = "roost") -> str:
+    VARIABLES[name] = EnvVar(name, doc, owner)
+    return name
+
+
+ROOST_CONFIG = declare("ROOST_CONFIG", "Path of the user config file (default ~/.config/roost/config.toml).")
+ROOST_SITE_CONFIG = declare("ROOST_SITE_CONFIG", "Path of the site config file (default /etc/roost/config.toml).")
+ROOST_DATA_DIR = declare("ROOST_DATA_DIR", "Where roost keeps its per-user data: envs, job records (default ~/.local/share/roost).")
+ROOST_CACHE_DIR = declare("ROOST_CACHE_DIR", "Where roost keeps caches, such as the module cache (default ~/.cache/roost).")
+ROOST_MODULE_CACHE = declare("ROOST_MODULE_CACHE", "Set to 'no' to disable the avail/spider cache.")
+ROOST_REQUIRE_SERVICES = declare(
+    "ROOST_REQUIRE_SERVICES", "Test suite only: comma-separated services whose absence fails tests instead of skipping them."
+)
+ROOST_MT = declare("_ROOST_MT_", "roost's table of loaded modules (JSON; written by the module command).")
+MODULEPATH = declare("MODULEPATH", "Directories searched for modulefiles, in order.", "lmod")
+LOADEDMODULES = declare("LOADEDMODULES", "Loaded modules' full names, colon-separated, in load order.", "lmod")
+LMFILES = declare("_LMFILES_", "Loaded modules' files, colon-separated, in load order.", "lmod")
+LMOD_SYSTEM_DEFAULT_MODULES = declare(
+    "LMOD_SYSTEM_DEFAULT_MODULES", "Modules `module reset` loads (colon-separated).", "lmod"
+)
+LMOD_MODULERCFILE = declare("LMOD_MODULERCFILE", "Extra modulerc files (colon-separated) read before the tree's own.", "lmod")
+MODULERCFILE = declare("MODULERCFILE", "As LMOD_MODULERCFILE.", "lmod")
+LMOD_PACKAGE_PATH = declare("LMOD_PACKAGE_PATH", "Not supported by roost; Lmod's SitePackage hook directory.", "lmod")
+NO_COLOR = declare("NO_COLOR", "Disable colour in output meant for people.", "all")
+
+
+def markdown() -> str:
+    lines = ["# Environment variables", "", "| variable | owner | meaning |", "| --- | --- | --- |"]
+    lines += [f"| `{v.name}` | {v.owner} | {v.doc} |" for v in sorted(VARIABLES.values())]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

@@ -1,0 +1,77 @@
+"""One error hierarchy.  The library raises; the CLI renders (``error: ...`` then ``hint: ...``).
+
+    RoostError
+    ├── ConfigError
+    ├── ModuleError
+    │   ├── ModuleNotFound
+    │   ├── ModulefileError        (Lua/Tcl error or LmodError in a modulefile)
+    │   ├── ModuleConflict
+    │   ├── MissingPrereq
+    │   └── CollectionError
+    ├── EnvError
+    ├── ContainerError
+    ├── KernelError
+    └── JobError
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+
+class RoostError(Exception):
+    """An error a user can act on: ``message`` says what went wrong, ``hint`` how to fix it."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\nhint: {self.hint}"
+
+
+class ConfigError(RoostError):
+    pass
+
+
+class ModuleError(RoostError):
+    pass
+
+
+class ModuleNotFound(ModuleError):
+    pass
+
+
+class ModulefileError(ModuleError):
+    pass
+
+
+class ModuleConflict(ModuleError):
+    pass
+
+
+class MissingPrereq(ModuleError):
+    pass
+
+
+class CollectionError(ModuleError):
+    pass
+
+
+class EnvError(RoostError):
+    pass
+
+
+class ContainerError(RoostError):
+    pass
+
+
+class KernelError(RoostError):
+    pass
+
+
+class JobError(RoostError):
+    pass

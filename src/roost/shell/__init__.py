@@ -1,0 +1,1 @@
+"""The environment-change type and its renderers (shell code, os.environ, JSON, modulefiles)."""

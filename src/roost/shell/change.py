@@ -1,0 +1,380 @@
+"""One data type for an environment change.
+
+Modules, env activation and container wrappers *produce* an :class:`EnvChange`; renderers in
+:mod:`roost.shell.render` and :mod:`roost.shell.modulefile` *consume* it.  An ``EnvChange`` is an ordered
+list of :class:`Op`.  Path operations carry a separator and a priority; applying a change to a
+:class:`ShellState` keeps per-entry reference counts, so that a directory added by two modules stays until
+both have removed it (Lmod's rule).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, Iterator, List, Mapping, MutableMapping, Optional, Tuple
+
+VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Aliases and shell functions become names in the user's shell: keep them to characters no shell treats
+# specially, so that nothing in a name can ever be executed.
+COMMAND_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+:@%-]*$")
+REFCOUNT_PREFIX = "__ROOST_REF_COUNT_"
+
+
+class Action(enum.Enum):
+    SET = "set"
+    UNSET = "unset"
+    PREPEND = "prepend"
+    APPEND = "append"
+    REMOVE = "remove"
+    ALIAS = "alias"
+    UNALIAS = "unalias"
+    FUNCTION = "function"
+    UNFUNCTION = "unfunction"
+
+
+PATH_ACTIONS = frozenset({Action.PREPEND, Action.APPEND, Action.REMOVE})
+
+
+@dataclass(frozen=True)
+class Op:
+    action: Action
+    name: str
+    value: str = ""
+    sep: str = ":"
+    priority: int = 0
+
+    def as_dict(self) -> Dict[str, object]:
+        data: Dict[str, object] = {"action": self.action.value, "name": self.name}
+        if self.action not in (Action.UNSET, Action.UNALIAS, Action.UNFUNCTION):
+            data["value"] = self.value
+        if self.action in PATH_ACTIONS:
+            data["sep"] = self.sep
+            if self.priority:
+                data["priority"] = self.priority
+        return data
+
+
+def check_var_name(name: str) -> str:
+    if not VAR_NAME.match(name):
+        from roost.errors import RoostError
+
+        raise RoostError(
+            f"{name!r} is not a valid environment variable name",
+            "use letters, digits and underscores, not starting with a digit",
+        )
+    return name
+
+
+def check_command_name(name: str, what: str) -> str:
+    if not COMMAND_NAME.match(name):
+        from roost.errors import RoostError
+
+        raise RoostError(f"{name!r} is not a valid {what} name", "use letters, digits and _ . + - : @ %")
+    return name
+
+
+@dataclass
+class EnvChange:
+    """An ordered list of environment operations; build it with the methods, read it with ``ops``."""
+
+    ops: List[Op] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Op]:
+        return iter(self.ops)
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def __bool__(self) -> bool:
+        return bool(self.ops)
+
+    def set(self, name: str, value: str) -> EnvChange:
+        self.ops.append(Op(Action.SET, check_var_name(name), str(value)))
+        return self
+
+    def unset(self, name: str) -> EnvChange:
+        self.ops.append(Op(Action.UNSET, check_var_name(name)))
+        return self
+
+    def prepend_path(self, name: str, value: str, sep: str = ":", priority: int = 0) -> EnvChange:
+        self.ops.append(Op(Action.PREPEND, check_var_name(name), value, sep, priority))
+        return self
+
+    def append_path(self, name: str, value: str, sep: str = ":", priority: int = 0) -> EnvChange:
+        self.ops.append(Op(Action.APPEND, check_var_name(name), value, sep, priority))
+        return self
+
+    def remove_path(self, name: str, value: str, sep: str = ":") -> EnvChange:
+        self.ops.append(Op(Action.REMOVE, check_var_name(name), value, sep))
+        return self
+
+    def alias(self, name: str, value: str) -> EnvChange:
+        self.ops.append(Op(Action.ALIAS, check_command_name(name, "alias"), value))
+        return self
+
+    def unalias(self, name: str) -> EnvChange:
+        self.ops.append(Op(Action.UNALIAS, check_command_name(name, "alias")))
+        return self
+
+    def function(self, name: str, body: str) -> EnvChange:
+        self.ops.append(Op(Action.FUNCTION, check_command_name(name, "shell function"), body))
+        return self
+
+    def unfunction(self, name: str) -> EnvChange:
+        self.ops.append(Op(Action.UNFUNCTION, check_command_name(name, "shell function")))
+        return self
+
+    def extend(self, other: Iterable[Op]) -> EnvChange:
+        self.ops.extend(other)
+        return self
+
+    def variables(self) -> List[str]:
+        """Names of the environment variables this change touches, in first-touched order."""
+        seen: Dict[str, None] = {}
+        for op in self.ops:
+            if op.action not in (Action.ALIAS, Action.UNALIAS, Action.FUNCTION, Action.UNFUNCTION):
+                seen.setdefault(op.name, None)
+        return list(seen)
+
+    def to_json(self) -> List[Dict[str, object]]:
+        return [op.as_dict() for op in self.ops]
+
+    @classmethod
+    def from_json(cls, data: Iterable[Mapping[str, object]]) -> EnvChange:
+        ops = [
+            Op(
+                Action(str(item["action"])),
+                str(item["name"]),
+                str(item.get("value", "")),
+                str(item.get("sep", ":")),
+                int(item.get("priority", 0)),  # type: ignore[call-overload]
+            )
+            for item in data
+        ]
+        return cls(ops)
+
+    def applied_to(self, environ: Mapping[str, str]) -> Dict[str, str]:
+        """The environment a process gets when this change is applied to ``environ`` (for subprocesses)."""
+        state = ShellState(dict(environ))
+        state.apply(self)
+        return state.export_environ()
+
+
+def split_path(value: str, sep: str) -> List[str]:
+    return [part for part in value.split(sep)] if value else []
+
+
+def normalize_entry(entry: str) -> str:
+    """Lmod's path regularisation: squeeze repeated slashes and drop a trailing one."""
+    if "//" in entry:
+        entry = re.sub("/+", "/", entry)
+    if len(entry) > 1 and entry.endswith("/"):
+        entry = entry[:-1]
+    return entry
+
+
+class PathVar:
+    """A path-like variable under edit: entries in order, each with a reference count and a priority."""
+
+    def __init__(self, value: Optional[str], sep: str, counts: Optional[Dict[str, int]]) -> None:
+        self.sep = sep
+        self.entries: List[str] = []
+        self.priority: Dict[str, int] = {}
+        for entry in split_path(value or "", sep):
+            entry = normalize_entry(entry)
+            if entry not in self.entries:
+                self.entries.append(entry)
+        self.counts: Dict[str, int] = {e: 1 for e in self.entries}
+        if counts:
+            for entry, count in counts.items():
+                if entry in self.counts:
+                    self.counts[entry] = count
+
+    def _insert(self, entry: str, front: bool, priority: int) -> None:
+        if front:
+            index = 0
+            while index < len(self.entries) and self.priority.get(self.entries[index], 0) > priority:
+                index += 1
+        else:
+            index = len(self.entries)
+            while index > 0 and self.priority.get(self.entries[index - 1], 0) < priority:
+                index -= 1
+        self.entries.insert(index, entry)
+        if priority:
+            self.priority[entry] = priority
+
+    def add(self, value: str, front: bool, priority: int) -> None:
+        parts = [normalize_entry(p) for p in split_path(value, self.sep)]
+        # prepend "a:b" keeps a before b, so insert from the last one
+        for entry in reversed(parts) if front else parts:
+            if entry in self.counts:
+                self.counts[entry] += 1
+                self.entries.remove(entry)
+            else:
+                self.counts[entry] = 1
+            self._insert(entry, front, priority)
+
+    def remove(self, value: str, *, force: bool = False) -> None:
+        for entry in (normalize_entry(p) for p in split_path(value, self.sep)):
+            if entry not in self.counts:
+                continue
+            self.counts[entry] = 0 if force else self.counts[entry] - 1
+            if self.counts[entry] <= 0:
+                del self.counts[entry]
+                self.entries.remove(entry)
+                self.priority.pop(entry, None)
+
+    def value(self) -> Optional[str]:
+        return self.sep.join(self.entries) if self.entries else None
+
+    def tracked_counts(self) -> Dict[str, int]:
+        return {e: c for e, c in self.counts.items() if c != 1}
+
+
+def parse_refcounts(text: str) -> Dict[str, int]:
+    """Parse ``/a:2;/b:3`` (the count follows the last colon of each ``;``-separated item)."""
+    counts: Dict[str, int] = {}
+    for item in text.split(";"):
+        entry, _, count = item.rpartition(":")
+        if entry and count.isdigit():
+            counts[entry] = int(count)
+    return counts
+
+
+def format_refcounts(counts: Mapping[str, int]) -> str:
+    return ";".join(f"{entry}:{count}" for entry, count in counts.items())
+
+
+class ShellState:
+    """A working copy of a shell's environment, aliases and functions that changes are applied to.
+
+    Reference counts of path entries live in ``__ROOST_REF_COUNT_<VAR>`` variables, written only for
+    entries whose count is not 1, so that an untouched environment carries nothing extra.
+    """
+
+    def __init__(
+        self,
+        environ: Dict[str, str],
+        aliases: Optional[Dict[str, str]] = None,
+        functions: Optional[Dict[str, str]] = None,
+    ) -> None:
+        self.environ = environ
+        self.aliases: Dict[str, Optional[str]] = dict(aliases or {})
+        self.functions: Dict[str, Optional[str]] = dict(functions or {})
+        self._paths: Dict[str, PathVar] = {}
+
+    def copy(self) -> ShellState:
+        self.flush()
+        clone = ShellState(dict(self.environ))
+        clone.aliases = dict(self.aliases)
+        clone.functions = dict(self.functions)
+        return clone
+
+    def path(self, name: str, sep: str) -> PathVar:
+        var = self._paths.get(name)
+        if var is None or var.sep != sep:
+            if var is not None:
+                self._flush_one(name, var)
+            counts_text = self.environ.get(REFCOUNT_PREFIX + name)
+            var = PathVar(self.environ.get(name), sep, parse_refcounts(counts_text) if counts_text else None)
+            self._paths[name] = var
+        return var
+
+    def get(self, name: str) -> Optional[str]:
+        var = self._paths.get(name)
+        if var is not None:
+            return var.value()
+        return self.environ.get(name)
+
+    def set(self, name: str, value: Optional[str]) -> None:
+        self._paths.pop(name, None)
+        self.environ.pop(REFCOUNT_PREFIX + name, None)
+        if value is None:
+            self.environ.pop(name, None)
+        else:
+            self.environ[name] = value
+
+    def apply_op(self, op: Op, *, force_remove: bool = False) -> None:
+        action = op.action
+        if action is Action.SET:
+            self.set(op.name, op.value)
+        elif action is Action.UNSET:
+            self.set(op.name, None)
+        elif action is Action.PREPEND or action is Action.APPEND:
+            self.path(op.name, op.sep).add(op.value, action is Action.PREPEND, op.priority)
+        elif action is Action.REMOVE:
+            self.path(op.name, op.sep).remove(op.value, force=force_remove)
+        elif action is Action.ALIAS:
+            self.aliases[op.name] = op.value
+        elif action is Action.UNALIAS:
+            self.aliases[op.name] = None
+        elif action is Action.FUNCTION:
+            self.functions[op.name] = op.value
+        elif action is Action.UNFUNCTION:
+            self.functions[op.name] = None
+
+    def apply(self, change: Iterable[Op]) -> None:
+        for op in change:
+            self.apply_op(op)
+
+    def _flush_one(self, name: str, var: PathVar) -> None:
+        value = var.value()
+        if value is None:
+            self.environ.pop(name, None)
+        else:
+            self.environ[name] = value
+        tracked = var.tracked_counts()
+        if tracked:
+            self.environ[REFCOUNT_PREFIX + name] = format_refcounts(tracked)
+        else:
+            self.environ.pop(REFCOUNT_PREFIX + name, None)
+
+    def flush(self) -> None:
+        for name, var in self._paths.items():
+            self._flush_one(name, var)
+        self._paths.clear()
+
+    def export_environ(self) -> Dict[str, str]:
+        self.flush()
+        return dict(self.environ)
+
+
+def diff(before: Mapping[str, str], after: ShellState, *, before_aliases: Optional[Mapping[str, str]] = None,
+         before_functions: Optional[Mapping[str, str]] = None) -> EnvChange:
+    """The absolute change (set/unset, alias, function) that turns ``before`` into ``after``."""
+    after_env = after.export_environ()
+    change = EnvChange()
+    for name, value in after_env.items():
+        if before.get(name) != value:
+            change.ops.append(Op(Action.SET, name, value))
+    for name in before:
+        if name not in after_env:
+            change.ops.append(Op(Action.UNSET, name))
+    _diff_named(change, before_aliases or {}, after.aliases, Action.ALIAS, Action.UNALIAS)
+    _diff_named(change, before_functions or {}, after.functions, Action.FUNCTION, Action.UNFUNCTION)
+    return change
+
+
+def _diff_named(change: EnvChange, before: Mapping[str, str], after: Mapping[str, Optional[str]],
+                define: Action, undefine: Action) -> None:
+    for name, value in after.items():
+        if value is None:
+            change.ops.append(Op(undefine, name))
+        elif before.get(name) != value:
+            change.ops.append(Op(define, name, value))
+
+
+def environ_items(change: EnvChange) -> Tuple[Dict[str, str], List[str]]:
+    """For an absolute change: the variables it sets and the ones it unsets."""
+    sets = {op.name: op.value for op in change.ops if op.action is Action.SET}
+    unsets = [op.name for op in change.ops if op.action is Action.UNSET]
+    return sets, unsets
+
+
+def apply_to_environ(change: EnvChange, environ: MutableMapping[str, str]) -> None:
+    """Apply a change to a mutable mapping in place (``os.environ`` of a launcher, say)."""
+    new = change.applied_to(environ)
+    for name in [n for n in environ if n not in new]:
+        del environ[name]
+    environ.update(new)

@@ -1,0 +1,147 @@
+"""Renderers of an :class:`~roost.shell.change.EnvChange` into code for a target.
+
+Every renderer returns a string (testable per shell).  Values are always quoted so that spaces, quotes,
+``$``, backticks, newlines, semicolons and non-ASCII text arrive byte for byte and nothing in a value is
+executed.  Shell *function* bodies are code by definition (``set_shell_function``) and are emitted as such.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Callable, Dict, List
+
+from roost.shell.change import Action, EnvChange, Op
+
+SHELLS = ("bash", "zsh", "sh", "fish", "python", "json")
+
+
+def quote_posix(value: str) -> str:
+    """Single-quote for sh/bash/zsh: nothing inside single quotes is special except the quote itself."""
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def quote_fish(value: str) -> str:
+    """fish single quotes: only backslash and the quote itself need escaping."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# Removing one entry from a separator-delimited variable needs a loop in the shell; it is emitted once,
+# then unset, when a relative change (not a module command's absolute diff) contains a removal.
+_POSIX_REMOVE = (
+    "__roost_rm() { eval \"__r_v=\\${$1-}\"; __r_o=; while [ -n \"$__r_v\" ]; do "
+    "case $__r_v in *\"$3\"*) __r_e=${__r_v%%\"$3\"*}; __r_v=${__r_v#*\"$3\"};; "
+    "*) __r_e=$__r_v; __r_v=;; esac; "
+    "[ \"$__r_e\" = \"$2\" ] || __r_o=\"${__r_o:+$__r_o$3}$__r_e\"; done; "
+    "if [ -n \"$__r_o\" ]; then export \"$1=$__r_o\"; else unset \"$1\"; fi; }"
+)
+
+
+def _posix_op(op: Op, shell: str) -> str:
+    name, action = op.name, op.action
+    if action is Action.SET:
+        return f"export {name}={quote_posix(op.value)};"
+    if action is Action.UNSET:
+        return f"unset {name};"
+    if action is Action.PREPEND:
+        return f"export {name}={quote_posix(op.value)}\"${{{name}:+{quote_posix(op.sep)}${name}}}\";"
+    if action is Action.APPEND:
+        return f"export {name}=\"${{{name}:+${name}{quote_posix(op.sep)}}}\"{quote_posix(op.value)};"
+    if action is Action.REMOVE:
+        return f"__roost_rm {name} {quote_posix(op.value)} {quote_posix(op.sep)};"
+    if action is Action.ALIAS:
+        return f"alias {name}={quote_posix(op.value)};"
+    if action is Action.UNALIAS:
+        return f"unalias {name} 2>/dev/null || true;"
+    if action is Action.FUNCTION:
+        return f"{name} () {{\n{op.value.rstrip()}\n}};"
+    # UNFUNCTION
+    return f"unset -f {name} 2>/dev/null || true;"
+
+
+def render_posix(change: EnvChange, shell: str = "bash") -> str:
+    lines: List[str] = []
+    needs_remove = any(op.action is Action.REMOVE for op in change.ops)
+    if needs_remove:
+        lines.append(_POSIX_REMOVE)
+    lines.extend(_posix_op(op, shell) for op in change.ops)
+    if needs_remove:
+        lines.append("unset -f __roost_rm;")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _is_fish_path_var(name: str) -> bool:
+    # fish splits variables whose names end in PATH into lists (joined with ':' on export).
+    return name.endswith("PATH")
+
+
+def _fish_op(op: Op) -> str:
+    name, action = op.name, op.action
+    if action is Action.SET:
+        if _is_fish_path_var(name) and op.value:
+            parts = " ".join(quote_fish(p) for p in op.value.split(":"))
+            return f"set -gx {name} {parts};"
+        return f"set -gx {name} {quote_fish(op.value)};"
+    if action is Action.UNSET:
+        return f"set -e {name};"
+    if action in (Action.PREPEND, Action.APPEND):
+        if _is_fish_path_var(name) and op.sep == ":":
+            parts = " ".join(quote_fish(p) for p in op.value.split(":"))
+            order = f"{parts} ${name}" if action is Action.PREPEND else f"${name} {parts}"
+            return f"set -gx {name} {order};"
+        value, sep = quote_fish(op.value), quote_fish(op.sep)
+        joined = f"{value}{sep}\"${name}\"" if action is Action.PREPEND else f"\"${name}\"{sep}{value}"
+        return f"if set -q {name}; and test -n \"${name}\"; set -gx {name} {joined}; else; set -gx {name} {value}; end;"
+    if action is Action.REMOVE:
+        value, sep = quote_fish(op.value), quote_fish(op.sep)
+        if _is_fish_path_var(name) and op.sep == ":":
+            return f"if set -l __i (contains -i -- {value} ${name}); set -e {name}[$__i]; end;"
+        return (f"if set -q {name}; set -l __p (string split -- {sep} \"${name}\"); "
+                f"set -gx {name} (string join -- {sep} (string match -v -- {value} $__p)); end;")
+    if action is Action.ALIAS:
+        return f"alias {name} {quote_fish(op.value)};"
+    if action is Action.UNALIAS:
+        return f"functions -e {name};"
+    if action is Action.FUNCTION:
+        return f"function {name}\n{op.value.rstrip()}\nend;"
+    return f"functions -e {name};"
+
+
+def render_fish(change: EnvChange) -> str:
+    return "".join(_fish_op(op) + "\n" for op in change.ops)
+
+
+def render_python(change: EnvChange) -> str:
+    """Python statements on ``os.environ`` (Lmod's ``python`` shell); aliases and functions do not apply."""
+    lines: List[str] = []
+    for op in change.ops:
+        if op.action is Action.SET:
+            lines.append(f"os.environ[{op.name!r}] = {op.value!r}")
+        elif op.action is Action.UNSET:
+            lines.append(f"os.environ.pop({op.name!r}, None)")
+        elif op.action in (Action.PREPEND, Action.APPEND, Action.REMOVE):
+            lines.append(f"# relative {op.action.value} of {op.name}: apply with roost.shell.change")
+    return "".join(line + "\n" for line in lines)
+
+
+def render_json(change: EnvChange) -> str:
+    return json.dumps(change.to_json(), indent=None, separators=(",", ":"))
+
+
+_RENDERERS: Dict[str, Callable[[EnvChange], str]] = {
+    "bash": lambda c: render_posix(c, "bash"),
+    "zsh": lambda c: render_posix(c, "zsh"),
+    "sh": lambda c: render_posix(c, "sh"),
+    "fish": render_fish,
+    "python": render_python,
+    "json": render_json,
+}
+
+
+def render(change: EnvChange, shell: str) -> str:
+    try:
+        renderer = _RENDERERS[shell]
+    except KeyError:
+        from roost.errors import RoostError
+
+        raise RoostError(f"unknown shell {shell!r}", f"choose one of: {', '.join(SHELLS)}") from None
+    return renderer(change)

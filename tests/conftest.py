@@ -1,0 +1,110 @@
+"""Shared fixtures.
+
+Integration tests declare the real service they need with ``@pytest.mark.service("lmod")`` (or
+``require_service("slurm")`` inside a fixture).  On a laptop without it they skip with the reason; when
+``ROOST_REQUIRE_SERVICES`` names it (``.ci/run`` sets ``lmod,slurm,charliecloud,...`` or ``all``), the skip
+becomes a failure, so a missing install step can never pass silently.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Callable, Dict, Iterator
+
+import pytest
+
+LMOD_INIT = "/usr/share/lmod/lmod/init/bash"
+LMOD_CMD = "/usr/share/lmod/lmod/libexec/lmod"
+
+
+def _has_lmod() -> bool:
+    return Path(LMOD_CMD).exists()
+
+
+def _has_slurm() -> bool:
+    import subprocess
+
+    if not shutil.which("sinfo"):
+        return False
+    try:
+        out = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and bool(out.stdout.strip())
+
+
+def _has_charliecloud() -> bool:
+    return shutil.which("ch-run") is not None and Path(os.environ.get("ROOST_TEST_IMAGE", "/var/tmp/roost-test-images/python")).is_dir()
+
+
+def _has_chromium() -> bool:
+    return shutil.which("chromium") is not None
+
+
+def _has_podman() -> bool:
+    return shutil.which("podman") is not None
+
+
+def _has_apptainer() -> bool:
+    return shutil.which("apptainer") is not None or shutil.which("singularity") is not None
+
+
+SERVICE_PROBES: Dict[str, Callable[[], bool]] = {
+    "lmod": _has_lmod,
+    "slurm": _has_slurm,
+    "charliecloud": _has_charliecloud,
+    "chromium": _has_chromium,
+    "podman": _has_podman,
+    "apptainer": _has_apptainer,
+    "zsh": lambda: shutil.which("zsh") is not None,
+    "fish": lambda: shutil.which("fish") is not None,
+}
+
+_probe_cache: Dict[str, bool] = {}
+
+
+# Read once at import: fixtures that scrub ROOST_* variables must not turn a required service optional.
+_REQUIRED = os.environ.get("ROOST_REQUIRE_SERVICES", "")
+
+
+def required_services() -> set:
+    names = {n.strip() for n in _REQUIRED.split(",") if n.strip()}
+    if "all" in names:
+        names = set(SERVICE_PROBES) - {"apptainer", "podman"} | names - {"all"}
+    return names
+
+
+def require_service(name: str) -> None:
+    """Skip (or fail, when CI requires it) unless the named service is available."""
+    if name not in _probe_cache:
+        _probe_cache[name] = SERVICE_PROBES[name]()
+    if _probe_cache[name]:
+        return
+    reason = f"service {name!r} is not available here (scripts/services/{name}.sh installs and starts it)"
+    if name in required_services():
+        pytest.fail(f"{reason}, and ROOST_REQUIRE_SERVICES requires it", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in item.iter_markers(name="service"):
+        for name in marker.args:
+            require_service(name)
+
+
+@pytest.fixture
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Dict[str, str]]:
+    """An environment without any module state and with roost's user dirs inside tmp_path."""
+    for name in list(os.environ):
+        if name.startswith(("_ModuleTable", "__LMOD", "LMOD", "_ROOST", "__ROOST", "ROOST_")) or name in (
+            "LOADEDMODULES", "_LMFILES_", "MODULEPATH", "MODULESHOME",
+        ):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home" / ".local" / "share"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home" / ".cache"))
+    (tmp_path / "home").mkdir()
+    yield dict(os.environ)
