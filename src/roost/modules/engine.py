@@ -1,0 +1,384 @@
+"""The module engine: load, unload, swap, purge, reload, reset, use/unuse, collections.
+
+An :class:`Engine` works on a copy of the environment (a :class:`~roost.shell.change.ShellState`) and the
+module table.  A command either succeeds as a whole, and :meth:`Engine.finish` returns the absolute
+:class:`~roost.shell.change.EnvChange` from the original environment, or raises and nothing is emitted: a
+load is all-or-nothing, including when one of several modules on the command line fails.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Dict, List, Mapping, Optional, Sequence
+
+from roost.errors import ModuleError, ModulefileError, ModuleNotFound
+from roost.modules.frame import Frame, Spec
+from roost.modules.table import TABLE_VAR, Loaded, ModuleTable
+from roost.modules.tree import Entry, ModuleTree, RcInfo, split_modulepath
+from roost.modules.versions import version_key
+from roost.shell.change import Action, EnvChange, Op, ShellState, diff
+
+MAX_HIERARCHY_PASSES = 20
+
+
+def read_rc_file(path: str, kind: str, sn: str) -> RcInfo:
+    """Evaluate a .modulerc.lua, .modulerc or .version file (only on a cache miss)."""
+    try:
+        if kind == "lua":
+            from roost.modules.lua import read_rc
+
+            return read_rc(path, sn)
+        from roost.modules.tcl import read_rc as read_tcl_rc
+
+        return read_tcl_rc(path, sn, version_file=(kind == "version"))
+    except (ModuleError, OSError, ImportError):
+        return RcInfo()  # a broken rc file must not break every command; the modulefiles still work
+
+
+def evaluate(frame: Frame, kind: str) -> None:
+    """Run one modulefile through its interpreter in the frame's mode."""
+    try:
+        with open(frame.file, encoding="utf-8", errors="surrogateescape") as handle:
+            code = handle.read()
+    except OSError as exc:
+        raise ModulefileError(
+            f"cannot read the modulefile of \"{frame.fullname}\" ({frame.file}): {exc.strerror}",
+            "check that the file exists and is readable",
+        ) from None
+    if kind == "lua":
+        from roost.modules.lua import evaluate_modulefile
+
+        evaluate_modulefile(frame, code)
+    else:
+        from roost.modules.tcl import evaluate_modulefile as evaluate_tcl
+
+        evaluate_tcl(frame, code)
+
+
+class Engine:
+    def __init__(self, environ: Mapping[str, str], *, cache_dir: Optional[str] = None, force: bool = False) -> None:
+        self.original: Dict[str, str] = dict(environ)
+        self.state = ShellState(dict(environ))
+        self.table = ModuleTable.from_environ(environ)
+        self.cache_dir = cache_dir
+        self.force = force
+        self.messages: List[str] = []
+        self.reloaded: List[str] = []
+        self.inactive: List[str] = []
+        self._tree: Optional[ModuleTree] = None
+        self._tree_key: Optional[str] = None
+        self._pending: List[str] = []
+        self._depth = 0
+
+    # ---- the tree under the current MODULEPATH ---------------------------------------------------
+    def modulepath(self) -> List[str]:
+        return split_modulepath(self.state.get("MODULEPATH"))
+
+    def tree(self) -> ModuleTree:
+        key = self.state.get("MODULEPATH") or ""
+        if self._tree is None or self._tree_key != key:
+            self._tree = ModuleTree(split_modulepath(key), read_rc_file, self.cache_dir)
+            self._tree_key = key
+        return self._tree
+
+    def find(self, spec: Spec) -> Optional[Entry]:
+        tree = self.tree()
+        if spec.low or spec.high or spec.latest:
+            return self._find_range(tree, spec)
+        return tree.resolve(spec.name)
+
+    def _find_range(self, tree: ModuleTree, spec: Spec) -> Optional[Entry]:
+        candidates = tree.resolve_all(spec.name)
+        if spec.latest:
+            return tree.latest(spec.name)
+        low = version_key(spec.low) if spec.low else None
+        high = version_key(spec.high) if spec.high else None
+
+        def fits(entry: Entry) -> bool:
+            key = version_key(entry.version)
+            return (low is None or key >= low) and (high is None or key <= high)
+
+        default = tree.default(spec.name)
+        if default is not None and fits(default):
+            return default
+        fitting = [e for e in candidates if fits(e)]
+        return max(fitting, key=lambda e: version_key(e.version), default=None)
+
+    def require(self, name: str, needed_by: str = "") -> Entry:
+        entry = self.find(Spec(name))
+        if entry is None:
+            raise self._not_found(name, needed_by)
+        return entry
+
+    def _not_found(self, name: str, needed_by: str = "") -> ModuleNotFound:
+        who = f" (needed by \"{needed_by}\")" if needed_by else ""
+        return ModuleNotFound(
+            f"the module \"{name}\"{who} is unknown or not reachable with the current MODULEPATH",
+            f"try: module spider {name.split('/')[0]}  (it shows every version and how to load it)",
+        )
+
+    # ---- queries --------------------------------------------------------------------------------
+    def is_loaded(self, name: str) -> bool:
+        return self.table.find(name) is not None
+
+    def loaded_fullname(self, name: str) -> Optional[str]:
+        module = self.table.find(name)
+        return module.fullname if module else None
+
+    def is_avail(self, name: str) -> bool:
+        return self.tree().resolve(name) is not None
+
+    # ---- load -----------------------------------------------------------------------------------
+    def load(self, names: Sequence[str], *, try_only: bool = False) -> None:
+        """User-level load of several modules: all or nothing (unless try-load)."""
+        for name in names:
+            entry = self.find(Spec(name))
+            if entry is None:
+                if try_only:
+                    continue
+                raise self._not_found(name)
+            self.load_entry(entry, user_name=name, user=True)
+        self.reconcile_hierarchy()
+
+    def load_entry(self, entry: Entry, *, user_name: str = "", user: bool = True, ref: int = 0) -> Optional[Loaded]:
+        same = self.table.find(entry.sn)
+        if same is not None and same.fullname == entry.fullname and same.file == entry.file:
+            same.user = same.user or user
+            same.ref += ref
+            return same
+        if entry.file in self._pending:
+            return None  # a module that (indirectly) loads itself
+        if same is not None:
+            self.unload_module(same)  # the one-name rule: python/3.12 replaces python/3.11
+            self.messages.append(
+                f"\nThe following have been reloaded with a version change:\n  1) {same.fullname} => {entry.fullname}\n"
+            )
+        frame = Frame(self, entry.fullname, entry.file, "load", user_name=user_name, mpath=entry.mpath)
+        self._pending.append(entry.file)
+        try:
+            evaluate(frame, entry.kind)
+        finally:
+            self._pending.remove(entry.file)
+        module = Loaded(entry.fullname, entry.sn, entry.version, entry.file, entry.mpath, entry.kind,
+                        props=frame.properties, ref=ref, user=user, family=frame.family_name or "",
+                        user_name=user_name)
+        self.table.modules.append(module)
+        return module
+
+    def load_from_modulefile(self, specs: List[Spec], how: str, frame: Frame) -> None:
+        if how == "load_any":
+            for spec in specs:
+                entry = self.find(spec)
+                if entry is not None:
+                    self.load_entry(entry, user_name=spec.name, user=False)
+                    return
+            if specs:
+                raise self._not_found(" or ".join(s.name for s in specs), frame.fullname)
+            return
+        for spec in specs:
+            if how == "depends_on":
+                loaded = self.table.find(spec.name)
+                if loaded is not None:
+                    loaded.ref += 1
+                    continue
+            elif how in ("load", "always_load") and self._already_satisfied(spec):
+                continue
+            entry = self.find(spec)
+            if entry is None:
+                if how == "try_load":
+                    continue
+                raise self._not_found(spec.name, frame.fullname)
+            self.load_entry(entry, user_name=spec.name, user=False, ref=1 if how == "depends_on" else 0)
+
+    def _already_satisfied(self, spec: Spec) -> bool:
+        loaded = self.table.find(spec.name)
+        if loaded is None:
+            return False
+        if "/" not in spec.name and not (spec.low or spec.high):
+            return True
+        entry = self.find(spec)
+        return entry is not None and entry.fullname == loaded.fullname
+
+    # ---- unload ---------------------------------------------------------------------------------
+    def unload(self, names: Sequence[str]) -> None:
+        for name in names:
+            module = self.table.find(name, include_inactive=True)
+            if module is None:
+                continue
+            if module.sticky and not self.force:
+                self.messages.append(
+                    f"The following module(s) are sticky and were not unloaded: {module.fullname}\n"
+                    "(use \"module --force unload\" to unload it)"
+                )
+                continue
+            self.unload_module(module)
+        self.reconcile_hierarchy()
+
+    def unload_module(self, module: Loaded) -> None:
+        if module not in self.table.modules:
+            return
+        if module.status == "active" and os.path.exists(module.file):
+            frame = Frame(self, module.fullname, module.file, "unload", user_name=module.user_name, mpath=module.mpath)
+            evaluate(frame, module.kind)
+        if module in self.table.modules:
+            self.table.modules.remove(module)
+
+    def unload_from_modulefile(self, names: List[str]) -> None:
+        for name in names:
+            module = self.table.find(name)
+            if module is not None:
+                self.unload_module(module)
+
+    def release_dependencies(self, names: List[str]) -> None:
+        """depends_on() in reverse: unload a dependency only when nothing else needs it and the user did not ask."""
+        for name in names:
+            module = self.table.find(name)
+            if module is None:
+                continue
+            module.ref -= 1
+            if module.ref <= 0 and not module.user:
+                self.unload_module(module)
+
+    def claim_family(self, family: str, frame: Frame) -> None:
+        for module in list(self.table.active()):
+            if module.family == family and module.sn != frame.sn:
+                self.unload_module(module)
+                self.messages.append(
+                    f"\nLmod is automatically replacing \"{module.fullname}\" with \"{frame.fullname}\".\n"
+                )
+
+    # ---- other user commands --------------------------------------------------------------------
+    def swap(self, old: str, new: Optional[str] = None) -> None:
+        if new is None:
+            old, new = old.split("/")[0], old
+        module = self.table.find(old)
+        if module is None:
+            raise ModuleError(f"swap: the module \"{old}\" is not loaded", f"load it instead: module load {new}")
+        self.unload_module(module)
+        entry = self.require(new)
+        self.load_entry(entry, user_name=new, user=True)
+        self.reconcile_hierarchy()
+
+    def purge(self) -> None:
+        for module in reversed(list(self.table.modules)):
+            if module.sticky and not self.force:
+                continue
+            self.unload_module(module)
+        self.table.modules = [m for m in self.table.modules if m.sticky and not self.force]
+
+    def reload(self) -> None:
+        """Unload then load every active module from its current file (Lmod's reload/update)."""
+        modules = [m for m in self.table.active()]
+        for module in reversed(modules):
+            self.unload_module(module)
+        for module in modules:
+            entry = self.find(Spec(module.fullname))
+            if entry is not None:
+                loaded = self.load_entry(entry, user_name=module.user_name, user=module.user)
+                if loaded is not None:
+                    loaded.ref = module.ref
+        self.reconcile_hierarchy()
+
+    def use(self, directories: Sequence[str], *, append: bool = False) -> None:
+        base = split_modulepath(self.table.base_mpath)
+        for directory in directories if append else list(reversed(directories)):
+            path = os.path.abspath(os.path.expanduser(directory))
+            if not os.path.isdir(path):
+                self.messages.append(f"Lmod Warning:  MODULEPATH directory: \"{path}\" has a problem (not a directory)")
+            self.state.apply_op(Op(Action.APPEND if append else Action.PREPEND, "MODULEPATH", path))
+            if path in base:
+                base.remove(path)
+            base = [*base, path] if append else [path, *base]
+        self.table.base_mpath = ":".join(base)
+        self.reconcile_hierarchy()
+
+    def unuse(self, directories: Sequence[str]) -> None:
+        base = split_modulepath(self.table.base_mpath)
+        for directory in directories:
+            path = os.path.abspath(os.path.expanduser(directory))
+            self.state.apply_op(Op(Action.REMOVE, "MODULEPATH", path), force_remove=True)
+            base = [p for p in base if p != path]
+        self.table.base_mpath = ":".join(base)
+        self.reconcile_hierarchy()
+
+    def reset(self) -> None:
+        self.force, force = False, self.force
+        self.purge()
+        self.force = force
+        self.state.set("MODULEPATH", self.table.system_mpath or None)
+        self.table.base_mpath = self.table.system_mpath
+        defaults = os.environ.get("LMOD_SYSTEM_DEFAULT_MODULES", self.state.get("LMOD_SYSTEM_DEFAULT_MODULES") or "")
+        names = [n for n in defaults.replace(",", ":").replace(" ", ":").split(":") if n]
+        self.load(names)
+
+    def restore_modules(self, base_mpath: str, fullnames: Sequence[str]) -> None:
+        self.purge()
+        self.state.set("MODULEPATH", base_mpath or None)
+        self.table.base_mpath = base_mpath
+        for name in fullnames:
+            if self.table.find(name) is None:
+                self.load_entry(self.require(name), user_name=name, user=True)
+        self.reconcile_hierarchy()
+
+    # ---- hierarchy ------------------------------------------------------------------------------
+    def reconcile_hierarchy(self) -> None:
+        """After MODULEPATH changes: reload modules found elsewhere now, deactivate the unreachable ones,
+        reactivate inactive ones that are reachable again."""
+        for _ in range(MAX_HIERARCHY_PASSES):
+            if not self._reconcile_once():
+                return
+
+    def _reconcile_once(self) -> bool:
+        mpaths = set(self.modulepath())
+        for module in list(self.table.modules):
+            if module.status == "active":
+                if not module.mpath or (module.mpath in mpaths and os.path.exists(module.file)):
+                    continue
+                replacement = self.find(Spec(module.fullname)) or self.tree().default(module.sn)
+                self.unload_module(module)
+                if replacement is None:
+                    module.status = "inactive"
+                    self.table.modules.append(module)
+                    self.inactive.append(module.fullname)
+                else:
+                    loaded = self.load_entry(replacement, user_name=module.user_name, user=module.user)
+                    if loaded is not None:
+                        loaded.ref = module.ref
+                    self.reloaded.append(replacement.fullname)
+                return True
+            replacement = self.find(Spec(module.fullname)) or self.tree().default(module.sn)
+            if replacement is not None:
+                self.table.modules.remove(module)
+                loaded = self.load_entry(replacement, user_name=module.user_name, user=module.user)
+                if loaded is not None:
+                    loaded.ref = module.ref
+                self.reloaded.append(replacement.fullname)
+                return True
+        return False
+
+    # ---- results --------------------------------------------------------------------------------
+    def finish(self) -> EnvChange:
+        """Write the module table and LOADEDMODULES/_LMFILES_, then the change from the original environment."""
+        self.state.flush()
+        env = self.state.environ
+        active = self.table.active()
+        if self.table.modules or TABLE_VAR in self.original:
+            env[TABLE_VAR] = self.table.to_json()
+        if active:
+            env["LOADEDMODULES"] = ":".join(m.fullname for m in active)
+            env["_LMFILES_"] = ":".join(m.file for m in active)
+        else:
+            env.pop("LOADEDMODULES", None)
+            env.pop("_LMFILES_", None)
+        return diff(self.original, self.state)
+
+    def hierarchy_messages(self) -> List[str]:
+        lines = []
+        if self.reloaded:
+            items = "  ".join(f"{i}) {name}" for i, name in enumerate(self.reloaded, 1))
+            lines.append(f"\nDue to MODULEPATH changes, the following have been reloaded:\n  {items}\n")
+        if self.inactive:
+            items = "  ".join(f"{i}) {name}" for i, name in enumerate(self.inactive, 1))
+            lines.append(f"\nInactive Modules:\n  {items}\n")
+        return lines
+

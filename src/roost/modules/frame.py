@@ -1,0 +1,267 @@
+"""The actions a modulefile can take, interpreted by mode.
+
+Lua (:mod:`roost.modules.lua`) and Tcl (:mod:`roost.modules.tcl`) modulefiles call these methods; the mode
+decides what they mean, as in Lmod: in ``unload`` mode ``setenv`` unsets, ``prepend_path`` removes one
+reference, ``pushenv`` pops, ``load`` unloads; in ``show`` mode every call is only recorded for display; in
+``whatis``/``help``/``spider`` modes only the descriptive calls matter.  A frame applies its changes to the
+engine's working :class:`~roost.shell.change.ShellState`; the engine commits or discards the whole command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
+
+from roost.errors import ModuleConflict, ModulefileError, MissingPrereq
+from roost.shell.change import Action, Op
+
+if TYPE_CHECKING:
+    from roost.modules.engine import Engine
+
+STACK_PREFIX = "__ROOST_STACK_"
+LOAD_MODES = ("load",)
+DESCRIBE_MODES = ("show", "whatis", "help", "spider")
+
+
+class Spec:
+    """A module request from a modulefile: a name, or a version range from atleast()/between()/latest()."""
+
+    __slots__ = ("name", "low", "high", "latest")
+
+    def __init__(self, name: str, low: str = "", high: str = "", latest: bool = False) -> None:
+        self.name, self.low, self.high, self.latest = name, low, high, latest
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Frame:
+    def __init__(self, engine: Engine, fullname: str, file: str, mode: str, *, user_name: str = "",
+                 mpath: str = "") -> None:
+        self.engine = engine
+        self.fullname = fullname
+        self.file = file
+        self.mode = mode
+        self.user_name = user_name or fullname
+        self.mpath = mpath
+        sn, _, version = fullname.rpartition("/")
+        self.sn = sn or fullname
+        self.version = version if sn else ""
+        # collected for describe modes and for the module table
+        self.whatis: List[str] = []
+        self.help: List[str] = []
+        self.shown: List[str] = []
+        self.extensions: List[str] = []
+        self.properties: Dict[str, str] = {}
+        self.family_name: Optional[str] = None
+        self.modulepath_added: List[str] = []
+
+    # ---- identity -------------------------------------------------------------------------------
+    def my_name(self) -> str:
+        return self.sn
+
+    def my_version(self) -> str:
+        return self.version
+
+    def my_full_name(self) -> str:
+        return self.fullname
+
+    def my_file(self) -> str:
+        return self.file
+
+    def my_user_name(self) -> str:
+        return self.user_name
+
+    def get_mode(self) -> str:
+        return self.mode
+
+    def getenv(self, name: str) -> Optional[str]:
+        return self.engine.state.get(name)
+
+    # ---- helpers --------------------------------------------------------------------------------
+    def _show(self, call: str) -> bool:
+        """Record a call in show mode; True when nothing else should happen in this mode."""
+        if self.mode == "show":
+            self.shown.append(call)
+            return True
+        return self.mode in DESCRIBE_MODES
+
+    def _apply(self, op: Op, *, force_remove: bool = False) -> None:
+        self.engine.state.apply_op(op, force_remove=force_remove)
+
+    # ---- environment ----------------------------------------------------------------------------
+    def setenv(self, name: str, value: str) -> None:
+        if self._show(f'setenv("{name}","{value}")'):
+            return
+        if self.mode == "unload":
+            self._apply(Op(Action.UNSET, name))
+        else:
+            self._apply(Op(Action.SET, name, str(value)))
+
+    def unsetenv(self, name: str, restore: Optional[str] = None) -> None:
+        if self._show(f'unsetenv("{name}")'):
+            return
+        if self.mode == "unload":
+            if restore is not None:
+                self._apply(Op(Action.SET, name, restore))
+        else:
+            self._apply(Op(Action.UNSET, name))
+
+    def pushenv(self, name: str, value: str) -> None:
+        if self._show(f'pushenv("{name}","{value}")'):
+            return
+        state = self.engine.state
+        stack_name = STACK_PREFIX + name
+        stack = json.loads(state.environ.get(stack_name, "[]"))
+        if self.mode == "unload":
+            previous = stack.pop() if stack else None
+            self._apply(Op(Action.SET, name, previous) if previous is not None else Op(Action.UNSET, name))
+        else:
+            stack.append(state.get(name))
+            self._apply(Op(Action.SET, name, str(value)))
+        if stack:
+            state.environ[stack_name] = json.dumps(stack)
+        else:
+            state.environ.pop(stack_name, None)
+
+    def path(self, action: str, name: str, value: str, sep: str = ":", priority: int = 0) -> None:
+        if self._show(f'{action}_path("{name}","{value}")'):
+            if self.mode == "spider" and name == "MODULEPATH" and action != "remove":
+                self.modulepath_added.extend(p for p in str(value).split(sep) if p)
+            return
+        if name == "MODULEPATH" and action != "remove":
+            self.modulepath_added.extend(p for p in str(value).split(sep) if p)
+        value = str(value)
+        if self.mode == "unload":
+            if action != "remove":
+                self._apply(Op(Action.REMOVE, name, value, sep))
+            return
+        kind = {"prepend": Action.PREPEND, "append": Action.APPEND, "remove": Action.REMOVE}[action]
+        self._apply(Op(kind, name, value, sep, int(priority)), force_remove=True)
+
+    def set_alias(self, name: str, value: str) -> None:
+        if self._show(f'set_alias("{name}","{value}")'):
+            return
+        self._apply(Op(Action.UNALIAS, name) if self.mode == "unload" else Op(Action.ALIAS, name, value))
+
+    def unset_alias(self, name: str) -> None:
+        if self._show(f'unset_alias("{name}")') or self.mode == "unload":
+            return
+        self._apply(Op(Action.UNALIAS, name))
+
+    def set_shell_function(self, name: str, body: str, csh_body: str = "") -> None:
+        if self._show(f'set_shell_function("{name}","{body}")'):
+            return
+        self._apply(Op(Action.UNFUNCTION, name) if self.mode == "unload" else Op(Action.FUNCTION, name, body))
+
+    def unset_shell_function(self, name: str) -> None:
+        if self._show(f'unset_shell_function("{name}")') or self.mode == "unload":
+            return
+        self._apply(Op(Action.UNFUNCTION, name))
+
+    # ---- dependencies ---------------------------------------------------------------------------
+    def load(self, specs: Sequence[Spec], how: str = "load") -> None:
+        """load / try_load / always_load / depends_on / load_any."""
+        if self._show(f'{how}({", ".join(chr(34) + str(s) + chr(34) for s in specs)})'):
+            return
+        if self.mode == "unload":
+            if how in ("load", "try_load", "load_any"):
+                self.engine.unload_from_modulefile([s.name for s in specs])
+            elif how == "depends_on":
+                self.engine.release_dependencies([s.name for s in specs])
+            return
+        self.engine.load_from_modulefile(list(specs), how, self)
+
+    def unload(self, names: Sequence[str]) -> None:
+        if self._show(f'unload({", ".join(chr(34) + n + chr(34) for n in names)})') or self.mode == "unload":
+            return
+        self.engine.unload_from_modulefile(list(names))
+
+    def prereq(self, names: Sequence[str], any_of: bool = False) -> None:
+        if self._show(f'prereq({", ".join(chr(34) + n + chr(34) for n in names)})') or self.mode == "unload":
+            return
+        loaded = [n for n in names if self.engine.is_loaded(n)]
+        if any_of and loaded:
+            return
+        missing = [n for n in names if n not in loaded]
+        if missing:
+            raise MissingPrereq(
+                f"cannot load module \"{self.fullname}\": it needs the module(s) {', '.join(missing)} loaded first",
+                f"run: module load {' '.join(missing)}  (then load {self.fullname} again)",
+            )
+
+    def conflict(self, names: Sequence[str]) -> None:
+        if self._show(f'conflict({", ".join(chr(34) + n + chr(34) for n in names)})') or self.mode == "unload":
+            return
+        clashing = [self.engine.loaded_fullname(n) for n in names if self.engine.is_loaded(n)]
+        clashing = [c for c in clashing if c and c != self.fullname]
+        if clashing:
+            raise ModuleConflict(
+                f"cannot load module \"{self.fullname}\" because these module(s) are loaded: {', '.join(clashing)}",
+                f"unload them first: module unload {' '.join(clashing)}  (or: module swap {clashing[0]} {self.fullname})",
+            )
+
+    def family(self, name: str) -> None:
+        if self._show(f'family("{name}")'):
+            return
+        self.family_name = name
+        var = "LMOD_FAMILY_" + name.upper()
+        if self.mode == "unload":
+            self._apply(Op(Action.UNSET, var))
+            self._apply(Op(Action.UNSET, var + "_VERSION"))
+            return
+        self.engine.claim_family(name, self)
+        self._apply(Op(Action.SET, var, self.sn))
+        self._apply(Op(Action.SET, var + "_VERSION", self.version))
+
+    # ---- description ----------------------------------------------------------------------------
+    def add_whatis(self, text: str) -> None:
+        self.whatis.append(str(text))
+        if self.mode == "show":
+            self.shown.append(f'whatis("{text}")')
+
+    def add_help(self, text: str) -> None:
+        self.help.append(str(text))
+        if self.mode == "show":
+            self.shown.append(f'help([[{text}]])')
+
+    def add_extensions(self, text: str) -> None:
+        self.extensions.extend(e.strip() for e in str(text).split(",") if e.strip())
+        if self.mode == "show":
+            self.shown.append(f'extensions("{text}")')
+
+    def add_property(self, name: str, value: str) -> None:
+        self.properties[str(name)] = str(value)
+        if self.mode == "show":
+            self.shown.append(f'add_property("{name}","{value}")')
+
+    def remove_property(self, name: str, value: str) -> None:
+        self.properties.pop(str(name), None)
+
+    # ---- queries --------------------------------------------------------------------------------
+    def is_loaded(self, name: str) -> bool:
+        return self.engine.is_loaded(name)
+
+    def is_avail(self, name: str) -> bool:
+        return self.engine.is_avail(name)
+
+    # ---- messages -------------------------------------------------------------------------------
+    def message(self, text: str) -> None:
+        if self.mode in ("load", "unload"):
+            self.engine.messages.append(str(text))
+
+    def warning(self, text: str) -> None:
+        if self.mode in ("load", "unload", "show"):
+            self.engine.messages.append(f"Lmod Warning:  {text}")
+
+    def error(self, text: str) -> None:
+        if self.mode in ("load",):
+            raise ModulefileError(f"{text}", f"raised by module \"{self.fullname}\" ({self.file})")
+        if self.mode == "show":
+            self.shown.append(f'LmodError("{text}")')
+
+
+def path_join(*parts: str) -> str:
+    joined = os.path.join(*[str(p) for p in parts]) if parts else ""
+    return joined.replace("//", "/")

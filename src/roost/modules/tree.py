@@ -1,0 +1,317 @@
+"""Finding modulefiles: one index per MODULEPATH directory, combined in MODULEPATH order.
+
+Names follow Lmod: a file ``<mpath>/python/3.10.4.lua`` is the module ``python/3.10.4``, short name
+``python``, version ``3.10.4``; a file directly under ``<mpath>`` is a module without a version.  A file is a
+Lua modulefile when it ends in ``.lua``, a Tcl one when it starts with ``#%Module``.  Names with a component
+starting with ``.`` are hidden.  Defaults come from a ``default`` symlink, a ``.version`` file, or
+``module_version(..., "default")`` in a ``.modulerc``/``.modulerc.lua``; without one, the highest version.
+
+Each directory's index is cached (``marshal``) and revalidated on every use by the modification times of its
+directories and rc files, so a cache is never stale (Lmod's user cache can be, for up to a day).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
+
+from roost.modules.versions import version_key
+
+CACHE_FORMAT = 3
+RC_NAMES = (".modulerc.lua", ".modulerc", ".version")
+_SKIP_SUFFIXES = ("~", ".swp", ".bak", ".orig", ".rej", ".old")
+
+
+class Entry:
+    """One modulefile found under one MODULEPATH directory."""
+
+    __slots__ = ("fullname", "sn", "version", "file", "kind", "mpath", "hidden")
+
+    def __init__(self, fullname: str, sn: str, version: str, file: str, kind: str, mpath: str) -> None:
+        self.fullname = fullname
+        self.sn = sn
+        self.version = version
+        self.file = file
+        self.kind = kind
+        self.mpath = mpath
+        self.hidden = any(part.startswith(".") for part in fullname.split("/"))
+
+    def __repr__(self) -> str:
+        return f"Entry({self.fullname!r}, {self.file!r})"
+
+
+class RcInfo:
+    """What modulerc files say: symbolic versions, aliases and hidden modules."""
+
+    __slots__ = ("versions", "aliases", "hidden")
+
+    def __init__(self) -> None:
+        self.versions: Dict[str, str] = {}  # "python/default" -> "python/3.10.4"
+        self.aliases: Dict[str, str] = {}  # "py" -> "python/3.10.4"
+        self.hidden: List[str] = []
+
+    def to_tuple(self) -> tuple:
+        return (self.versions, self.aliases, self.hidden)
+
+    @classmethod
+    def from_tuple(cls, data: tuple) -> RcInfo:
+        info = cls()
+        info.versions, info.aliases, info.hidden = data
+        return info
+
+
+# Evaluates one rc file; given (path, kind, sn or "") returns RcInfo.  Supplied by the engine so that the
+# tree does not import the interpreters (and rc files are read only on a cache miss).
+RcReader = Callable[[str, str, str], RcInfo]
+
+
+def _is_tcl_modulefile(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(8) == b"#%Module"
+    except OSError:
+        return False
+
+
+class DirIndex:
+    """The modulefiles, defaults and rc information of one MODULEPATH directory."""
+
+    def __init__(self, mpath: str) -> None:
+        self.mpath = mpath
+        self.entries: List[Entry] = []
+        self.defaults: Dict[str, str] = {}  # sn -> version marked default
+        self.rc = RcInfo()
+        self.stamps: Dict[str, int] = {}  # directory or rc file -> mtime_ns
+
+    def scan(self, read_rc: RcReader) -> None:
+        mpath = self.mpath
+        for dirpath, dirnames, filenames in os.walk(mpath, followlinks=True):
+            dirnames[:] = sorted(d for d in dirnames if d not in (".git", ".svn", "__pycache__"))
+            rel = os.path.relpath(dirpath, mpath)
+            sn = "" if rel == "." else rel.replace(os.sep, "/")
+            try:
+                self.stamps[dirpath] = os.stat(dirpath).st_mtime_ns
+            except OSError:
+                continue
+            for filename in sorted(filenames):
+                path = os.path.join(dirpath, filename)
+                if filename in RC_NAMES:
+                    self._read_rc(path, filename, sn, read_rc)
+                elif filename == "default" and sn:
+                    self._read_default_link(path, sn)
+                elif not filename.endswith(_SKIP_SUFFIXES) and not filename.startswith("#"):
+                    self._add_modulefile(path, filename, sn)
+
+    def _add_modulefile(self, path: str, filename: str, sn: str) -> None:
+        if filename.endswith(".lua"):
+            kind, stem = "lua", filename[:-4]
+        elif _is_tcl_modulefile(path):
+            kind, stem = "tcl", filename
+        else:
+            return
+        if sn:
+            self.entries.append(Entry(f"{sn}/{stem}", sn, stem, path, kind, self.mpath))
+        else:
+            self.entries.append(Entry(stem, stem, "", path, kind, self.mpath))
+
+    def _read_default_link(self, path: str, sn: str) -> None:
+        if os.path.islink(path):
+            target = os.path.basename(os.readlink(path))
+            self.defaults.setdefault(sn, target[:-4] if target.endswith(".lua") else target)
+
+    def _read_rc(self, path: str, filename: str, sn: str, read_rc: RcReader) -> None:
+        self.stamps[path] = os.stat(path).st_mtime_ns
+        kind = "lua" if filename.endswith(".lua") else ("version" if filename == ".version" else "tcl")
+        info = read_rc(path, kind, sn)
+        for key, target in info.versions.items():
+            if key.endswith("/default") and sn and key == f"{sn}/default":
+                # a default named in the sn's own rc file marks that version
+                self.defaults.setdefault(sn, target[len(sn) + 1 :] if target.startswith(sn + "/") else target)
+            else:
+                self.rc.versions.setdefault(key, target)
+        for alias, target in info.aliases.items():
+            self.rc.aliases.setdefault(alias, target)
+        self.rc.hidden.extend(info.hidden)
+
+    def still_valid(self) -> bool:
+        try:
+            return all(os.stat(path).st_mtime_ns == stamp for path, stamp in self.stamps.items())
+        except OSError:
+            return False
+
+    def to_data(self) -> tuple:
+        entries = [(e.fullname, e.sn, e.version, e.file, e.kind) for e in self.entries]
+        return (CACHE_FORMAT, self.mpath, entries, self.defaults, self.rc.to_tuple(), self.stamps)
+
+    @classmethod
+    def from_data(cls, data: tuple) -> Optional[DirIndex]:
+        if not data or data[0] != CACHE_FORMAT:
+            return None
+        _, mpath, entries, defaults, rc, stamps = data
+        index = cls(mpath)
+        index.entries = [Entry(f, s, v, p, k, mpath) for f, s, v, p, k in entries]
+        index.defaults = defaults
+        index.rc = RcInfo.from_tuple(rc)
+        index.stamps = stamps
+        return index
+
+
+def _cache_file(cache_dir: Optional[str], mpath: str) -> Optional[str]:
+    if not cache_dir:
+        return None
+    digest = hashlib.sha1(mpath.encode("utf-8", "surrogateescape")).hexdigest()[:20]
+    return os.path.join(cache_dir, "dirs", digest + ".marshal")
+
+
+def load_dir_index(mpath: str, read_rc: RcReader, cache_dir: Optional[str]) -> DirIndex:
+    """The index of one directory: from the cache when every recorded mtime still matches, else a fresh scan."""
+    cache_file = _cache_file(cache_dir, mpath)
+    if cache_file:
+        try:
+            with open(cache_file, "rb") as handle:
+                cached = DirIndex.from_data(marshal.load(handle))
+            if cached is not None and cached.mpath == mpath and cached.still_valid():
+                return cached
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
+    index = DirIndex(mpath)
+    index.scan(read_rc)
+    if cache_file:
+        _write_atomically(cache_file, marshal.dumps(index.to_data()))
+    return index
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+
+
+class ModuleTree:
+    """All modulefiles reachable from a MODULEPATH, with Lmod's name resolution."""
+
+    def __init__(self, mpaths: List[str], read_rc: RcReader, cache_dir: Optional[str]) -> None:
+        self.mpaths = mpaths
+        self.dirs = [load_dir_index(m, read_rc, cache_dir) for m in mpaths if os.path.isdir(m)]
+        self._by_sn: Optional[Dict[str, List[Entry]]] = None
+        self._by_name: Optional[Dict[str, Entry]] = None
+        self.rc = RcInfo()
+        for index in self.dirs:
+            for key, target in index.rc.versions.items():
+                self.rc.versions.setdefault(key, target)
+            for alias, target in index.rc.aliases.items():
+                self.rc.aliases.setdefault(alias, target)
+            self.rc.hidden.extend(index.rc.hidden)
+        self.hidden_names = set(self.rc.hidden)
+
+    def entries(self) -> Iterator[Entry]:
+        for index in self.dirs:
+            yield from index.entries
+
+    def by_sn(self) -> Dict[str, List[Entry]]:
+        if self._by_sn is None:
+            table: Dict[str, List[Entry]] = {}
+            for entry in self.entries():
+                table.setdefault(entry.sn, []).append(entry)
+            self._by_sn = table
+        return self._by_sn
+
+    def by_fullname(self) -> Dict[str, Entry]:
+        if self._by_name is None:
+            table: Dict[str, Entry] = {}
+            for entry in self.entries():
+                table.setdefault(entry.fullname, entry)
+            self._by_name = table
+        return self._by_name
+
+    def is_hidden(self, entry: Entry) -> bool:
+        return entry.hidden or entry.fullname in self.hidden_names
+
+    def marked_default(self, sn: str) -> Optional[Entry]:
+        candidates = self.by_sn().get(sn, [])
+        target = self.rc.versions.get(f"{sn}/default")
+        for index in self.dirs:
+            version = index.defaults.get(sn)
+            if version is None:
+                continue
+            version = self._symbolic(sn, version)
+            for entry in candidates:
+                if entry.version == version and entry.mpath == index.mpath:
+                    return entry
+        if target:
+            return self.by_fullname().get(target)
+        return None
+
+    def _symbolic(self, sn: str, version: str) -> str:
+        target = self.rc.versions.get(f"{sn}/{version}")
+        if target and target.startswith(sn + "/"):
+            return target[len(sn) + 1 :]
+        return version
+
+    def default(self, sn: str) -> Optional[Entry]:
+        """Lmod's default: a marked default, else the highest version (hidden ones only if nothing else)."""
+        marked = self.marked_default(sn)
+        if marked is not None:
+            return marked
+        candidates = self.by_sn().get(sn, [])
+        visible = [e for e in candidates if not self.is_hidden(e)] or candidates
+        best: Optional[Entry] = None
+        for entry in visible:  # first directory wins a tie, so compare strictly
+            if best is None or version_key(entry.version) > version_key(best.version):
+                best = entry
+        return best
+
+    def resolve(self, name: str) -> Optional[Entry]:
+        """The entry a user name refers to: alias, short name (default version), full name or symbolic version."""
+        name = name.rstrip("/")
+        seen = set()
+        while name in self.rc.aliases and name not in seen:
+            seen.add(name)
+            name = self.rc.aliases[name]
+        exact = self.by_fullname().get(name)
+        if exact is not None and exact.version != "" or (exact is not None and name not in self.by_sn()):
+            return exact
+        if name in self.by_sn():
+            return self.default(name)
+        symbolic = self.rc.versions.get(name)
+        if symbolic:
+            return self.by_fullname().get(symbolic)
+        sn, _, version = name.rpartition("/")
+        if sn in self.by_sn():
+            if version in ("default",):
+                return self.default(sn)
+            if version == "latest":
+                return self.latest(sn)
+            return self._prefix_match(sn, version)
+        return None
+
+    def latest(self, sn: str) -> Optional[Entry]:
+        candidates = self.by_sn().get(sn, [])
+        return max(candidates, key=lambda e: version_key(e.version), default=None)
+
+    def _prefix_match(self, sn: str, version: str) -> Optional[Entry]:
+        """``gcc/12`` finds the highest ``gcc/12.*`` (Lmod's partial version match)."""
+        matches = [e for e in self.by_sn()[sn] if e.version.startswith(version + ".")]
+        return max(matches, key=lambda e: version_key(e.version), default=None)
+
+    def resolve_all(self, sn: str) -> List[Entry]:
+        return self.by_sn().get(sn, [])
+
+
+def split_modulepath(value: Optional[str]) -> List[str]:
+    seen: Dict[str, None] = {}
+    for part in (value or "").split(":"):
+        if part:
+            seen.setdefault(part.rstrip("/") or "/", None)
+    return list(seen)
+
+
+def tree_key(mpaths: List[str]) -> Tuple[str, ...]:
+    return tuple(mpaths)

@@ -1,0 +1,39 @@
+"""Version ordering as Lmod does it (the classic setuptools ``parse_version`` rules).
+
+Numbers compare numerically, ``1.10 > 1.9``; trailing ``.0`` does not matter (``1.0 == 1``); pre-release words
+sort before the release (``1.0rc1 < 1.0``, ``dev`` lowest); ``-`` after a number starts a post-release.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Tuple
+
+_COMPONENT = re.compile(r"(\d+|[a-z]+|\.|-)")
+_REPLACE = {"pre": "c", "preview": "c", "-": "final-", "rc": "c", "dev": "@"}
+VersionKey = Tuple[str, ...]
+
+
+def _parts(text: str):  # type: ignore[no-untyped-def]
+    for part in _COMPONENT.split(text):
+        part = _REPLACE.get(part, part)
+        if not part or part == ".":
+            continue
+        if part[:1].isdigit():
+            yield part.zfill(9)
+        else:
+            yield "*" + part
+    yield "*final"
+
+
+def version_key(version: str) -> VersionKey:
+    parts: list = []
+    for part in _parts(version.lower()):
+        if part.startswith("*"):
+            if part < "*final":
+                while parts and parts[-1] == "*final-":
+                    parts.pop()
+            while parts and parts[-1] == "000000000":
+                parts.pop()
+        parts.append(part)
+    return tuple(parts)
