@@ -1,0 +1,83 @@
+"""What the CLI (and other capabilities) call for kernels.
+
+    install_kernel(name, env=..., modules=[...], variables={...}, target=user_dir()) -> InstallResult
+    list_kernels() -> [KernelEntry]          every kernelspec on Jupyter's search path, shadowed ones marked
+    check_kernels(name=None) -> [KernelEntry] with .problems filled by a dry run of the launcher
+    remove_kernel(name, target=None) -> Path
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Sequence
+
+from roost.errors import KernelError
+from roost.kernels import manager
+from roost.kernels.manager import KernelEntry, find_kernel, list_kernels, prefix_dir, sys_prefix_dir, user_dir
+from roost.kernels.prepare import build_recipe, default_display_name, ensure_ipykernel, environ_for
+
+__all__ = [
+    "InstallResult",
+    "KernelEntry",
+    "check_kernels",
+    "install_kernel",
+    "list_kernels",
+    "prefix_dir",
+    "remove_kernel",
+    "sys_prefix_dir",
+    "user_dir",
+]
+
+
+@dataclass
+class InstallResult:
+    installed: manager.Installed
+    ipykernel_installed: bool
+
+
+def install_kernel(
+    name: str,
+    *,
+    env: Optional[str] = None,
+    modules: Sequence[str] = (),
+    variables: Optional[Mapping[str, str]] = None,
+    display_name: Optional[str] = None,
+    python: Optional[str] = None,
+    target: Optional[Path] = None,
+    force: bool = False,
+    install_ipykernel: bool = True,
+    environ: Optional[Mapping[str, str]] = None,
+) -> InstallResult:
+    """Validate everything (env, modules, variables, ipykernel), then write the kernelspec atomically."""
+    environ = dict(environ if environ is not None else os.environ)
+    recipe = build_recipe(name, env=env, modules=modules, variables=variables, python=python, environ=environ)
+    kernel_env = environ_for(recipe, environ)
+    added = ensure_ipykernel(recipe, kernel_env, install=install_ipykernel)
+    title = display_name or default_display_name(recipe.env, recipe.modules, recipe.name)
+    installed = manager.install(recipe, display_name=title, target=target or user_dir(), force=force)
+    return InstallResult(installed, added)
+
+
+def check_kernels(name: Optional[str] = None, environ: Optional[Dict[str, str]] = None) -> List[KernelEntry]:
+    """Check one kernel (the one Jupyter would start), or every roost kernel that is not shadowed."""
+    if name is not None:
+        return [manager.check(find_kernel(name), environ)]
+    entries = [e for e in list_kernels() if e.is_roost and e.shadowed_by is None]
+    return [manager.check(entry, environ) for entry in entries]
+
+
+def remove_kernel(name: str, target: Optional[Path] = None) -> Path:
+    return manager.remove(name, target)
+
+
+def scope_target(scope: str, prefix: Optional[Path] = None) -> Path:
+    """The kernel directory for --user / --sys-prefix / --prefix DIR."""
+    if scope == "user":
+        return user_dir()
+    if scope == "sys-prefix":
+        return sys_prefix_dir()
+    if scope == "prefix" and prefix is not None:
+        return prefix_dir(prefix)
+    raise KernelError(f"unknown kernel scope {scope!r}", "use --user, --sys-prefix or --prefix DIR")

@@ -1,0 +1,135 @@
+"""The two records behind a roost kernel.
+
+:class:`KernelSpec` is a standard Jupyter ``kernel.json`` (argv, display_name, language, env, metadata).
+:class:`Recipe` is what roost's launcher re-applies every time the kernel starts: the modules (full
+versions, so a changed module default cannot change the kernel), the environment, the variables and the
+interpreter.  The recipe is stored inside ``kernel.json`` under ``metadata.roost``, so one file is the whole
+kernel and a kernel directory can be copied or removed as a unit.
+
+This module is imported by the launcher: it must stay free of heavy imports.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional
+
+# Jupyter's own rule for kernel names (jupyter_client.kernelspec._kernel_name_pat); names are lowercased.
+KERNEL_NAME = re.compile(r"^[a-z0-9._-]+$")
+RECIPE_KEY = "roost"
+RECIPE_VERSION = 1
+LAUNCH_MODULE = "roost.kernels.launch"
+
+
+def check_kernel_name(name: str) -> str:
+    """Jupyter compares kernel names lowercased; roost stores them lowercased too."""
+    from roost.errors import KernelError
+
+    lowered = name.lower()
+    if not KERNEL_NAME.match(lowered):
+        raise KernelError(
+            f"{name!r} is not a valid kernel name",
+            "use letters, digits, '.', '_' and '-' only (Jupyter's rule), e.g. 'torch-2.3'",
+        )
+    return lowered
+
+
+@dataclass
+class Recipe:
+    """What the launcher does before it execs ipykernel, in this order: modules, env, variables."""
+
+    name: str
+    python: str
+    modules: List[str] = field(default_factory=list)
+    modulepath: Optional[str] = None
+    env: Optional[str] = None
+    env_path: Optional[str] = None
+    variables: Dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> Dict[str, Any]:
+        data: Dict[str, Any] = {"version": RECIPE_VERSION, "name": self.name, "python": self.python}
+        if self.modules:
+            data["modules"] = list(self.modules)
+            data["modulepath"] = self.modulepath
+        if self.env:
+            data["env"] = self.env
+            data["env_path"] = self.env_path
+        if self.variables:
+            data["variables"] = dict(self.variables)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Recipe:
+        return cls(
+            name=str(data["name"]),
+            python=str(data["python"]),
+            modules=[str(m) for m in data.get("modules", [])],
+            modulepath=data.get("modulepath"),
+            env=data.get("env"),
+            env_path=data.get("env_path"),
+            variables={str(k): str(v) for k, v in data.get("variables", {}).items()},
+        )
+
+
+@dataclass
+class KernelSpec:
+    """A standard kernel.json; ``recipe`` is set when roost wrote it."""
+
+    argv: List[str]
+    display_name: str
+    language: str = "python"
+    env: Dict[str, str] = field(default_factory=dict)
+    metadata: Dict[str, Any] = field(default_factory=dict)
+    interrupt_mode: str = "signal"
+
+    @property
+    def recipe(self) -> Optional[Recipe]:
+        data = self.metadata.get(RECIPE_KEY)
+        return Recipe.from_json(data) if isinstance(data, dict) else None
+
+    @property
+    def interpreter(self) -> Optional[str]:
+        """The program the kernel's argv starts (an absolute path, or a name looked up on PATH)."""
+        return self.argv[0] if self.argv else None
+
+    def to_json(self) -> Dict[str, Any]:
+        data: Dict[str, Any] = {
+            "argv": list(self.argv),
+            "display_name": self.display_name,
+            "language": self.language,
+            "interrupt_mode": self.interrupt_mode,
+        }
+        if self.env:
+            data["env"] = dict(self.env)
+        if self.metadata:
+            data["metadata"] = self.metadata
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> KernelSpec:
+        return cls(
+            argv=[str(a) for a in data.get("argv", [])],
+            display_name=str(data.get("display_name", "")),
+            language=str(data.get("language", "")),
+            env={str(k): str(v) for k, v in (data.get("env") or {}).items()},
+            metadata=dict(data.get("metadata") or {}),
+            interrupt_mode=str(data.get("interrupt_mode", "signal")),
+        )
+
+    @classmethod
+    def read(cls, kernel_json: Path) -> KernelSpec:
+        with open(kernel_json, encoding="utf-8") as handle:
+            return cls.from_json(json.load(handle))
+
+
+def launcher_spec(recipe: Recipe, launcher_python: str, display_name: str) -> KernelSpec:
+    """The kernelspec for a recipe: its argv runs roost's launcher on the kernel.json it sits in.
+
+    ``{resource_dir}`` is expanded by jupyter_client to the kernel's own directory, so the kernel keeps
+    working when the directory is moved or copied to another prefix.
+    """
+    argv = [launcher_python, "-m", LAUNCH_MODULE, "{resource_dir}/kernel.json", "-f", "{connection_file}"]
+    return KernelSpec(argv=argv, display_name=display_name, metadata={RECIPE_KEY: recipe.to_json()})

@@ -1,0 +1,39 @@
+"""Helpers for kernel tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Dict, List
+
+
+def run_in_kernel(name: str, code: str, log: Path, timeout: float = 90) -> str:
+    """Start kernel ``name`` the way a Jupyter server does (jupyter_client, from its installed spec), run
+    ``code`` and return what it printed.  The kernel's stderr goes to ``log``."""
+    from jupyter_client.manager import KernelManager
+
+    manager = KernelManager(kernel_name=name)
+    with open(log, "w") as stderr:
+        manager.start_kernel(stderr=stderr)
+    client = manager.client()
+    client.start_channels()
+    output: List[str] = []
+    try:
+        client.wait_for_ready(timeout=timeout)
+
+        def keep(message: Dict[str, object]) -> None:
+            content = message["content"]
+            if message["msg_type"] == "stream" and isinstance(content, dict):
+                output.append(str(content["text"]))
+            elif message["msg_type"] == "error" and isinstance(content, dict):
+                output.append("ERROR: " + str(content.get("evalue")))
+
+        client.execute_interactive(code, output_hook=keep, timeout=timeout)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    return "".join(output)
+
+
+def environ_without(names: List[str]) -> Dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in names}
