@@ -1,0 +1,443 @@
+"""Differential harness: run the same module command sequence through real Lmod and through roost.
+
+Each tool is driven through its command-line contract, ``TOOL python SUBCOMMAND ARGS...``: stdout is Python
+code changing ``os.environ`` (applied here to a plain dict), stderr carries messages. A case is a modulefile
+tree (copied from ``trees/`` with ``@ROOT@`` replaced by the copy's path) plus a sequence of steps; after
+every step the two resulting environments are compared, ignoring each tool's private bookkeeping variables.
+
+Lmod's Python output quotes values with Lua's ``%q`` (a newline becomes backslash-newline, which Python
+would read as a line continuation), so Lmod's output is decoded by a small Lua-string parser instead of
+``exec``; roost's output is real Python and is ``exec``-ed against a fake ``os`` whose ``environ`` is the
+dict.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+LMOD_CMD = "/usr/share/lmod/lmod/libexec/lmod"
+ROOST_CMD: Tuple[str, ...] = (sys.executable, "-m", "roost.modules.command")
+TREES = Path(__file__).parent / "trees"
+ROOT_PLACEHOLDER = "@ROOT@"
+STEP_TIMEOUT = 60
+
+# Each tool's private state; everything else in the environment must match.
+_PRIVATE_PREFIXES = ("_ModuleTable", "__LMOD_", "_ROOST_", "__ROOST_")
+# Set by the harness itself (each tool gets its own home) or by the process, never by a modulefile.
+_HARNESS_VARIABLES = frozenset({"HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"})
+
+
+def is_compared(name: str) -> bool:
+    if name in _HARNESS_VARIABLES or name.startswith(_PRIVATE_PREFIXES):
+        return False
+    return not (name.startswith("LMOD_") and not name.startswith("LMOD_FAMILY_"))
+
+
+# ----------------------------------------------------------------------------------------------- cases
+
+
+@dataclass(frozen=True)
+class Step:
+    """One module command.
+
+    ``expect_ok`` is what Lmod does (checked by the corpus self-test); ``keeps_changes`` marks a failure that
+    still applies its changes (Lmod's warnings); ``compare_output`` also compares the whitespace-normalised
+    stderr (terse avail/list output)."""
+
+    args: Tuple[str, ...]
+    expect_ok: bool = True
+    compare_output: bool = False
+    keeps_changes: bool = False
+
+    @property
+    def text(self) -> str:
+        return " ".join(shlex.quote(a) for a in self.args)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    tree: str
+    steps: Tuple[Step, ...]
+    modulepath: Tuple[str, ...] = ("Core",)
+    # Extra initial variables; ``@ROOT@`` is replaced by the tree's path.
+    env: Tuple[Tuple[str, str], ...] = ()
+
+
+def step(text: str) -> Step:
+    """Parse a step such as ``"load gcc"``.
+
+    Prefixes: ``!`` Lmod fails it and changes nothing, ``~`` Lmod fails it but applies its changes (a
+    warning), ``?`` compare its terse output too."""
+    expect_ok, compare_output, keeps_changes = True, False, False
+    while text[:1] in ("!", "?", "~"):
+        expect_ok = expect_ok and text[0] == "?"
+        compare_output = compare_output or text[0] == "?"
+        keeps_changes = keeps_changes or text[0] == "~"
+        text = text[1:]
+    return Step(tuple(shlex.split(text)), expect_ok, compare_output, keeps_changes)
+
+
+def case(
+    id: str,
+    tree: str,
+    *steps: str,
+    modulepath: Sequence[str] = ("Core",),
+    env: Optional[Mapping[str, str]] = None,
+) -> Case:
+    initial = tuple(sorted((env or {}).items()))
+    return Case(id, tree, tuple(step(s) for s in steps), tuple(modulepath), initial)
+
+
+# ------------------------------------------------------------------------------------------ trees/env
+
+
+def install_tree(tree: str, destination: Path) -> Path:
+    """Copy ``trees/<tree>`` to ``destination`` (symlinks kept) with ``@ROOT@`` replaced by its new path."""
+    root = destination / tree
+    shutil.copytree(TREES / tree, root, symlinks=True)
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            text = path.read_text(encoding="utf-8")
+            if ROOT_PLACEHOLDER in text:
+                path.write_text(text.replace(ROOT_PLACEHOLDER, str(root)), encoding="utf-8")
+    return root
+
+
+def initial_environ(the_case: Case, root: Path, home: Path) -> Dict[str, str]:
+    """A minimal environment free of the session's own module state."""
+    home.mkdir(parents=True, exist_ok=True)
+    environ = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(home),
+        "USER": os.environ.get("USER", "root"),
+        "LANG": "C.UTF-8",
+        "TERM": "dumb",
+        "MODULEPATH": ":".join(str(root / p) for p in the_case.modulepath),
+    }
+    for name, value in the_case.env:
+        environ[name] = value.replace(ROOT_PLACEHOLDER, str(root))
+    return environ
+
+
+# ------------------------------------------------------------------------------------ output decoding
+
+_LUA_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v", "\\": "\\",
+                '"': '"', "'": "'", "\n": "\n"}
+
+
+def _read_lua_string(text: str, start: int) -> Tuple[str, int]:
+    """Decode the Lua ``%q`` string starting at ``text[start] == '"'``; return (value, index after it).
+
+    Lua escapes bytes, not characters (``\\195\\188`` is one UTF-8 "ü"), so the value is built as bytes."""
+    assert text[start] == '"'
+    out = bytearray()
+    i = start + 1
+    while True:
+        ch = text[i]
+        if ch == '"':
+            return out.decode("utf-8", "surrogateescape"), i + 1
+        if ch != "\\":
+            out += ch.encode("utf-8", "surrogateescape")
+            i += 1
+            continue
+        nxt = text[i + 1]
+        if nxt.isdigit():  # \ddd is a decimal byte in Lua
+            digits = re.match(r"\d{1,3}", text[i + 1:])
+            assert digits
+            out.append(int(digits.group()))
+            i += 1 + len(digits.group())
+        else:
+            out += _LUA_ESCAPES.get(nxt, nxt).encode("utf-8", "surrogateescape")
+            i += 2
+
+
+_LMOD_SET = re.compile(r'os\.environ\[("(?:[^"\\]|\\.)*")\] = ')
+_LMOD_DEL = re.compile(r'del os\.environ\[("(?:[^"\\]|\\.)*")\]\n')
+
+
+def apply_lmod_python(stdout: str, environ: Dict[str, str]) -> Optional[bool]:
+    """Apply Lmod's python-shell output to ``environ``; return the ``_mlstatus`` it reported (None: none)."""
+    status: Optional[bool] = None
+    i = 0
+    while i < len(stdout):
+        if stdout.startswith("\n", i):
+            i += 1
+            continue
+        line_end = stdout.find("\n", i)
+        line = stdout[i:] if line_end < 0 else stdout[i:line_end]
+        set_match = _LMOD_SET.match(stdout, i)
+        del_match = _LMOD_DEL.match(stdout, i)
+        if set_match:
+            name, _ = _read_lua_string(set_match.group(1), 0)
+            rest = stdout[set_match.end():]
+            if rest.startswith("''"):  # the first half of an unset: os.environ["X"] = ''
+                environ[name] = ""
+                i = set_match.end() + 2
+            else:
+                value, used = _read_lua_string(stdout, set_match.end())
+                environ[name] = value
+                i = used
+            i = stdout.find("\n", i)
+            i = len(stdout) if i < 0 else i + 1
+        elif del_match:
+            name, _ = _read_lua_string(del_match.group(1), 0)
+            environ.pop(name, None)
+            i = del_match.end()
+        else:
+            if line.startswith("_mlstatus = "):
+                status = line.endswith("True")
+            elif line.strip() not in ("import os", ""):
+                raise ValueError(f"unexpected line in Lmod's python output: {line!r}")
+            i = len(stdout) if line_end < 0 else line_end + 1
+    return status
+
+
+def _only_os_import(name: str, *args: object, **kwargs: object) -> object:
+    raise ImportError(f"roost's python output imports {name!r}; it may only use the given os")
+
+
+def apply_roost_python(stdout: str, environ: Dict[str, str]) -> Optional[bool]:
+    """Exec roost's python-shell output against a fake ``os``; return its status (False: a failure marker)."""
+    lines = stdout.rstrip("\n").split("\n") if stdout.strip() else []
+    status: Optional[bool] = None
+    if lines and lines[-1].strip() in ("false", "False"):
+        status = False
+        lines = lines[:-1]
+    code = "\n".join(line for line in lines if line.strip() != "import os")
+    namespace: Dict[str, object] = {
+        "os": SimpleNamespace(environ=environ),
+        "__builtins__": {"__import__": _only_os_import, "True": True, "False": False, "None": None},
+    }
+    exec(compile(code, "<roost python output>", "exec"), namespace)
+    mlstatus = namespace.get("_mlstatus")
+    if isinstance(mlstatus, bool) and status is None:
+        status = mlstatus
+    return status
+
+
+# ---------------------------------------------------------------------------------------------- runs
+
+
+@dataclass
+class StepResult:
+    ok: bool
+    returncode: int
+    stdout: str
+    stderr: str
+    environ: Dict[str, str]
+
+
+@dataclass
+class Tool:
+    name: str
+    command: Tuple[str, ...]
+    apply: Callable[[str, Dict[str, str]], Optional[bool]]
+    cwd: Optional[Path] = None
+
+    def run(self, args: Sequence[str], environ: Dict[str, str]) -> StepResult:
+        proc = subprocess.run(
+            [*self.command, "python", *args],
+            env=environ,
+            capture_output=True,
+            timeout=STEP_TIMEOUT,
+            cwd=self.cwd,
+        )
+        stdout = proc.stdout.decode("utf-8", "surrogateescape")
+        stderr = proc.stderr.decode("utf-8", "replace")
+        after = dict(environ)
+        try:
+            status = self.apply(stdout, after)
+        except Exception as error:  # unparseable output is a failure the report must show
+            stderr += f"\n[harness] could not apply {self.name}'s stdout: {error!r}\n--- stdout ---\n{stdout}"
+            return StepResult(False, proc.returncode, stdout, stderr, dict(environ))
+        ok = proc.returncode == 0 and status is not False
+        return StepResult(ok, proc.returncode, stdout, stderr, after)
+
+
+LMOD = Tool("lmod", (LMOD_CMD,), apply_lmod_python)
+ROOST = Tool("roost", ROOST_CMD, apply_roost_python)
+
+
+@dataclass
+class Run:
+    tool: str
+    initial: Dict[str, str]
+    results: List[StepResult] = field(default_factory=list)
+
+
+NEW_SHELL = "@new-shell"
+
+
+def _new_shell(the_case: Case, root: Path, home: Path, assignments: Sequence[str]) -> StepResult:
+    """The pseudo-step ``@new-shell [NAME=VALUE...]``: a fresh login (same home), e.g. after a site change."""
+    environ = initial_environ(the_case, root, home)
+    for assignment in assignments:
+        name, _, value = assignment.partition("=")
+        environ[name] = value
+    return StepResult(True, 0, "", "", environ)
+
+
+def run_case(the_case: Case, tool: Tool, root: Path, home: Path) -> Run:
+    environ = initial_environ(the_case, root, home)
+    run = Run(tool.name, dict(environ))
+    for one_step in the_case.steps:
+        args = [arg.replace(ROOT_PLACEHOLDER, str(root)) for arg in one_step.args]
+        if args[0] == NEW_SHELL:
+            result = _new_shell(the_case, root, home, args[1:])
+        else:
+            result = tool.run(args, environ)
+        run.results.append(result)
+        environ = result.environ
+    return run
+
+
+def run_both(the_case: Case, workdir: Path) -> Tuple[Run, Run]:
+    """Run the case through Lmod and roost concurrently, each with its own home (collections are per tool)."""
+    root = install_tree(the_case.tree, workdir)
+    runs: Dict[str, Run] = {}
+
+    def target(tool: Tool) -> None:
+        runs[tool.name] = run_case(the_case, tool, root, workdir / f"home-{tool.name}")
+
+    threads = [threading.Thread(target=target, args=(tool,)) for tool in (LMOD, ROOST)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return runs["lmod"], runs["roost"]
+
+
+# ------------------------------------------------------------------------------------------ comparing
+
+
+def normalise_output(text: str) -> List[str]:
+    """Terse output compared line by line with whitespace collapsed and blank lines dropped."""
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+
+
+def _compared_view(environ: Mapping[str, str]) -> Dict[str, str]:
+    return {k: v for k, v in environ.items() if is_compared(k)}
+
+
+def _indent(text: str, prefix: str = "      ") -> str:
+    return "".join(prefix + line + "\n" for line in text.rstrip("\n").splitlines()[:12])
+
+
+def step_differences(one_step: Step, lmod: StepResult, roost: StepResult) -> List[str]:
+    lines: List[str] = []
+    if lmod.ok != roost.ok:
+        lines.append(f"  status: lmod {'ok' if lmod.ok else 'FAILED'} (rc {lmod.returncode}), "
+                     f"roost {'ok' if roost.ok else 'FAILED'} (rc {roost.returncode})")
+        lines.append("    lmod stderr:\n" + _indent(lmod.stderr))
+        lines.append("    roost stderr:\n" + _indent(roost.stderr))
+    left, right = _compared_view(lmod.environ), _compared_view(roost.environ)
+    for name in sorted(set(left) | set(right)):
+        if left.get(name) != right.get(name):
+            lines.append(f"  {name}:\n    lmod : {_show(left.get(name))}\n"
+                         f"    roost: {_show(right.get(name))}")
+    if one_step.compare_output:
+        expected, actual = normalise_output(lmod.stderr), normalise_output(roost.stderr)
+        if expected != actual:
+            lines.append("  output (stderr, whitespace-normalised):\n"
+                         + "    lmod :\n" + _indent("\n".join(expected))
+                         + "    roost:\n" + _indent("\n".join(actual)))
+    return lines
+
+
+def _show(value: Optional[str]) -> str:
+    return "<unset>" if value is None else repr(value)
+
+
+def differences(the_case: Case, lmod: Run, roost: Run) -> str:
+    """A readable report of every step where roost differs from Lmod ('' when they agree)."""
+    report: List[str] = []
+    for number, (one_step, left, right) in enumerate(zip(the_case.steps, lmod.results, roost.results), 1):
+        lines = step_differences(one_step, left, right)
+        if lines:
+            report.append(f"step {number} `module {one_step.text}`:")
+            report.extend(lines)
+    return "\n".join(report)
+
+
+def expectation_mismatches(the_case: Case, lmod: Run) -> List[str]:
+    """Where Lmod's own behaviour differs from the case's stated expectations (the corpus self-check)."""
+    problems: List[str] = []
+    before = lmod.initial
+    for number, (one_step, result) in enumerate(zip(the_case.steps, lmod.results), 1):
+        if result.ok != one_step.expect_ok:
+            expected = "ok" if one_step.expect_ok else "failure"
+            actual = "succeeded" if result.ok else "failed"
+            problems.append(f"step {number} `{one_step.text}`: expected {expected}, Lmod {actual}:\n"
+                            f"{_indent(result.stderr)}")
+        changed = _compared_view(result.environ) != _compared_view(before)
+        if not result.ok and not one_step.keeps_changes and changed:
+            problems.append(f"step {number} `{one_step.text}` failed but changed the environment")
+        before = result.environ
+    return problems
+
+
+# ------------------------------------------------------------------------------------- cached oracle
+
+# Lmod's run of each case, shared by the differential test and the corpus self-check (Lmod is the slow half).
+_LMOD_RUNS: Dict[str, Run] = {}
+
+
+def lmod_and_roost(the_case: Case, workdir: Path) -> Tuple[Run, Run]:
+    cached = _LMOD_RUNS.get(the_case.id)
+    if cached is None:
+        lmod, roost = run_both(the_case, workdir)
+        _LMOD_RUNS[the_case.id] = lmod
+        return lmod, roost
+    root = install_tree(the_case.tree, workdir)
+    return cached, run_case(the_case, ROOST, root, workdir / "home-roost")
+
+
+def lmod_only(the_case: Case, workdir: Path) -> Run:
+    if the_case.id not in _LMOD_RUNS:
+        root = install_tree(the_case.tree, workdir)
+        _LMOD_RUNS[the_case.id] = run_case(the_case, LMOD, root, workdir / "home-lmod")
+    return _LMOD_RUNS[the_case.id]
+
+
+# ------------------------------------------------------------------------------------------- asserts
+
+
+def roost_command_exists() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(ROOST_CMD[-1]) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def assert_roost_matches_lmod(the_case: Case, workdir: Path) -> None:
+    import pytest
+
+    if not roost_command_exists():
+        pytest.fail(f"{ROOST_CMD[-1]} does not exist yet: nothing to compare with Lmod", pytrace=False)
+    lmod, roost = lmod_and_roost(the_case, workdir)
+    report = differences(the_case, lmod, roost)
+    if report:
+        pytest.fail(f"roost differs from Lmod in case {the_case.id!r} (tree {the_case.tree}):\n{report}",
+                    pytrace=False)
+
+
+def assert_lmod_meets_expectations(the_case: Case, workdir: Path) -> None:
+    import pytest
+
+    problems = expectation_mismatches(the_case, lmod_only(the_case, workdir))
+    if problems:
+        summary = "\n".join(problems)
+        pytest.fail(f"Lmod does not do what case {the_case.id!r} states:\n{summary}", pytrace=False)

@@ -1,0 +1,95 @@
+"""roost versus Lmod on the semantics corner cases: reference counts, pushenv, priorities, delimiters,
+quoting, name functions, version helpers, families, dependencies, Tcl commands, several
+MODULEPATH directories.
+
+Each case is a command sequence on ``trees/edge``; see oracle.py for the step syntax and trees/README.md for
+what Lmod does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from oracle import Case, assert_lmod_meets_expectations, assert_roost_matches_lmod, case
+
+pytestmark = pytest.mark.service("lmod")
+
+CASES = [
+    # Path-like variables.
+    case("refcount-shared-path-entry", "edge", "load refa", "load refb", "unload refa", "unload refb"),
+    case("refcount-unload-in-load-order", "edge", "load refa refb", "unload refb", "unload refa"),
+    case("same-entry-prepended-twice", "edge", "load twice", "unload twice"),
+    case("prepend-entry-user-already-has", "edge", "load sysbin", "unload sysbin"),
+    case("remove-path-not-undone-on-unload", "edge", "load remover", "unload remover",
+         env={"REMOVE_LIST": "a:b:c"}),
+    case("priority-entries-stay-outermost", "edge", "load prio", "load later", "unload prio", "unload later"),
+    case("custom-delimiters", "edge", "load delim", "unload delim", env={"LUA_PATH": ";;"}),
+    case("custom-delimiters-unset-start", "edge", "load delim", "unload delim"),
+    case("value-with-several-entries", "edge", "load multi-entry", "load refa", "unload multi-entry"),
+    # setenv / pushenv / unsetenv.
+    case("pushenv-restores-on-unload", "edge",
+         "load pusher/1.0", "load pushother", "unload pushother", "unload pusher", env={"EDITOR_X": "vi"}),
+    case("pushenv-unload-out-of-order", "edge",
+         "load pusher/1.0", "load pushother", "unload pusher", "unload pushother", env={"EDITOR_X": "vi"}),
+    case("pushenv-from-unset", "edge", "load pusher", "unload pusher"),
+    case("pushenv-version-swap", "edge", "load pusher/1.0", "load pusher/2.0", "unload pusher",
+         env={"EDITOR_X": "vi"}),
+    case("setenv-unload-unsets-user-value", "edge", "load setter", "unload setter",
+         env={"SETTER_VAR": "user"}),
+    case("unsetenv-not-restored", "edge", "load unsetter", "unload unsetter", env={"UNSET_ME": "here"}),
+    # Values that must survive the trip through shell code.
+    case("quoting-lua-values", "edge", "load quoting", "unload quoting"),
+    case("quoting-tcl-values", "edge", "load quotetcl", "unload quotetcl"),
+    case("quoting-user-value-kept", "edge", "load refa", "unload refa",
+         env={"PATH": "/usr/bin:/opt/it's here/bin:/bin", "USER_ODD": "a'b\"c$d`e`;f\ng ü"}),
+    # Modulefile functions.
+    case("name-functions-and-getenv", "edge", "load names", "unload names", env={"SITE_NAME": "testsite"}),
+    case("isloaded-and-isavail", "edge", "load probe", "unload probe", "load refa", "load probe"),
+    case("atleast", "edge", "load wantsnew", "?-t list", "unload wantsnew"),
+    case("between", "edge", "load wantsrange", "?-t list"),
+    case("latest", "edge", "load wantslatest", "?-t list"),
+    case("atleast-unsatisfiable", "edge", "load refa", "!load wantsold", "?-t list"),
+    case("version-ordering", "edge", "load ord", "?-t avail ord"),
+    # Loading and unloading other modules.
+    case("one-name-rule-on-one-command", "edge", "load lib/1.0 lib/2.0", "?-t list"),
+    case("one-name-rule-replaces", "edge",
+         "load lib/1.0", "load lib/3.0", "load lib", "?-t list", "unload lib"),
+    case("load-already-loaded-is-noop", "edge", "load refa", "load refa", "?-t list"),
+    case("unload-not-loaded", "edge", "load refa", "unload refb", "?-t list"),
+    case("family-autoswap", "edge", "load fama", "load famb", "?-t list", "unload famb"),
+    case("family-twice-on-one-command", "edge", "load fama famb", "?-t list"),
+    case("depends-on-shared", "edge",
+         "load user1 user2", "unload user1", "?-t list", "unload user2", "?-t list"),
+    case("depends-on-user-loaded-stays", "edge", "load shared", "load user1", "unload user1", "?-t list"),
+    case("load-unloads-its-load", "edge", "load refa loader", "unload loader", "?-t list"),
+    case("always-load-stays", "edge", "load always", "unload always", "?-t list"),
+    case("try-load-missing", "edge", "load trymiss", "?-t list", "unload trymiss"),
+    case("sticky-unload-and-force", "edge",
+         "load sticky refa", "unload sticky", "?-t list", "--force unload sticky", "?-t list"),
+    # Tcl.
+    case("tcl-commands", "edge", "load tclbasic", "unload tclbasic", "load refa tclbasic", "?-t list",
+         env={"SITE_NAME": "testsite"}),
+    case("tcl-prereq-and-conflict", "edge",
+         "!load tclprereq", "load refa", "load tclprereq", "!load tclconflict", "?-t list"),
+    # Several MODULEPATH directories.
+    case("modulepath-highest-across-dirs", "edge", "load multi", modulepath=("Core", "Other")),
+    case("modulepath-same-version-first-dir", "edge", "load dup", modulepath=("Core", "Other")),
+    case("modulepath-same-version-first-dir-reversed", "edge", "load dup", modulepath=("Other", "Core")),
+    case("modulepath-marked-default-wins", "edge", "load marked", modulepath=("Other", "Core")),
+    case("modulepath-only-in-second-dir", "edge", "load onlyother", modulepath=("Core", "Other")),
+    case("modulepath-terse-avail", "edge", "?-t avail multi", "?-t avail dup", "?-t avail marked",
+         modulepath=("Other", "Core")),
+    case("modulepath-use-changes-default", "edge",
+         "load multi", "use @ROOT@/Other", "?-t list", "load multi", "?-t list"),
+]
+
+
+@pytest.mark.parametrize("the_case", CASES, ids=lambda c: c.id)
+def test_roost_matches_lmod(the_case: Case, tmp_path: Path) -> None:
+    assert_roost_matches_lmod(the_case, tmp_path)
+
+
+@pytest.mark.parametrize("the_case", CASES, ids=lambda c: c.id)
+def test_lmod_meets_case_expectations(the_case: Case, tmp_path: Path) -> None:
+    assert_lmod_meets_expectations(the_case, tmp_path)

@@ -1,0 +1,2 @@
+always_load("refa")
+setenv("ALWAYS", "yes")

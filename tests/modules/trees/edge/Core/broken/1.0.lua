@@ -1,0 +1,2 @@
+setenv("BROKEN", "before the error")
+if then end end

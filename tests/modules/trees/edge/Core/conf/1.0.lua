@@ -1,0 +1,2 @@
+conflict("refa")
+setenv("CONF", "yes")

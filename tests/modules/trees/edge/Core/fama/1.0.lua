@@ -1,0 +1,2 @@
+family("toolchain")
+setenv("TOOLCHAIN", "fama")

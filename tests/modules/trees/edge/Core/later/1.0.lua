@@ -1,0 +1,2 @@
+prepend_path("PATH", "/opt/later/bin")
+append_path("PATH", "/opt/later/tail")

@@ -1,0 +1,1 @@
+setenv("LIB_VERSION", "2.0")

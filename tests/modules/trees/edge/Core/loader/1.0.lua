@@ -1,0 +1,3 @@
+-- load() (not depends_on): unloading loader unloads refa too.
+load("refa")
+setenv("LOADER", "yes")

@@ -1,0 +1,2 @@
+load("nosuchmodule")
+setenv("LOADMISS", "should not appear")

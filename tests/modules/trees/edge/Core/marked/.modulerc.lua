@@ -1,0 +1,1 @@
+module_version("marked/1.0", "default")

@@ -1,0 +1,1 @@
+setenv("MARKED", "core-1.5")

@@ -1,0 +1,1 @@
+setenv("MULTI", "core-1.0")

@@ -1,0 +1,2 @@
+prereq("refa")
+setenv("NEEDSBASE", "yes")

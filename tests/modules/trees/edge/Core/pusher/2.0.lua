@@ -1,0 +1,1 @@
+pushenv("EDITOR_X", "emacs")

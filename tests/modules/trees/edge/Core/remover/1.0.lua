@@ -1,0 +1,2 @@
+remove_path("PATH", "/usr/local/bin")
+remove_path("REMOVE_LIST", "b")

@@ -1,0 +1,2 @@
+setenv("SHARED_LOADED", "yes")
+prepend_path("PATH", "/opt/shareddep/bin")

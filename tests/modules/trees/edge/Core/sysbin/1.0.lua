@@ -1,0 +1,2 @@
+-- Prepends a directory the user already has in PATH.
+prepend_path("PATH", "/usr/bin")

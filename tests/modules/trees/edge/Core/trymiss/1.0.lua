@@ -1,0 +1,2 @@
+try_load("nosuchmodule")
+setenv("TRYMISS", "loaded anyway")

@@ -1,0 +1,2 @@
+unsetenv("UNSET_ME")
+setenv("UNSETTER_LOADED", "yes")

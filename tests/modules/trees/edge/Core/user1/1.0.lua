@@ -1,0 +1,2 @@
+depends_on("shared")
+setenv("USER1", "yes")

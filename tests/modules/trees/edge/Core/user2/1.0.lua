@@ -1,0 +1,2 @@
+depends_on("shared")
+setenv("USER2", "yes")

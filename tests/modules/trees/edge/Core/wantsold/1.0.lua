@@ -1,0 +1,1 @@
+load(atleast("lib", "4.0"))

@@ -1,0 +1,1 @@
+load(between("lib", "1.0", "2.0"))

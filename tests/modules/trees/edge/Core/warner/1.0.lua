@@ -1,0 +1,2 @@
+LmodWarning("warner/1.0 is deprecated")
+setenv("WARNER", "yes")

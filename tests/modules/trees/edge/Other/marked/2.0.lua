@@ -1,0 +1,1 @@
+setenv("MARKED", "other-2.0")

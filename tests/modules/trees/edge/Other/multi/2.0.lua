@@ -1,0 +1,1 @@
+setenv("MULTI", "other-2.0")

@@ -1,0 +1,10 @@
+whatis("Name: OpenMPI")
+whatis("Version: 4.1.5")
+help([[Open MPI 4.1.5 built with gcc/13.1.0.]])
+family("mpi")
+local root = "/opt/site/gcc-13.1.0/openmpi/4.1.5"
+setenv("MPI_HOME", root)
+setenv("OMPI_MCA_btl", "^openib")
+prepend_path("PATH", pathJoin(root, "bin"))
+prepend_path("LD_LIBRARY_PATH", pathJoin(root, "lib"))
+prepend_path("MODULEPATH", "@ROOT@/MPI/gcc/13.1.0/openmpi/4.1.5")

@@ -1,0 +1,13 @@
+whatis("Name: GCC")
+whatis("Version: 12.2.0")
+help([[GNU Compiler Collection 12.2.0. Loading it makes the MPI libraries built with it available.]])
+family("compiler")
+local root = "/opt/site/gcc/12.2.0"
+setenv("EBROOTGCC", root)
+setenv("CC", "gcc")
+setenv("CXX", "g++")
+setenv("FC", "gfortran")
+prepend_path("PATH", pathJoin(root, "bin"))
+prepend_path("LD_LIBRARY_PATH", pathJoin(root, "lib64"))
+prepend_path("MANPATH", pathJoin(root, "share/man"))
+prepend_path("MODULEPATH", "@ROOT@/Compiler/gcc/12.2.0")

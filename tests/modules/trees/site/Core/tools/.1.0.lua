@@ -1,0 +1,2 @@
+whatis("tools (old, hidden)")
+setenv("TOOLS_VERSION", "1.0")

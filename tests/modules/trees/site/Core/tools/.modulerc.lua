@@ -1,0 +1,1 @@
+hide_version("tools/3.0-beta")

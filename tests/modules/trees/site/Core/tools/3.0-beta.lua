@@ -1,0 +1,2 @@
+whatis("tools (beta)")
+setenv("TOOLS_VERSION", "3.0-beta")
