@@ -17,6 +17,7 @@ from roost.modules.tree import RcInfo
 
 _BOOTSTRAP = r"""
 local unpack = table.unpack or unpack
+local lua_load = load
 local function R() return __R end
 local function str(v) if v == nil then return nil end return tostring(v) end
 
@@ -123,7 +124,7 @@ os.getenv = function(n) local v = R().getenv(str(n)); if v == nil then return ni
 
 function __roost_run(code, chunkname)
   local env = setmetatable({}, {__index = _G})
-  local chunk, err = load(code, chunkname, "t", env)
+  local chunk, err = lua_load(code, chunkname, "t", env)
   if not chunk then error(err, 0) end
   chunk()
 end

@@ -19,7 +19,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from roost.modules.versions import version_key
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = "3:" + __import__("roost").__version__
 RC_NAMES = (".modulerc.lua", ".modulerc", ".version")
 _SKIP_SUFFIXES = ("~", ".swp", ".bak", ".orig", ".rej", ".old")
 

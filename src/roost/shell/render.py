@@ -20,6 +20,13 @@ def quote_posix(value: str) -> str:
     return "'" + value.replace("'", "'\\''") + "'"
 
 
+def _double_quoted(value: str) -> str:
+    """Escape for use inside double quotes (where only \\ " $ and ` are special)."""
+    for char in ("\\", '"', "$", "`"):
+        value = value.replace(char, "\\" + char)
+    return value
+
+
 def quote_fish(value: str) -> str:
     """fish single quotes: only backslash and the quote itself need escaping."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -43,9 +50,9 @@ def _posix_op(op: Op, shell: str) -> str:
     if action is Action.UNSET:
         return f"unset {name};"
     if action is Action.PREPEND:
-        return f"export {name}={quote_posix(op.value)}\"${{{name}:+{quote_posix(op.sep)}${name}}}\";"
+        return f"export {name}={quote_posix(op.value)}\"${{{name}:+{_double_quoted(op.sep)}${name}}}\";"
     if action is Action.APPEND:
-        return f"export {name}=\"${{{name}:+${name}{quote_posix(op.sep)}}}\"{quote_posix(op.value)};"
+        return f"export {name}=\"${{{name}:+${name}{_double_quoted(op.sep)}}}\"{quote_posix(op.value)};"
     if action is Action.REMOVE:
         return f"__roost_rm {name} {quote_posix(op.value)} {quote_posix(op.sep)};"
     if action is Action.ALIAS:
@@ -145,3 +152,50 @@ def render(change: EnvChange, shell: str) -> str:
 
         raise RoostError(f"unknown shell {shell!r}", f"choose one of: {', '.join(SHELLS)}") from None
     return renderer(change)
+
+
+def render_print(text: str, shell: str) -> str:
+    """Code that makes the evaluating shell print ``text`` on its stdout (``module --redirect``, ``--json``)."""
+    if not text:
+        return ""
+    if shell == "fish":
+        return f"printf '%s' {quote_fish(text)};\n"
+    if shell in ("bash", "zsh", "sh"):
+        return f"printf '%s' {quote_posix(text)};\n"
+    if shell == "python":
+        return f"import sys; sys.stdout.write({text!r})\n"
+    return ""
+
+
+def render_status(ok: bool, shell: str) -> str:
+    """The last statement of a module command: its exit status in the evaluating shell."""
+    if shell == "python":
+        return f"_mlstatus = {ok}\n"
+    if shell in ("bash", "zsh", "sh", "fish"):
+        return "" if ok else "false;\n"
+    return ""
+
+
+def eval_function_body(argv: List[str], shell: str, *, extra_first: bool = False) -> str:
+    """Body of a shell function that runs ``argv`` + the function's arguments and evaluates what it prints
+    (the ``module``/``ml`` pattern).  With ``extra_first`` the function's first argument is passed before argv's
+    tail is appended — not needed so far, kept simple."""
+    if shell == "fish":
+        return "    " + " ".join(quote_fish(a) for a in argv) + " $argv | source"
+    return "    eval \"$(" + " ".join(quote_posix(a) for a in argv) + " \"$@\")\""
+
+
+def dispatch_function_body(python: str, evaluated: List[str], shell: str) -> str:
+    """Body of the ``roost`` shell function: sub-commands in ``evaluated`` print code the shell must evaluate
+    (activate, deactivate); everything else runs the CLI normally."""
+    py = quote_fish(python) if shell == "fish" else quote_posix(python)
+    if shell == "fish":
+        cases = " ".join(quote_fish(e) for e in evaluated)
+        return (f"    if contains -- \"$argv[1]\" {cases}\n"
+                f"        {py} -m roost $argv[1] --shell fish $argv[2..-1] | source\n"
+                f"    else\n        {py} -m roost $argv\n    end")
+    pattern = "|".join(evaluated)
+    return (f"    case \"${{1-}}\" in\n"
+            f"        {pattern}) __roost_sub=$1; shift; eval \"$({py} -m roost \"$__roost_sub\" --shell {shell} \"$@\")\";;\n"
+            f"        *) {py} -m roost \"$@\";;\n"
+            f"    esac")

@@ -1,0 +1,55 @@
+"""``roost shell-init SHELL``: the code that defines ``module``, ``ml`` and ``roost activate`` in a shell."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from roost.shell.change import EnvChange
+from roost.shell.render import dispatch_function_body, eval_function_body, render
+
+SUPPORTED = ("bash", "zsh", "sh", "fish")
+
+
+def init_change(shell: str, python: str) -> EnvChange:
+    """Everything shell-init sets up, as one EnvChange (so every shell gets the same thing)."""
+    change = EnvChange()
+    module_cmd = [python, "-m", "roost.modules.command", shell]
+    change.function("module", eval_function_body(module_cmd, shell))
+    change.function("ml", eval_function_body([*module_cmd, "--ml"], shell))
+    change.function("roost", dispatch_function_body(python, ["activate", "deactivate"], shell))
+    _add_modulepath_defaults(change)
+    _add_env_guards(change)
+    return change
+
+
+def _add_modulepath_defaults(change: EnvChange) -> None:
+    """Directories roost manages (container modules) join MODULEPATH; the site's MODULEPATH is kept."""
+    try:
+        from roost.containers.api import modulefile_dir
+    except ImportError:
+        return
+    directory = str(modulefile_dir())
+    if directory not in os.environ.get("MODULEPATH", "").split(":"):
+        change.append_path("MODULEPATH", directory)
+
+
+def _add_env_guards(change: EnvChange) -> None:
+    try:
+        from roost.config import load_config
+        from roost.envs.api import shell_init_change
+    except ImportError:
+        return
+    change.extend(shell_init_change(load_config()))
+
+
+@click.command("shell-init")
+@click.argument("shell", type=click.Choice(SUPPORTED), default="bash")
+def shell_init(shell: str) -> None:
+    """Print the code that defines `module`, `ml` and `roost activate` for SHELL.
+
+    Add to ~/.bashrc:  eval "$(roost shell-init bash)"
+    """
+    click.echo(render(init_change(shell, sys.executable), shell), nl=False)

@@ -1,0 +1,83 @@
+"""Named collections of loaded modules: save, restore, savelist, describe, disable.
+
+A collection records the base MODULEPATH (what it was without module-added directories) and the loaded modules'
+full names in load order.  As in Lmod, restore refuses when the base MODULEPATH has changed since the save: the
+same names could now mean other files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import List, Tuple
+
+from roost.errors import CollectionError
+from roost.modules.table import ModuleTable
+
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
+
+
+def collections_dir() -> str:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "roost", "collections")
+
+
+def _path(name: str) -> str:
+    if not _NAME.match(name):
+        raise CollectionError(f"\"{name}\" is not a valid collection name",
+                              "use letters, digits and . _ + - (no slashes or spaces)")
+    return os.path.join(collections_dir(), name + ".json")
+
+
+def save(name: str, table: ModuleTable) -> str:
+    path = _path(name)
+    data = {"version": 1, "base_modulepath": table.base_mpath,
+            "modules": [m.fullname for m in table.active() if m.user or m.ref <= 0]}
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=1)
+    os.replace(tmp, path)
+    return path
+
+
+def load(name: str) -> Tuple[str, List[str]]:
+    path = _path(name)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        raise CollectionError(f"there is no saved collection named \"{name}\"",
+                              "see the saved ones with: module savelist") from None
+    except (OSError, ValueError) as exc:
+        raise CollectionError(f"the collection \"{name}\" ({path}) cannot be read: {exc}",
+                              f"save it again: module save {name}") from None
+    return data.get("base_modulepath", ""), list(data.get("modules", []))
+
+
+def exists(name: str) -> bool:
+    return os.path.exists(_path(name))
+
+
+def check_modulepath(name: str, saved_base: str, current_base: str) -> None:
+    if saved_base != current_base:
+        raise CollectionError(
+            f"the MODULEPATH has changed since the collection \"{name}\" was saved, so it cannot be restored safely",
+            f"load the modules you need and save it again: module save {name}",
+        )
+
+
+def names() -> List[str]:
+    try:
+        return sorted(f[:-5] for f in os.listdir(collections_dir()) if f.endswith(".json"))
+    except FileNotFoundError:
+        return []
+
+
+def disable(name: str) -> str:
+    path = _path(name)
+    if not os.path.exists(path):
+        raise CollectionError(f"there is no saved collection named \"{name}\"", "see the saved ones with: module savelist")
+    os.replace(path, path + "~")
+    return path

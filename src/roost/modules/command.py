@@ -1,0 +1,489 @@
+"""The ``module`` / ``ml`` command: ``python -m roost.modules.command SHELL SUBCOMMAND [ARGS...]``.
+
+Like ``$LMOD_CMD SHELL ...``: shell code on stdout (to be evaluated by the shell function), messages and reports
+on stderr.  With SHELL ``none`` (the ``roost module`` CLI) reports go to stdout and nothing is evaluated.  This
+module is the hot path: it imports only what the subcommand needs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from roost.errors import ModuleError, RoostError
+
+SHELLS = ("bash", "zsh", "sh", "fish", "python", "json", "none")
+USAGE = """Usage: module [options] sub-command [args ...]
+
+Loading/unloading sub-commands:
+  load | add          module [...]   load module(s)
+  try-load | try-add  module [...]   load module(s), no error if a module is missing
+  unload | rm         module [...]   remove module(s)
+  swap | switch       m1 m2          unload m1 and load m2
+  purge                              unload all modules (sticky ones stay unless --force)
+  reload | update                    reload all currently loaded modules
+  reset                              back to the system default modules
+
+Listing / searching sub-commands:
+  list  [-t] [pattern]               the loaded modules
+  avail | av [-t] [-d] [pattern]     the modules that can be loaded now
+  spider [name[/version]]            every module, and how to reach it in the hierarchy
+  show | display module              what a module does
+  whatis module ...                  short descriptions
+  help module ...                    a module's help text
+  keyword | key | search word ...    search descriptions
+  is-loaded module ...               exit status 0 when loaded
+  is-avail module ...                exit status 0 when loadable
+
+Searching with the module path:
+  use [-a] dir ...                   add directories to MODULEPATH (-a: append)
+  unuse dir ...                      remove directories from MODULEPATH
+
+Collections:
+  save [name]    restore [name]    savelist    describe [name]    disable name
+
+Options: -t/--terse  -d/--default  --json  -q/--quiet  -f/--force  --show-hidden  --redirect  -h/--help
+
+ml: `ml` lists, `ml foo` loads, `ml -foo` unloads, `ml foo -bar` unloads bar then loads foo,
+    `ml <sub-command> ...` runs the sub-command.
+"""
+
+ALIASES = {
+    "add": "load", "try-add": "try-load", "rm": "unload", "del": "unload", "remove": "unload",
+    "switch": "swap", "display": "show", "av": "avail", "key": "keyword", "search": "keyword",
+    "update": "reload", "mcc": "describe", "sl": "savelist", "r": "restore", "s": "save", "ls": "list",
+    "try_load": "try-load", "is_loaded": "is-loaded", "is_avail": "is-avail",
+}
+SUBCOMMANDS = {"load", "try-load", "unload", "swap", "purge", "reload", "refresh", "reset", "list", "avail",
+               "spider", "show", "whatis", "help", "keyword", "is-loaded", "is-avail", "use", "unuse", "save",
+               "restore", "savelist", "describe", "disable", "overview", "ov"}
+FLAGS = {"-t": "terse", "--terse": "terse", "-d": "default", "--default": "default", "--json": "json",
+         "-q": "quiet", "--quiet": "quiet", "-f": "force", "--force": "force", "--show-hidden": "hidden",
+         "--show_hidden": "hidden", "--redirect": "redirect", "-a": "append", "--append": "append",
+         "-h": "help", "--help": "help", "-D": "debug", "--debug": "debug", "--no-redirect": "noredirect",
+         "--no_redirect": "noredirect", "-s": "silent", "--version": "version", "-v": "version",
+         "--width": "width", "-p": "prepend", "--prepend": "prepend"}
+
+
+class Outcome:
+    """What a module command produced: environment changes (via the engine), text for the user, a status."""
+
+    def __init__(self) -> None:
+        self.report = ""  # for people: stderr when evaluated by a shell
+        self.ok = True
+        self.engine = None  # type: Optional[object]
+
+
+class Invocation:
+    def __init__(self, shell: str, subcommand: str, args: List[str], flags: Dict[str, bool]) -> None:
+        self.shell = shell
+        self.subcommand = subcommand
+        self.args = args
+        self.flags = flags
+
+
+def parse(argv: Sequence[str]) -> Tuple[str, List[str], Dict[str, bool]]:
+    flags: Dict[str, bool] = {}
+    rest: List[str] = []
+    for arg in argv:
+        if arg in FLAGS and not (rest and rest[0] in ("load", "add") and arg in ("-d",)):
+            flags[FLAGS[arg]] = True
+        elif arg.startswith("-") and len(arg) > 1 and not rest[:1] == ["ml"]:
+            raise ModuleError(f"unknown option \"{arg}\"", "see: module --help")
+        else:
+            rest.append(arg)
+    if not rest:
+        return ("help" if flags.get("help") or not flags.get("version") else "version"), [], flags
+    subcommand = ALIASES.get(rest[0], rest[0])
+    return subcommand, rest[1:], flags
+
+
+def parse_ml(argv: Sequence[str]) -> Tuple[str, List[str], Dict[str, bool]]:
+    """Lmod's ml shorthand: list / sub-command / loads and -unloads."""
+    flags: Dict[str, bool] = {}
+    words: List[str] = []
+    for index, arg in enumerate(argv):
+        if arg in FLAGS and arg not in ("-a",) and not words:
+            flags[FLAGS[arg]] = True
+        else:
+            words = list(argv[index:])
+            break
+    if not words:
+        return "list", [], flags
+    first = ALIASES.get(words[0], words[0])
+    if first in SUBCOMMANDS:
+        subcommand, args, more = parse(words)
+        flags.update(more)
+        return subcommand, args, flags
+    return "ml", words, flags
+
+
+def _engine(force: bool = False):  # type: ignore[no-untyped-def]
+    from roost.modules.engine import Engine
+
+    return Engine(os.environ, cache_dir=module_cache_dir(), force=force)
+
+
+def module_cache_dir() -> Optional[str]:
+    if os.environ.get("ROOST_MODULE_CACHE", "").lower() in ("no", "0", "off", "false"):
+        return None
+    root = os.environ.get("ROOST_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "roost")
+    return os.path.join(root, "modules")
+
+
+# ---- sub-commands -------------------------------------------------------------------------------
+def cmd_load(inv: Invocation, out: Outcome) -> None:
+    if not inv.args:
+        raise ModuleError("load: which module?", "for example: module load python")
+    engine = _engine(inv.flags.get("force", False))
+    engine.load(inv.args, try_only=inv.subcommand == "try-load")
+    out.engine = engine
+
+
+def cmd_unload(inv: Invocation, out: Outcome) -> None:
+    engine = _engine(inv.flags.get("force", False))
+    engine.unload(inv.args)
+    out.engine = engine
+
+
+def cmd_ml(inv: Invocation, out: Outcome) -> None:
+    engine = _engine(inv.flags.get("force", False))
+    unloads = [a[1:] for a in inv.args if a.startswith("-") and len(a) > 1]
+    loads = [a for a in inv.args if not a.startswith("-")]
+    if unloads:
+        engine.unload(unloads)
+    if loads:
+        engine.load(loads)
+    out.engine = engine
+
+
+def cmd_swap(inv: Invocation, out: Outcome) -> None:
+    if len(inv.args) not in (1, 2):
+        raise ModuleError("swap needs one or two module names", "for example: module swap gcc/12.2.0 gcc/13.1.0")
+    engine = _engine(inv.flags.get("force", False))
+    engine.swap(*inv.args)
+    out.engine = engine
+
+
+def cmd_purge(inv: Invocation, out: Outcome) -> None:
+    engine = _engine(inv.flags.get("force", False))
+    engine.purge()
+    out.engine = engine
+
+
+def cmd_reload(inv: Invocation, out: Outcome) -> None:
+    engine = _engine()
+    engine.reload()
+    out.engine = engine
+
+
+def cmd_reset(inv: Invocation, out: Outcome) -> None:
+    engine = _engine()
+    engine.reset()
+    out.engine = engine
+    out.report += "Resetting modules to system default.\n"
+
+
+def cmd_use(inv: Invocation, out: Outcome) -> None:
+    if not inv.args:
+        raise ModuleError("use: which directory?", "for example: module use $HOME/modulefiles")
+    engine = _engine()
+    if inv.subcommand == "use":
+        engine.use(inv.args, append=inv.flags.get("append", False))
+    else:
+        engine.unuse(inv.args)
+    out.engine = engine
+
+
+def cmd_list(inv: Invocation, out: Outcome) -> None:
+    from roost.modules.table import ModuleTable
+
+    table = ModuleTable.from_environ(os.environ)
+    if inv.flags.get("json"):
+        from roost.modules.report import list_json
+
+        out.report = _json(list_json(table.modules))
+        return
+    from roost.modules.report import list_text
+
+    out.report = list_text(table.modules, terse=inv.flags.get("terse", False), filters=inv.args)
+
+
+def cmd_avail(inv: Invocation, out: Outcome) -> None:
+    from roost.modules import report
+
+    engine = _engine()
+    tree = engine.tree()
+    loaded = [m.file for m in engine.table.active()]
+    groups = report.avail_items(tree, loaded, inv.args, show_hidden=inv.flags.get("hidden", False),
+                                defaults_only=inv.flags.get("default", False))
+    if inv.flags.get("json"):
+        out.report = _json(report.avail_json(groups, tree))
+    else:
+        out.report = report.avail_text(groups, tree, terse=inv.flags.get("terse", False))
+
+
+def _spider_records():  # type: ignore[no-untyped-def]
+    from roost.modules.engine import read_rc_file
+    from roost.modules.spider import spider_all
+
+    return spider_all(os.environ.get("MODULEPATH"), read_rc_file, module_cache_dir())
+
+
+def cmd_spider(inv: Invocation, out: Outcome) -> None:
+    from roost.modules import report
+
+    records = _spider_records()
+    name = inv.args[0] if inv.args else None
+    if inv.flags.get("json"):
+        out.report = _json(report.spider_json(records, name))
+        out.ok = bool(records) if not name else out.report.strip() != "[]"
+        return
+    if name is None:
+        out.report = report.spider_overview(records, terse=inv.flags.get("terse", False))
+        return
+    text = report.spider_detail(records, name, [])
+    if text is None:
+        out.ok = False
+        out.report = f"Lmod has detected the following error: Unable to find: \"{name}\".\n"
+        return
+    out.report = text
+
+
+def _resolve_for_display(name: str):  # type: ignore[no-untyped-def]
+    from roost.modules.table import ModuleTable
+
+    engine = _engine()
+    entry = engine.find_display(name) if hasattr(engine, "find_display") else None
+    if entry is None:
+        from roost.modules.frame import Spec
+
+        entry = engine.find(Spec(name))
+    if entry is None:
+        loaded = ModuleTable.from_environ(os.environ).find(name)
+        if loaded is not None and os.path.exists(loaded.file):
+            return loaded.fullname, loaded.file, loaded.kind
+        raise engine._not_found(name)
+    return entry.fullname, entry.file, entry.kind
+
+
+def cmd_show(inv: Invocation, out: Outcome) -> None:
+    from roost.modules import report
+    from roost.modules.spider import describe
+
+    if not inv.args:
+        raise ModuleError("show: which module?", "for example: module show python")
+    for name in inv.args:
+        fullname, file, kind = _resolve_for_display(name)
+        frame = describe(file, kind, fullname, "show")
+        if inv.flags.get("json"):
+            out.report += _json({"fullName": fullname, "path": file, "calls": frame.shown, "whatis": frame.whatis,
+                                 "help": "\n".join(frame.help)})
+        else:
+            out.report += report.show_text(file, frame.shown)
+
+
+def cmd_whatis(inv: Invocation, out: Outcome) -> None:
+    from roost.modules import report
+    from roost.modules.spider import describe
+
+    for name in inv.args:
+        fullname, file, kind = _resolve_for_display(name)
+        out.report += report.whatis_text(fullname, describe(file, kind, fullname, "whatis").whatis)
+
+
+def cmd_help(inv: Invocation, out: Outcome) -> None:
+    if not inv.args:
+        out.report = USAGE
+        return
+    from roost.modules import report
+    from roost.modules.spider import describe
+
+    for name in inv.args:
+        fullname, file, kind = _resolve_for_display(name)
+        out.report += report.help_text(fullname, describe(file, kind, fullname, "help").help)
+
+
+def cmd_keyword(inv: Invocation, out: Outcome) -> None:
+    from roost.modules import report
+
+    if not inv.args:
+        raise ModuleError("keyword: which words?", "for example: module keyword mpi")
+    hits = report.keyword_hits(_spider_records(), inv.args)
+    if inv.flags.get("json"):
+        out.report = _json({sn: [r.entry.fullname for r in records] for sn, records in hits.items()})
+    else:
+        out.report = report.keyword_text(hits, inv.args)
+
+
+def cmd_is_loaded(inv: Invocation, out: Outcome) -> None:
+    from roost.modules.table import ModuleTable
+
+    table = ModuleTable.from_environ(os.environ)
+    out.ok = bool(inv.args) and all(table.find(name) is not None for name in inv.args)
+
+
+def cmd_is_avail(inv: Invocation, out: Outcome) -> None:
+    engine = _engine()
+    out.ok = bool(inv.args) and all(engine.is_avail(name) for name in inv.args)
+
+
+def cmd_save(inv: Invocation, out: Outcome) -> None:
+    from roost.modules import collections
+    from roost.modules.table import ModuleTable
+
+    name = inv.args[0] if inv.args else "default"
+    collections.save(name, ModuleTable.from_environ(os.environ))
+    out.report = f"Saved current collection of modules to: \"{name}\"\n"
+
+
+def cmd_restore(inv: Invocation, out: Outcome) -> None:
+    from roost.modules import collections
+
+    name = inv.args[0] if inv.args else "default"
+    engine = _engine()
+    if not inv.args and not collections.exists(name):
+        engine.reset()
+        out.engine = engine
+        out.report = "Restoring modules to system default\n"
+        return
+    base, modules = collections.load(name)
+    collections.check_modulepath(name, base, engine.table.base_mpath)
+    engine.restore_modules(base, modules)
+    out.engine = engine
+    out.report = f"Restoring modules from user's {name}\n"
+
+
+def cmd_savelist(inv: Invocation, out: Outcome) -> None:
+    from roost.modules import collections
+
+    found = collections.names()
+    if inv.flags.get("json"):
+        out.report = _json(found)
+    elif inv.flags.get("terse"):
+        out.report = "".join(n + "\n" for n in found)
+    elif not found:
+        out.report = "No named collections.\n"
+    else:
+        out.report = "Named collection list :\n" + "".join(f"  {i}) {n}\n" for i, n in enumerate(found, 1))
+
+
+def cmd_describe(inv: Invocation, out: Outcome) -> None:
+    from roost.modules import collections
+
+    name = inv.args[0] if inv.args else "default"
+    base, modules = collections.load(name)
+    out.report = (f"Collection \"{name}\" contains:\n" + "".join(f"  {i}) {m}\n" for i, m in enumerate(modules, 1))
+                  + f"with MODULEPATH={base}\n")
+
+
+def cmd_disable(inv: Invocation, out: Outcome) -> None:
+    from roost.modules import collections
+
+    if not inv.args:
+        raise ModuleError("disable: which collection?", "see them with: module savelist")
+    collections.disable(inv.args[0])
+    out.report = f"Disabled collection \"{inv.args[0]}\"\n"
+
+
+def cmd_overview(inv: Invocation, out: Outcome) -> None:
+    engine = _engine()
+    counts = {sn: len(entries) for sn, entries in engine.tree().by_sn().items()}
+    out.report = "".join(f"{sn} ({count})\n" for sn, count in sorted(counts.items(), key=lambda kv: kv[0].lower()))
+
+
+def cmd_refresh(inv: Invocation, out: Outcome) -> None:
+    cmd_reload(inv, out)
+
+
+def cmd_usage(inv: Invocation, out: Outcome) -> None:
+    out.report = USAGE
+
+
+def cmd_version(inv: Invocation, out: Outcome) -> None:
+    from roost import __version__
+
+    out.report = f"roost module system {__version__} (Lmod-compatible, API 8.7)\n"
+
+
+HANDLERS: Dict[str, Callable[[Invocation, Outcome], None]] = {
+    "load": cmd_load, "try-load": cmd_load, "unload": cmd_unload, "ml": cmd_ml, "swap": cmd_swap,
+    "purge": cmd_purge, "reload": cmd_reload, "refresh": cmd_refresh, "reset": cmd_reset, "use": cmd_use,
+    "unuse": cmd_use, "list": cmd_list, "avail": cmd_avail, "spider": cmd_spider, "show": cmd_show,
+    "whatis": cmd_whatis, "help": cmd_help, "keyword": cmd_keyword, "is-loaded": cmd_is_loaded,
+    "is-avail": cmd_is_avail, "save": cmd_save, "restore": cmd_restore, "savelist": cmd_savelist,
+    "describe": cmd_describe, "disable": cmd_disable, "overview": cmd_overview, "ov": cmd_overview,
+    "version": cmd_version,
+}
+
+
+def _json(data: object) -> str:
+    import json
+
+    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+
+
+# ---- running ------------------------------------------------------------------------------------
+def run(shell: str, argv: Sequence[str], *, ml: bool = False) -> Tuple[str, str, bool]:
+    """Run one module command; return (stdout code, stderr text, ok).  Never raises RoostError."""
+    from roost.shell.render import render, render_print, render_status
+
+    report_to_stdout = shell == "none"
+    try:
+        subcommand, args, flags = parse_ml(argv) if ml else parse(argv)
+        if flags.get("help") and subcommand not in ("help",):
+            subcommand, args = "help", []
+        handler = HANDLERS.get(subcommand)
+        if handler is None:
+            raise ModuleError(f"\"{subcommand}\" is not a module sub-command", "see: module --help")
+        invocation = Invocation(shell, subcommand, args, flags)
+        outcome = Outcome()
+        handler(invocation, outcome)
+        code = ""
+        messages = ""
+        if outcome.engine is not None:
+            change = outcome.engine.finish()  # type: ignore[attr-defined]
+            if shell not in ("none",):
+                code = render(change, shell)
+            elif change:
+                code = render(change, "bash")
+            messages = "".join(m if m.endswith("\n") else m + "\n" for m in outcome.engine.messages)  # type: ignore[attr-defined]
+            messages += "".join(outcome.engine.hierarchy_messages())  # type: ignore[attr-defined]
+        redirect = flags.get("redirect") or (flags.get("json") and not report_to_stdout)
+        if report_to_stdout:
+            code = outcome.report + code
+        elif redirect:
+            code += render_print(outcome.report, shell)
+        else:
+            messages += outcome.report
+        if not flags.get("quiet") or not outcome.ok:
+            pass
+        else:
+            messages = ""
+        return code + render_status(outcome.ok, shell), messages, outcome.ok
+    except RoostError as exc:
+        hint = f"\n  hint: {exc.hint}" if exc.hint else ""
+        return render_status(False, shell), f"error: {exc.message}{hint}\n", False
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    ml = False
+    if len(args) >= 2 and args[1] == "--ml":
+        ml = True
+        del args[1]
+    if not args or args[0] not in SHELLS:
+        sys.stderr.write(f"usage: python -m roost.modules.command {{{'|'.join(SHELLS)}}} [--ml] SUBCOMMAND ...\n")
+        return 2
+    code, messages, ok = run(args[0], args[1:], ml=ml)
+    if messages:
+        sys.stderr.write(messages)
+    sys.stdout.write(code)
+    sys.stdout.flush()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,377 @@
+"""Text and JSON reports for people and scripts: avail, list, spider, show, whatis, help, keyword.
+
+Layouts follow Lmod's (directory banners, numbered lists, (D)/(L)/(S) markers, terse forms), so that users and
+scripts that read Lmod's output find what they expect.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from roost.modules.spider import SpiderRecord
+from roost.modules.table import Loaded
+from roost.modules.tree import Entry, ModuleTree
+from roost.modules.versions import version_key
+
+
+def width() -> int:
+    columns = os.environ.get("COLUMNS")
+    if columns and columns.isdigit():
+        return max(40, int(columns))
+    return shutil.get_terminal_size((80, 24)).columns if os.isatty(2) else 80
+
+
+def banner(title: str, fill: str = "-") -> str:
+    total = width()
+    title = f" {title} "
+    left = max(3, (total - len(title)) // 2)
+    right = max(3, total - len(title) - left)
+    return fill * left + title + fill * right
+
+
+def columns(items: Sequence[str], indent: int = 3) -> List[str]:
+    if not items:
+        return []
+    total = width() - indent
+    cell = max(len(i) for i in items) + 4
+    per_row = max(1, total // cell)
+    rows = (len(items) + per_row - 1) // per_row
+    lines = []
+    for row in range(rows):
+        cells = [items[col * rows + row] for col in range(per_row) if col * rows + row < len(items)]
+        lines.append(" " * indent + "".join(c.ljust(cell) for c in cells).rstrip())
+    return lines
+
+
+# ---- avail -------------------------------------------------------------------------------------
+class AvailItem:
+    __slots__ = ("entry", "default", "marked_default", "loaded")
+
+    def __init__(self, entry: Entry, default: bool, marked_default: bool, loaded: bool) -> None:
+        self.entry = entry
+        self.default = default
+        self.marked_default = marked_default
+        self.loaded = loaded
+
+
+def avail_items(tree: ModuleTree, loaded_files: Iterable[str], filters: Sequence[str], *, show_hidden: bool,
+                defaults_only: bool) -> List[Tuple[str, List[AvailItem]]]:
+    loaded = set(loaded_files)
+    groups: List[Tuple[str, List[AvailItem]]] = []
+    default_files: Dict[str, Tuple[str, bool]] = {}
+    for sn in tree.by_sn():
+        default = tree.default(sn)
+        if default is not None:
+            default_files[sn] = (default.file, tree.marked_default(sn) is not None)
+    for index in tree.dirs:
+        items = []
+        for entry in sorted(index.entries, key=lambda e: (e.sn.lower(), version_key(e.version))):
+            if tree.is_hidden(entry) and not show_hidden and entry.file not in loaded:
+                continue
+            if filters and not any(_matches(entry, f) for f in filters):
+                continue
+            is_default, marked = default_files.get(entry.sn, ("", False))
+            item = AvailItem(entry, is_default == entry.file, marked and is_default == entry.file, entry.file in loaded)
+            if defaults_only and not item.default:
+                continue
+            items.append(item)
+        groups.append((index.mpath, items))
+    return groups
+
+
+def _matches(entry: Entry, pattern: str) -> bool:
+    pattern = pattern.lower()
+    return entry.fullname.lower().startswith(pattern) or pattern in entry.sn.lower()
+
+
+def avail_text(groups: List[Tuple[str, List[AvailItem]]], tree: ModuleTree, *, terse: bool) -> str:
+    if terse:
+        return _avail_terse(groups)
+    lines: List[str] = []
+    legend = {"D": False, "L": False, "H": False}
+    multiple_versions = {sn for sn, entries in tree.by_sn().items() if len(entries) > 1}
+    for mpath, items in groups:
+        if not items:
+            continue
+        lines.append("")
+        lines.append(banner(mpath))
+        cells = []
+        for item in items:
+            marks = []
+            if item.default and item.entry.sn in multiple_versions:
+                marks.append("D")
+            if item.loaded:
+                marks.append("L")
+            if tree.is_hidden(item.entry):
+                marks.append("H")
+            for mark in marks:
+                legend[mark] = True
+            cells.append(item.entry.fullname + (f" ({','.join(marks)})" if marks else ""))
+        lines.extend(columns(cells))
+    if not lines:
+        return "No module(s) or extension(s) found!\nUse \"module spider\" to find all possible modules and extensions.\n"
+    notes = {"D": "Default Module", "L": "Module is loaded", "H": "Hidden Module"}
+    if any(legend.values()):
+        lines += ["", "  Where:"] + [f"   {k}:  {notes[k]}" for k, used in legend.items() if used]
+    lines += ["", "Use \"module spider\" to find all possible modules and extensions.",
+              "Use \"module keyword key1 key2 ...\" to search for all possible modules matching any of the \"keys\".", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _avail_terse(groups: List[Tuple[str, List[AvailItem]]]) -> str:
+    lines: List[str] = []
+    for mpath, items in groups:
+        if not items:
+            continue
+        lines.append(f"{mpath}:")
+        last_sn = None
+        for item in items:
+            if item.entry.version and item.entry.sn != last_sn:
+                lines.append(f"{item.entry.sn}/")
+            last_sn = item.entry.sn
+            lines.append(item.entry.fullname + ("(default)" if item.marked_default else ""))
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def avail_json(groups: List[Tuple[str, List[AvailItem]]], tree: ModuleTree) -> list:
+    return [
+        {"directory": mpath,
+         "modules": [{"fullName": i.entry.fullname, "sn": i.entry.sn, "version": i.entry.version, "path": i.entry.file,
+                      "default": i.default, "markedDefault": i.marked_default, "loaded": i.loaded,
+                      "hidden": tree.is_hidden(i.entry)} for i in items]}
+        for mpath, items in groups
+    ]
+
+
+# ---- list --------------------------------------------------------------------------------------
+def list_text(modules: List[Loaded], *, terse: bool, filters: Sequence[str] = ()) -> str:
+    active = [m for m in modules if m.status == "active" and _list_match(m, filters)]
+    inactive = [m for m in modules if m.status != "active" and _list_match(m, filters)]
+    if terse:
+        return "".join(m.fullname + "\n" for m in active)
+    if not active and not inactive:
+        return "No modules loaded\n"
+    lines: List[str] = []
+    sticky_used = False
+    if active:
+        lines += ["", "Currently Loaded Modules:"]
+        cells = []
+        for number, module in enumerate(active, 1):
+            mark = ""
+            if module.sticky:
+                mark, sticky_used = " (S)", True
+            cells.append(f"{number}) {module.fullname}{mark}")
+        lines.extend(columns(cells, indent=2))
+    if inactive:
+        lines += ["", "Inactive Modules:"]
+        lines.extend(columns([f"{n}) {m.sn}" for n, m in enumerate(inactive, 1)], indent=2))
+    if sticky_used:
+        lines += ["", "  Where:", "   S:  Module is Sticky, requires --force to unload or purge"]
+    return "\n".join(lines) + "\n\n"
+
+
+def _list_match(module: Loaded, filters: Sequence[str]) -> bool:
+    return not filters or any(f.lower() in module.fullname.lower() for f in filters)
+
+
+def list_json(modules: List[Loaded]) -> list:
+    return [{"fullName": m.fullname, "sn": m.sn, "version": m.version, "path": m.file, "status": m.status,
+             "sticky": m.sticky, "userLoaded": m.user, "properties": m.props} for m in modules]
+
+
+# ---- spider ------------------------------------------------------------------------------------
+def spider_overview(records: Dict[str, List[SpiderRecord]], *, terse: bool) -> str:
+    names = sorted(records, key=str.lower)
+    if terse:
+        return "".join(f"{r.entry.fullname}\n" for sn in names for r in _sorted(records[sn]) if not r.entry.hidden)
+    lines = ["", "-" * width(), "The following is a list of the modules and extensions currently available:",
+             "-" * width()]
+    for sn in names:
+        visible = [r for r in _sorted(records[sn]) if not r.entry.hidden]
+        if not visible:
+            continue
+        lines.append(f"  {sn}: " + ", ".join(r.entry.fullname for r in visible))
+        description = _description(visible[-1])
+        if description:
+            lines.append(f"    {description}")
+        lines.append("")
+    extensions = _extensions(records)
+    if extensions:
+        lines.append("")
+        for name in sorted(extensions, key=str.lower):
+            lines.append(f"  {name}: " + ", ".join(sorted({e for e, _ in extensions[name]})) + " (E)")
+        lines += ["", "Names marked by a trailing (E) are extensions provided by another module."]
+    lines += ["", "-" * width(), "To learn more about a package execute:", "",
+              "   $ module spider Foo", "",
+              "where \"Foo\" is the name of a module.", "",
+              "To find detailed information about a particular package you",
+              "must specify the version if there is more than one version:", "",
+              "   $ module spider Foo/11.1", "-" * width(), ""]
+    return "\n".join(lines) + "\n"
+
+
+def _sorted(records: List[SpiderRecord]) -> List[SpiderRecord]:
+    unique: Dict[str, SpiderRecord] = {}
+    for record in records:
+        if record.entry.fullname in unique:
+            for chain in record.parents:
+                if chain not in unique[record.entry.fullname].parents:
+                    unique[record.entry.fullname].parents.append(chain)
+        else:
+            unique[record.entry.fullname] = record
+    return sorted(unique.values(), key=lambda r: version_key(r.entry.version))
+
+
+def _description(record: SpiderRecord) -> str:
+    if not record.info:
+        return ""
+    for line in record.info.whatis:
+        key, _, value = line.partition(":")
+        if key.strip().lower() == "description":
+            return value.strip()
+    return record.info.whatis[0].strip() if record.info.whatis else ""
+
+
+def _extensions(records: Dict[str, List[SpiderRecord]]) -> Dict[str, List[Tuple[str, str]]]:
+    """extension name -> [(extension full name, providing module)]"""
+    found: Dict[str, List[Tuple[str, str]]] = {}
+    for sn_records in records.values():
+        for record in sn_records:
+            for extension in record.info.extensions if record.info else []:
+                name = extension.split("/")[0]
+                found.setdefault(name, []).append((extension, record.entry.fullname))
+    return found
+
+
+def spider_find(records: Dict[str, List[SpiderRecord]], name: str) -> Tuple[str, List[SpiderRecord]]:
+    """('sn', records) for a name or name/version; matching is case-insensitive on the short name."""
+    if name in records:
+        return name, _sorted(records[name])
+    lowered = {sn.lower(): sn for sn in records}
+    if name.lower() in lowered:
+        sn = lowered[name.lower()]
+        return sn, _sorted(records[sn])
+    sn, _, version = name.rpartition("/")
+    for candidate in (sn, lowered.get(sn.lower(), "")):
+        if candidate in records:
+            exact = [r for r in _sorted(records[candidate]) if r.entry.fullname == name or
+                     r.entry.version.startswith(version)]
+            return candidate, exact
+    return "", []
+
+
+def spider_detail(records: Dict[str, List[SpiderRecord]], name: str, loaded: Sequence[str]) -> Optional[str]:
+    sn, found = spider_find(records, name)
+    extension_hits = _extensions(records).get(name.split("/")[0], [])
+    if not found and extension_hits:
+        return _extension_text(name, extension_hits)
+    if not found:
+        return None
+    exact = "/" in name or len(found) == 1
+    lines = ["", "-" * width()]
+    if not exact:
+        lines.append(f"  {sn}:")
+        lines.append("-" * width())
+        description = _description(found[-1])
+        if description:
+            lines += ["    Description:", f"      {description}", ""]
+        lines.append("     Versions:")
+        lines += [f"        {r.entry.fullname}" for r in found if not r.entry.hidden]
+        if extension_hits:
+            lines += ["     Other possible modules matches:", "        " + ", ".join(sorted({p for _, p in extension_hits}))]
+        lines += ["", "-" * width(), "  For detailed information about a specific \"%s\" package (including how to load the modules) use the module's full name." % sn,
+                  "  Note that names that have a trailing (E) are extensions provided by other modules.",
+                  "  For example:", "", f"     $ module spider {found[-1].entry.fullname}", "-" * width(), ""]
+        return "\n".join(lines) + "\n"
+    record = found[-1] if "/" not in name else next((r for r in found if r.entry.fullname == name), found[-1])
+    lines.append(f"  {sn}: {record.entry.fullname}")
+    lines.append("-" * width())
+    description = _description(record)
+    if description:
+        lines += ["    Description:", f"      {description}", ""]
+    if record.info and record.info.extensions:
+        lines += ["", "    Included extensions", "    ===================", "      " + ", ".join(record.info.extensions), ""]
+    chains = [c for c in record.parents if c]
+    if chains:
+        lines += ["", f"    You will need to load all module(s) on any one of the lines below before the "
+                  f"\"{record.entry.fullname}\" module is available to load.", ""]
+        lines += ["      " + "  ".join(chain) for chain in chains]
+    else:
+        lines += ["", "    This module can be loaded directly: module load " + record.entry.fullname]
+    if record.info and record.info.help:
+        lines += ["", "    Help:"] + ["      " + line for text in record.info.help for line in text.strip("\n").splitlines()]
+    lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _extension_text(name: str, hits: List[Tuple[str, str]]) -> str:
+    lines = ["", "-" * width(), f"  {name.split('/')[0]}: " + ", ".join(sorted({e for e, _ in hits})), "-" * width(),
+             "", "     This extension is provided by the following modules. To access the extension you must load one"
+             " of the following modules. Note that any module names in parentheses show the module location in the"
+             " software hierarchy.", ""]
+    lines += [f"       {provider}" for provider in sorted({p for e, p in hits if e == name or "/" not in name})]
+    return "\n".join(lines) + "\n\n"
+
+
+def spider_json(records: Dict[str, List[SpiderRecord]], name: Optional[str]) -> list:
+    selected = records
+    if name:
+        sn, found = spider_find(records, name)
+        selected = {sn: found} if sn else {}
+    result = []
+    for sn in sorted(selected, key=str.lower):
+        for record in _sorted(selected[sn]):
+            info = record.info
+            result.append({
+                "fullName": record.entry.fullname, "sn": sn, "version": record.entry.version,
+                "path": record.entry.file, "hidden": record.entry.hidden,
+                "whatis": info.whatis if info else [], "help": "\n".join(info.help) if info else "",
+                "extensions": info.extensions if info else [], "properties": info.properties if info else {},
+                "parents": [list(chain) for chain in record.parents if chain],
+            })
+    if name and not result:
+        hits = _extensions(records).get(name.split("/")[0], [])
+        result = [{"extension": e, "providedBy": p} for e, p in hits]
+    return result
+
+
+# ---- show / whatis / help / keyword ------------------------------------------------------------
+def show_text(file: str, shown: List[str]) -> str:
+    rule = "-" * width()
+    return "\n".join([rule, f"   {file}:", rule, *shown]) + "\n"
+
+
+def whatis_text(fullname: str, whatis: List[str]) -> str:
+    return "".join(f"{fullname:<20}: {line}\n" for line in whatis) or f"{fullname:<20}: (no whatis)\n"
+
+
+def help_text(fullname: str, help_parts: List[str]) -> str:
+    body = "\n".join(help_parts) if help_parts else f"No help found for \"{fullname}\"."
+    return "\n" + banner(f"Module Specific Help for \"{fullname}\"") + "\n" + body.rstrip("\n") + "\n\n"
+
+
+def keyword_hits(records: Dict[str, List[SpiderRecord]], words: Sequence[str]) -> Dict[str, List[SpiderRecord]]:
+    lowered = [w.lower() for w in words]
+    hits: Dict[str, List[SpiderRecord]] = {}
+    for sn, sn_records in records.items():
+        for record in _sorted(sn_records):
+            info = record.info
+            text = " ".join([record.entry.fullname, *(info.whatis if info else []), *(info.help if info else []),
+                             *(info.extensions if info else [])]).lower()
+            if any(w in text for w in lowered) and not record.entry.hidden:
+                hits.setdefault(sn, []).append(record)
+    return hits
+
+
+def keyword_text(hits: Dict[str, List[SpiderRecord]], words: Sequence[str]) -> str:
+    rule = "-" * width()
+    lines = ["", rule, f"The following modules match your search criteria: \"{' '.join(words)}\"", rule, ""]
+    for sn in sorted(hits, key=str.lower):
+        lines.append(f"  {sn}: " + ", ".join(r.entry.fullname for r in hits[sn]))
+        description = _description(hits[sn][-1])
+        if description:
+            lines.append(f"    {description}")
+        lines.append("")
+    return "\n".join(lines) + "\n"
