@@ -1,0 +1,363 @@
+"""What the CLI and Python programs call: submit, look up, wait for and cancel jobs on either backend.
+
+from roost.jobs import api
+job = api.submit(["python", "train.py"], time="1:00:00", cpus_per_task=4)
+job.wait(); print(job.state, job.exit_code)
+
+executor = api.Executor(backend="local", time="10:00")
+job = executor.submit(sum, [1, 2, 3])      # a Python callable, sent with cloudpickle
+job.result()                               # 6
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+
+from roost import envvars, paths
+from roost.errors import JobError
+from roost.jobs.backend import Backend, JobState, JobStatus
+from roost.jobs.local import LocalBackend, log_path
+from roost.jobs.script import render_script, sbatch_options
+from roost.jobs.slurm import SlurmBackend
+from roost.jobs.spec import JobSpec
+from roost.jobs.store import JobRecord, Store
+from roost.shell.change import EnvChange
+
+BACKENDS = ("slurm", "local")
+ROOST_JOBS_BACKEND = envvars.declare(
+    "ROOST_JOBS_BACKEND",
+    "Job backend to use: slurm or local (default: slurm where sbatch is on PATH, else local).",
+)
+CALL_DIR_VARIABLE = "ROOST_CALL_DIR"
+
+
+# ------------------------------------------------------------------------------------------ backends
+
+
+def backend_name(requested: Optional[str] = None, environ: Optional[Mapping[str, str]] = None) -> str:
+    """--backend, else ROOST_JOBS_BACKEND, else slurm where sbatch exists, else local."""
+    environ = os.environ if environ is None else environ
+    name = requested or environ.get(ROOST_JOBS_BACKEND) or ""
+    if not name:
+        return "slurm" if shutil.which("sbatch", path=environ.get("PATH")) else "local"
+    if name not in BACKENDS:
+        raise JobError(f"unknown job backend {name!r}", f"use one of: {', '.join(BACKENDS)}")
+    return name
+
+
+def open_backend(name: str, store: Store, environ: Optional[Mapping[str, str]] = None) -> Backend:
+    factories: Dict[str, Callable[..., Backend]] = {"slurm": SlurmBackend, "local": LocalBackend}
+    backend = factories[name](store, environ)
+    if not backend.available():
+        raise JobError(
+            f"the {name} backend is not available here (no sbatch on PATH)",
+            "load Slurm's module, or use --backend local",
+        )
+    return backend
+
+
+# --------------------------------------------------------------------------------- environment setup
+
+
+def environment_setup(spec: JobSpec, environ: Mapping[str, str]) -> Optional[EnvChange]:
+    """The change a job applies before its command: modules loaded, then the environment activated."""
+    if not spec.modules and not spec.env:
+        return None
+    change = EnvChange()
+    current: Mapping[str, str] = environ
+    if spec.modules:
+        try:
+            from roost.modules import api as modules_api
+        except ImportError as exc:
+            raise JobError(
+                "modules are not available in this roost installation", "submit without --module"
+            ) from exc
+        loaded = modules_api.load(list(spec.modules), current).change
+        change.extend(loaded.ops)
+        current = loaded.applied_to(current)
+    if spec.env:
+        try:
+            from roost.envs.api import activation_change
+        except ImportError as exc:
+            raise JobError(
+                "environments are not available in this roost installation", "submit without -e"
+            ) from exc
+        change.extend(activation_change(spec.env, current).ops)
+    return change
+
+
+def python_for(spec_env: Optional[str]) -> str:
+    """The interpreter that ``roost submit script.py`` runs: the env's python, else python3 on PATH."""
+    if spec_env:
+        return "python"
+    return shutil.which("python3") or sys.executable
+
+
+# --------------------------------------------------------------------------------------- submitting
+
+
+def prepare(spec: JobSpec, backend: str, environ: Optional[Mapping[str, str]] = None) -> str:
+    """The batch script for ``spec`` under ``backend`` (what --dry-run prints)."""
+    environ = os.environ if environ is None else environ
+    setup = environment_setup(spec, environ)
+    launcher = "slurm" if backend == "slurm" else "local"
+    return render_script(spec, launcher=launcher, setup=setup)
+
+
+def submit_spec(
+    spec: JobSpec,
+    *,
+    backend: Optional[str] = None,
+    store: Optional[Store] = None,
+    environ: Optional[Mapping[str, str]] = None,
+) -> Job:
+    environ = dict(os.environ if environ is None else environ)
+    name = backend_name(backend, environ)
+    if spec.workdir is None:
+        spec = spec.with_changes(workdir=os.getcwd())
+    store = store or Store()
+    script = prepare(spec, name, environ)
+    job_id = open_backend(name, store, environ).submit(spec, script)
+    return Job(job_id, store)
+
+
+def submit(
+    command: Union[str, Sequence[str]],
+    *,
+    backend: Optional[str] = None,
+    store: Optional[Store] = None,
+    **options: Any,
+) -> Job:
+    """Submit a command (a list of arguments, or one shell string) with sbatch-named options."""
+    if isinstance(command, str):
+        spec = JobSpec.create((), wrap=command, **options)
+    else:
+        spec = JobSpec.create(command, **options)
+    return submit_spec(spec, backend=backend, store=store)
+
+
+class Executor:
+    """Submit Python callables (as submitit does): ``Executor(time="10:00").submit(fn, *args, **kwargs)``."""
+
+    def __init__(
+        self, *, backend: Optional[str] = None, store: Optional[Store] = None, **options: Any
+    ) -> None:
+        JobSpec.create(("true",), **options)  # validate now, not at the first submit
+        self.backend = backend
+        self.store = store
+        self.options = options
+
+    def submit(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Job:
+        import cloudpickle
+
+        call_dir = paths.data_dir() / "jobs" / "calls" / uuid.uuid4().hex
+        call_dir.mkdir(parents=True)
+        (call_dir / "call.pkl").write_bytes(cloudpickle.dumps((function, args, kwargs)))
+        options = dict(self.options)
+        options.setdefault("job_name", getattr(function, "__name__", "call"))
+        environment = dict(options.pop("environment", None) or {})
+        environment[CALL_DIR_VARIABLE] = str(call_dir)
+        command = (sys.executable, "-m", "roost.jobs.call", str(call_dir))
+        spec = JobSpec.create(command, environment=environment, **options)
+        try:
+            return submit_spec(spec, backend=self.backend, store=self.store)
+        except BaseException:
+            shutil.rmtree(call_dir, ignore_errors=True)
+            raise
+
+
+# ------------------------------------------------------------------------------------------ looking
+
+
+def refresh(store: Store, job_ids: Iterable[str]) -> List[JobRecord]:
+    """Records for ``job_ids`` with fresh states: one query per backend for all unfinished jobs."""
+    records = store.find(job_ids)
+    unfinished: Dict[str, List[str]] = {}
+    for record in records:
+        if not record.finished:
+            unfinished.setdefault(record.backend, []).append(record.id)
+    for name, ids in unfinished.items():
+        statuses = open_backend(name, store).status(ids)
+        for status in statuses.values():
+            if status.tasks:
+                store.update_status(status)
+    return store.find(record.id for record in records) if unfinished else records
+
+
+def wait(
+    store: Store,
+    job_ids: Sequence[str],
+    *,
+    timeout: Optional[float] = None,
+    on_update: Optional[Callable[[List[JobRecord]], None]] = None,
+) -> List[JobRecord]:
+    """Poll until every job has finished, backing off (local: up to 1 s, Slurm: up to 10 s between calls)."""
+    start = time.monotonic()
+    records = refresh(store, job_ids)
+    delay, ceiling = (0.05, 1.0) if all(r.backend == "local" for r in records) else (0.5, 10.0)
+    while True:
+        if on_update is not None:
+            on_update(records)
+        if all(r.finished for r in records):
+            return records
+        if timeout is not None and time.monotonic() - start >= timeout:
+            raise JobError(
+                f"jobs still running after {timeout:g} s: "
+                f"{', '.join(r.id for r in records if not r.finished)}",
+                "wait longer, or check them with: roost status ID",
+            )
+        time.sleep(delay)
+        delay = min(delay * 1.5, ceiling)
+        records = refresh(store, job_ids)
+
+
+def cancel(store: Store, job_ids: Sequence[str]) -> None:
+    by_backend: Dict[str, List[str]] = {}
+    for job_id in job_ids:
+        record = store.get(job_id.partition("_")[0], with_tasks=False)
+        by_backend.setdefault(record.backend, []).append(job_id)
+    for name, ids in by_backend.items():
+        open_backend(name, store).cancel(ids)
+
+
+def log_file(record: JobRecord, *, task: Optional[int] = None, stream: str = "stdout") -> Path:
+    if record.spec.array and task is None:
+        task = record.spec.array.indices[0]
+    return log_path(record, task, stream)
+
+
+def stderr_tail(record: JobRecord, lines: int = 10) -> List[str]:
+    """The last lines of a failed job's stderr (the first failed task of an array)."""
+    failed = [
+        t.task
+        for t in record.tasks
+        if t.state not in (JobState.COMPLETED, JobState.PENDING, JobState.RUNNING)
+    ]
+    path = log_file(record, task=failed[0] if failed else None, stream="stderr")
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(handle.tell() - 16384, 0))
+            text = handle.read().decode(errors="replace")
+    except OSError:
+        return []
+    return text.splitlines()[-lines:]
+
+
+# ------------------------------------------------------------------------------------------ handles
+
+
+class Job:
+    """A handle on one job record: status, wait, result (for callables), cancel, logs."""
+
+    def __init__(self, job_id: str, store: Optional[Store] = None) -> None:
+        self.id = job_id
+        self.store = store or Store()
+
+    def __repr__(self) -> str:
+        return f"Job({self.id!r})"
+
+    def record(self) -> JobRecord:
+        return refresh(self.store, [self.id])[0]
+
+    def status(self) -> JobStatus:
+        return self.record().status()
+
+    @property
+    def state(self) -> JobState:
+        return self.record().state
+
+    @property
+    def exit_code(self) -> Optional[int]:
+        return self.record().exit_code
+
+    def done(self) -> bool:
+        return self.record().finished
+
+    def wait(self, timeout: Optional[float] = None) -> JobRecord:
+        return wait(self.store, [self.id], timeout=timeout)[0]
+
+    def cancel(self) -> None:
+        cancel(self.store, [self.id])
+
+    def stdout(self, task: Optional[int] = None) -> str:
+        return _read(log_file(self.store.get(self.id), task=task))
+
+    def stderr(self, task: Optional[int] = None) -> str:
+        return _read(log_file(self.store.get(self.id), task=task, stream="stderr"))
+
+    def result(self, timeout: Optional[float] = None) -> Any:
+        """Wait, then return what the submitted callable returned (or raise JobFailed with its traceback)."""
+        import cloudpickle
+
+        record = self.wait(timeout)
+        call_dir = dict(record.spec.environment).get(CALL_DIR_VARIABLE)
+        if not call_dir:
+            raise JobError(
+                f"job {self.id} runs a command, not a Python callable", "read its output: roost logs ID"
+            )
+        result_path = Path(call_dir) / "result.pkl"
+        if not result_path.exists():
+            tail = "\n".join(stderr_tail(record))
+            raise JobFailed(
+                f"job {self.id} ended {record.state.value} without a result\n{tail}".rstrip(),
+                f"see the whole log: roost logs {self.id} --err",
+            )
+        outcome: Tuple[str, Any, str] = cloudpickle.loads(result_path.read_bytes())
+        kind, value, trace = outcome
+        if kind == "ok":
+            return value
+        raise JobFailed(
+            f"job {self.id} raised {type(value).__name__}: {value}\n{trace}".rstrip(),
+            f"see the whole log: roost logs {self.id} --err",
+        ) from value
+
+
+class JobFailed(JobError):
+    """A submitted callable raised, or its job died before returning."""
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+# ------------------------------------------------------------------------------------------- shells
+
+
+def shell_command(
+    spec: JobSpec, backend: str, environ: Mapping[str, str]
+) -> Tuple[List[str], Dict[str, str]]:
+    """argv and environment of an interactive shell with the job's resources, env and modules."""
+    setup = environment_setup(spec, environ)
+    env = setup.applied_to(environ) if setup else dict(environ)
+    shell = env.get("SHELL") or "bash"
+    if backend == "local":
+        env["ROOST_SHELL"] = "local"
+        return [shell, "-i"], env
+    skip = {"output", "error", "chdir", "array", "dependency", "mail-type", "mail-user"}
+    flags = [
+        f"--{flag}" if value is None else f"--{flag}={value}"
+        for flag, value in sbatch_options(spec)
+        if flag not in skip
+    ]
+    return ["srun", *flags, "--pty", shell, "-i"], env
+
+
+def stream_chunks(path: Path, offset: int) -> Tuple[bytes, int]:
+    """New bytes of a growing log file since ``offset``."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read()
+    except FileNotFoundError:
+        return b"", offset
+    return data, offset + len(data)

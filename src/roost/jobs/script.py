@@ -1,0 +1,114 @@
+"""JobSpec -> batch script.  A pure function: the same spec and environment change give the same text.
+
+The header is sorted, quoted ``#SBATCH`` lines (sbatch strips the quotes; the local backend reads the
+same script, where they are comments).  The body loads the modules and activates the environment through
+the one shell renderer, sets the thread variables, then runs the command, under ``srun --mpi=pmi2``
+(Slurm) or ``mpiexec`` (local) for ``--mpi``.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import List, Optional, Tuple
+
+from roost.jobs.spec import THREAD_VARIABLES, JobSpec, format_memory, format_time
+from roost.shell.change import EnvChange
+from roost.shell.render import quote_posix, render
+
+LAUNCHERS = ("slurm", "local")
+
+
+def sbatch_options(spec: JobSpec) -> List[Tuple[str, Optional[str]]]:
+    """(flag, value) pairs for sbatch; value None is a bare flag (``--exclusive``)."""
+    pairs: List[Tuple[str, Optional[str]]] = []
+
+    def add(flag: str, value: object) -> None:
+        if value is not None and value is not False:
+            pairs.append((flag, None if value is True else str(value)))
+
+    add("job-name", spec.name)
+    add("partition", spec.partition)
+    add("account", spec.account)
+    add("qos", spec.qos)
+    add("time", format_time(spec.time) if spec.time else None)
+    add("nodes", spec.nodes)
+    add("ntasks", spec.ntasks)
+    add("ntasks-per-node", spec.ntasks_per_node)
+    add("cpus-per-task", spec.cpus_per_task)
+    add("mem", format_memory(spec.mem) if spec.mem else None)
+    add("mem-per-cpu", format_memory(spec.mem_per_cpu) if spec.mem_per_cpu else None)
+    add("gpus", spec.gpus)
+    add("gres", spec.gres)
+    add("array", spec.array.text if spec.array else None)
+    add("dependency", str(spec.dependency) if spec.dependency else None)
+    add("output", spec.output or spec.default_output())
+    add("error", spec.error or (None if spec.output else spec.default_error()))
+    add("constraint", spec.constraint)
+    add("exclusive", spec.exclusive)
+    add("mail-type", spec.mail_type)
+    add("mail-user", spec.mail_user)
+    add("chdir", spec.workdir)
+    return sorted(pairs)
+
+
+def _directive(flag: str, value: Optional[str]) -> str:
+    return f"#SBATCH --{flag}" if value is None else f"#SBATCH --{flag}={quote_posix(value)}"
+
+
+def _raw_directive(text: str) -> str:
+    flag, sep, value = text.partition("=")
+    return f"#SBATCH {flag}={quote_posix(value)}" if sep else f"#SBATCH {flag}"
+
+
+def thread_change(spec: JobSpec) -> EnvChange:
+    """OMP_NUM_THREADS and friends from --cpus-per-task, so threaded libraries fit the allocation."""
+    change = EnvChange()
+    if spec.cpus_per_task:
+        for name in THREAD_VARIABLES:
+            change.set(name, str(spec.cpus_per_task))
+    return change
+
+
+def command_line(spec: JobSpec, launcher: str) -> str:
+    """The line that runs the user's work, with the MPI launcher in front when asked."""
+    if spec.wrap is not None:
+        body = spec.wrap if not spec.mpi else f"bash -c {quote_posix(spec.wrap)}"
+    else:
+        body = shlex.join(spec.command)
+    if not spec.mpi:
+        return body
+    if launcher == "slurm":
+        return f"srun --mpi=pmi2 {body}"
+    return f"mpiexec -n {spec.ntasks or 1} {body}"
+
+
+def render_script(spec: JobSpec, *, launcher: str = "slurm", setup: Optional[EnvChange] = None) -> str:
+    """The whole batch script.  ``setup`` is the modules-then-env change computed by the caller."""
+    if launcher not in LAUNCHERS:
+        from roost.errors import JobError
+
+        raise JobError(f"unknown launcher {launcher!r}", f"use one of {', '.join(LAUNCHERS)}")
+    lines = ["#!/bin/bash"]
+    lines += [_directive(flag, value) for flag, value in sbatch_options(spec)]
+    lines += [_raw_directive(text) for text in spec.directives]
+    if setup:
+        what = ", ".join(
+            filter(
+                None,
+                [
+                    f"modules {' '.join(spec.modules)}" if spec.modules else "",
+                    f"environment {spec.env}" if spec.env else "",
+                ],
+            )
+        )
+        lines += ["", f"# roost: {what or 'environment'}", render(setup, "bash").rstrip("\n")]
+    extra = EnvChange()
+    for name, value in spec.environment:
+        extra.set(name, value)
+    if extra:
+        lines += ["", "# roost: variables", render(extra, "bash").rstrip("\n")]
+    threads = thread_change(spec)
+    if threads:
+        lines += ["", "# roost: threads from --cpus-per-task", render(threads, "bash").rstrip("\n")]
+    lines += ["", command_line(spec, launcher)]
+    return "\n".join(lines) + "\n"

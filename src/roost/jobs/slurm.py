@@ -1,0 +1,224 @@
+"""The Slurm backend: sbatch, squeue, scancel, and sacct when accounting is on.
+
+Polling is polite: one ``squeue --json`` call answers for every job asked about (22.05 ignores filters
+with --json, so roost filters; newer versions honour ``--me``), jobs already known to be finished are never
+asked about again, and ``wait`` backs off (see :func:`roost.jobs.api.wait`).  Jobs that slurmctld has
+forgotten (after MinJobAge) are looked up with one ``sacct`` call when accounting is enabled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from roost.errors import JobError
+from roost.jobs.backend import JobState, JobStatus, TaskStatus, exit_code_from_wait_status
+from roost.jobs.spec import JobSpec
+from roost.jobs.store import Store
+
+SUBMIT_TIMEOUT = 60
+QUERY_TIMEOUT = 60
+
+# Slurm's many states, folded into roost's eight.
+_STATE_MAP: Dict[str, JobState] = {
+    "PENDING": JobState.PENDING,
+    "REQUEUED": JobState.PENDING,
+    "REQUEUE_FED": JobState.PENDING,
+    "REQUEUE_HOLD": JobState.PENDING,
+    "RESV_DEL_HOLD": JobState.PENDING,
+    "SPECIAL_EXIT": JobState.PENDING,
+    "CONFIGURING": JobState.RUNNING,
+    "RUNNING": JobState.RUNNING,
+    "COMPLETING": JobState.RUNNING,
+    "SUSPENDED": JobState.RUNNING,
+    "STOPPED": JobState.RUNNING,
+    "SIGNALING": JobState.RUNNING,
+    "STAGE_OUT": JobState.RUNNING,
+    "RESIZING": JobState.RUNNING,
+    "COMPLETED": JobState.COMPLETED,
+    "FAILED": JobState.FAILED,
+    "BOOT_FAIL": JobState.NODE_FAIL,
+    "DEADLINE": JobState.TIMEOUT,
+    "CANCELLED": JobState.CANCELLED,
+    "REVOKED": JobState.CANCELLED,
+    "PREEMPTED": JobState.CANCELLED,
+    "TIMEOUT": JobState.TIMEOUT,
+    "OUT_OF_MEMORY": JobState.OUT_OF_MEMORY,
+    "NODE_FAIL": JobState.NODE_FAIL,
+}
+
+
+def map_state(slurm_state: str) -> JobState:
+    word = slurm_state.split()[0].rstrip("+") if slurm_state.strip() else "PENDING"
+    return _STATE_MAP.get(word, JobState.FAILED if word else JobState.PENDING)
+
+
+class SlurmBackend:
+    name = "slurm"
+
+    def __init__(self, store: Store, environ: Optional[Mapping[str, str]] = None) -> None:
+        self.store = store
+        self.environ = dict(os.environ if environ is None else environ)
+        self.queries = 0  # scheduler calls made, for tests and benchmarks that count them
+        self._accounting: Optional[bool] = None
+
+    def available(self) -> bool:
+        return shutil.which("sbatch", path=self.environ.get("PATH")) is not None
+
+    def launcher(self) -> str:
+        return "slurm"
+
+    def _run(
+        self, argv: List[str], *, timeout: int, stdin: Optional[str] = None
+    ) -> subprocess.CompletedProcess[str]:
+        self.queries += 1
+        try:
+            return subprocess.run(
+                argv, input=stdin, capture_output=True, text=True, timeout=timeout, env=self.environ
+            )
+        except FileNotFoundError as exc:
+            raise JobError(
+                f"{argv[0]} is not on PATH", "load Slurm's module, or use --backend local"
+            ) from exc
+        except subprocess.TimeoutExpired as exc:
+            raise JobError(
+                f"{argv[0]} did not answer within {timeout} s",
+                "the Slurm controller may be down; try again later or ask your admins",
+            ) from exc
+
+    # -- submit
+
+    def submit(self, spec: JobSpec, script: str, job_id: Optional[str] = None) -> str:
+        workdir = spec.workdir or os.getcwd()
+        with tempfile.NamedTemporaryFile("w", suffix=".sh", prefix="roost-", delete=False) as handle:
+            handle.write(script)
+        try:
+            done = self._run(["sbatch", "--parsable", handle.name], timeout=SUBMIT_TIMEOUT)
+        finally:
+            os.unlink(handle.name)
+        if done.returncode != 0:
+            message = (
+                done.stderr.strip().replace("sbatch: error: ", "") or f"sbatch exited with {done.returncode}"
+            )
+            raise JobError(f"Slurm refused the job: {message}", _sbatch_hint(message))
+        native = done.stdout.strip().split(";")[0]
+        return self.store.add(
+            backend=self.name, native_id=native, spec=spec, script=script, workdir=workdir, job_id=native
+        )
+
+    # -- status
+
+    def status(self, job_ids: Sequence[str]) -> Dict[str, JobStatus]:
+        if not job_ids:
+            return {}
+        found = self._squeue(job_ids)
+        missing = [j for j in job_ids if j not in found]
+        if missing and self._has_accounting():
+            found.update(self._sacct(missing))
+        return found
+
+    def _squeue(self, job_ids: Sequence[str]) -> Dict[str, JobStatus]:
+        wanted = set(job_ids)
+        done = self._run(
+            ["squeue", "--json", "--me", "-t", "all", "--jobs", ",".join(sorted(wanted))],
+            timeout=QUERY_TIMEOUT,
+        )
+        if done.returncode != 0:
+            raise JobError(f"squeue failed: {done.stderr.strip()}", "check that Slurm is reachable: sinfo")
+        try:
+            jobs = json.loads(done.stdout).get("jobs", [])
+        except ValueError as exc:
+            raise JobError(
+                "squeue --json printed something that is not JSON", "this needs Slurm 21.08 or later"
+            ) from exc
+        result: Dict[str, JobStatus] = {}
+        for job in jobs:
+            key, task = _job_key(job)
+            if key not in wanted:
+                continue
+            status = result.setdefault(key, JobStatus(key))
+            status.tasks.extend(_tasks_of(job, task))
+        for status in result.values():
+            status.tasks.sort(key=lambda t: -1 if t.task is None else t.task)
+        return result
+
+    def _has_accounting(self) -> bool:
+        if self._accounting is None:
+            if not shutil.which("sacct", path=self.environ.get("PATH")):
+                self._accounting = False
+            else:
+                done = self._run(["sacct", "-n", "-X", "-j", "1", "-o", "JobID"], timeout=QUERY_TIMEOUT)
+                self._accounting = done.returncode == 0 and "disabled" not in done.stderr
+        return self._accounting
+
+    def _sacct(self, job_ids: Sequence[str]) -> Dict[str, JobStatus]:
+        done = self._run(
+            ["sacct", "-n", "-X", "-P", "-o", "JobID,State,ExitCode,Reason", "-j", ",".join(job_ids)],
+            timeout=QUERY_TIMEOUT,
+        )
+        result: Dict[str, JobStatus] = {}
+        for line in done.stdout.splitlines():
+            parts = line.split("|")
+            if len(parts) < 3:
+                continue
+            job, _, task_text = parts[0].partition("_")
+            exit_text, _, signal_text = parts[2].partition(":")
+            code = (
+                128 + int(signal_text) if signal_text.isdigit() and int(signal_text) else int(exit_text or 0)
+            )
+            task = int(task_text) if task_text.isdigit() else None
+            result.setdefault(job, JobStatus(job)).tasks.append(
+                TaskStatus(task, map_state(parts[1]), code, parts[3] if len(parts) > 3 else "")
+            )
+        return result
+
+    # -- cancel
+
+    def cancel(self, job_ids: Sequence[str]) -> None:
+        if not job_ids:
+            return
+        done = self._run(["scancel", *job_ids], timeout=QUERY_TIMEOUT)
+        if done.returncode != 0 and "already completing or completed" not in done.stderr:
+            raise JobError(f"scancel failed: {done.stderr.strip()}", "check the job ids with: roost jobs")
+
+
+def _job_key(job: Mapping[str, Any]) -> Tuple[str, Optional[int]]:
+    """(roost id, array task) of one squeue entry: array tasks belong to their array job."""
+    array_job = job.get("array_job_id") or 0
+    if array_job:
+        task = job.get("array_task_id")
+        return str(array_job), task if isinstance(task, int) else None
+    return str(job["job_id"]), None
+
+
+def _tasks_of(job: Mapping[str, Any], task: Optional[int]) -> List[TaskStatus]:
+    state = map_state(str(job.get("job_state", "")))
+    reason = str(job.get("state_reason") or "")
+    reason = "" if reason == "None" else reason
+    raw_exit = job.get("exit_code")
+    code = exit_code_from_wait_status(raw_exit) if isinstance(raw_exit, int) and state.finished else None
+    pending_range = str(job.get("array_task_string") or "")
+    if job.get("array_job_id") and task is None and pending_range:
+        # The not-yet-started rest of an array is one entry: "5-99%10".
+        from roost.jobs.spec import ArraySpec
+
+        indices = ArraySpec.parse(pending_range.split("%")[0]).indices
+        return [TaskStatus(i, state, code, reason) for i in indices]
+    return [TaskStatus(task, state, code, reason)]
+
+
+def _sbatch_hint(message: str) -> str:
+    lowered = message.lower()
+    if "partition" in lowered:
+        return "list the partitions with: sinfo -s"
+    if "account" in lowered:
+        return "list your accounts with: sacctmgr show assoc user=$USER format=account"
+    if "time limit" in lowered:
+        return "lower --time below the partition's limit (sinfo -o '%P %l')"
+    if "node configuration" in lowered or "memory" in lowered:
+        return "ask for fewer cores, less memory or fewer GPUs than the largest node has (sinfo -N -l)"
+    return "fix the option sbatch names above, then submit again"

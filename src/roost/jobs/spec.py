@@ -1,0 +1,353 @@
+"""A batch job, as a typed and validated value.
+
+Strings from the command line (``--time 1-12:00``, ``--mem 4G``, ``--array 0-99%10``,
+``--dependency afterok:123``) are parsed here, once, into small types; a bad string fails at construction
+with a message naming the option and a hint showing the accepted forms.  Nothing here knows a backend.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from roost.errors import JobError
+
+# ---------------------------------------------------------------------------------------------- time
+
+_TIME_FORMS = "MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS"
+
+
+def parse_time(text: str) -> int:
+    """Slurm's time-limit formats, in seconds (``30`` is 30 minutes, as in sbatch)."""
+    value = text.strip()
+    match = re.fullmatch(r"(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?", value)
+    if not match or value in ("", "-"):
+        raise JobError(f"--time {text!r} is not a time limit", f"use one of {_TIME_FORMS}, e.g. 1:30:00")
+    days_text, first, second, third = match.groups()
+    numbers = [int(n) for n in (first, second, third) if n is not None]
+    if days_text is not None:
+        days = int(days_text)
+        hours, minutes, seconds = [*numbers, 0, 0][:3]
+    elif len(numbers) == 1:
+        days, hours, minutes, seconds = 0, 0, numbers[0], 0
+    elif len(numbers) == 2:
+        days, hours, minutes, seconds = 0, 0, numbers[0], numbers[1]
+    else:
+        days, hours, minutes, seconds = 0, numbers[0], numbers[1], numbers[2]
+    if (days_text is not None or len(numbers) == 3) and (minutes >= 60 or seconds >= 60):
+        raise JobError(f"--time {text!r} has minutes or seconds above 59", f"use one of {_TIME_FORMS}")
+    total = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    if total <= 0:
+        raise JobError(f"--time {text!r} is zero", "give a positive time limit, e.g. 10:00 for ten minutes")
+    return total
+
+
+def format_time(seconds: int) -> str:
+    """Seconds as Slurm's ``D-HH:MM:SS`` (``HH:MM:SS`` under a day)."""
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    clock = f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    return f"{days}-{clock}" if days else clock
+
+
+# -------------------------------------------------------------------------------------------- memory
+
+_MEMORY_UNITS = {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024}
+
+
+def parse_memory(text: str, option: str = "--mem") -> int:
+    """Slurm memory sizes (``500``, ``500M``, ``4G``, ``1T``; the default unit is MB), in MB."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?", text.strip(), flags=re.IGNORECASE)
+    if not match:
+        raise JobError(
+            f"{option} {text!r} is not a memory size", "use a number with K, M, G or T, e.g. 4G or 500M"
+        )
+    number, unit = float(match.group(1)), (match.group(2) or "M").upper()
+    megabytes = round(number * _MEMORY_UNITS[unit])
+    if megabytes <= 0:
+        raise JobError(f"{option} {text!r} is less than 1 MB", "give at least 1M")
+    return megabytes
+
+
+def format_memory(megabytes: int) -> str:
+    if megabytes % (1024 * 1024) == 0:
+        return f"{megabytes // (1024 * 1024)}T"
+    if megabytes % 1024 == 0:
+        return f"{megabytes // 1024}G"
+    return f"{megabytes}M"
+
+
+# --------------------------------------------------------------------------------------------- array
+
+MAX_ARRAY_TASKS = 100_000
+
+
+@dataclass(frozen=True)
+class ArraySpec:
+    """Array task indices (sorted, unique) and the ``%limit`` on how many run at once."""
+
+    indices: Tuple[int, ...]
+    limit: Optional[int] = None
+    text: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> ArraySpec:
+        hint = "use indices like 0-99, 1,3,5, 0-15:4, with an optional %limit: 0-99%10"
+        body, _, limit_text = text.strip().partition("%")
+        limit: Optional[int] = None
+        if limit_text:
+            if not limit_text.isdigit() or int(limit_text) <= 0:
+                raise JobError(f"--array {text!r} has a bad %limit {limit_text!r}", hint)
+            limit = int(limit_text)
+        indices: List[int] = []
+        for part in body.split(","):
+            match = re.fullmatch(r"(\d+)(?:-(\d+)(?::(\d+))?)?", part.strip())
+            if not match:
+                raise JobError(f"--array {text!r}: {part!r} is not an index or a range", hint)
+            start = int(match.group(1))
+            stop = int(match.group(2)) if match.group(2) is not None else start
+            step = int(match.group(3)) if match.group(3) is not None else 1
+            if stop < start or step <= 0:
+                raise JobError(f"--array {text!r}: the range {part!r} is empty", hint)
+            if (stop - start) // step + len(indices) >= MAX_ARRAY_TASKS:
+                raise JobError(
+                    f"--array {text!r} has more than {MAX_ARRAY_TASKS} tasks", "split it into several arrays"
+                )
+            indices.extend(range(start, stop + 1, step))
+        unique = tuple(sorted(set(indices)))
+        return cls(unique, limit, text.strip())
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# ---------------------------------------------------------------------------------------- dependency
+
+DEPENDENCY_TYPES = ("after", "afterany", "afterok", "afternotok", "aftercorr", "singleton")
+JOB_ID = re.compile(r"^[A-Za-z]?\d+(?:_\d+)?(?:\+\d+)?$")
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """``afterok:1:2,afterany:3`` (all must hold) or ``afterok:1?afterok:2`` (any may hold)."""
+
+    conditions: Tuple[Tuple[str, Tuple[str, ...]], ...]
+    any_of: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> Dependency:
+        hint = (
+            "use TYPE:JOBID[:JOBID...] joined by ',' (all) or '?' (any); "
+            f"TYPE is one of {', '.join(DEPENDENCY_TYPES)}"
+        )
+        value = text.strip()
+        if "," in value and "?" in value:
+            raise JobError(f"--dependency {text!r} mixes ',' and '?'", hint)
+        any_of = "?" in value
+        conditions: List[Tuple[str, Tuple[str, ...]]] = []
+        for part in value.split("?" if any_of else ","):
+            kind, *ids = part.strip().split(":")
+            if kind not in DEPENDENCY_TYPES:
+                raise JobError(f"--dependency {text!r}: unknown type {kind!r}", hint)
+            if kind == "singleton":
+                if ids:
+                    raise JobError(f"--dependency {text!r}: singleton takes no job ids", hint)
+            elif not ids or not all(JOB_ID.match(i) for i in ids):
+                raise JobError(f"--dependency {text!r}: {kind} needs job ids, e.g. {kind}:1234", hint)
+            conditions.append((kind, tuple(ids)))
+        return cls(tuple(conditions), any_of)
+
+    def job_ids(self) -> List[str]:
+        return [job_id for _, ids in self.conditions for job_id in ids]
+
+    def __str__(self) -> str:
+        joined = ("?" if self.any_of else ",").join(":".join((kind, *ids)) for kind, ids in self.conditions)
+        return joined
+
+
+# ----------------------------------------------------------------------------------------------- GPUs
+
+
+def gpu_count(gpus: Optional[str], gres: Optional[str]) -> int:
+    """GPUs a job asks for, from ``--gpus [TYPE:]N`` or ``--gres gpu[:TYPE]:N``."""
+    total = 0
+    if gpus:
+        tail = gpus.rsplit(":", 1)[-1]
+        if not tail.isdigit() or int(tail) <= 0:
+            raise JobError(
+                f"--gpus {gpus!r} is not a GPU count", "use N or TYPE:N, e.g. --gpus 2 or --gpus a100:1"
+            )
+        total += int(tail)
+    for item in (gres or "").split(","):
+        name, *rest = item.strip().split(":")
+        if name == "gpu":
+            count = rest[-1] if rest and rest[-1].isdigit() else "1"
+            total += int(count)
+    return total
+
+
+# ---------------------------------------------------------------------------------------------- spec
+
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything a batch job asks for.  Build it with :meth:`create` from strings, or directly with types."""
+
+    command: Tuple[str, ...] = ()
+    wrap: Optional[str] = None
+    job_name: Optional[str] = None
+    partition: Optional[str] = None
+    account: Optional[str] = None
+    qos: Optional[str] = None
+    time: Optional[int] = None  # seconds
+    nodes: Optional[int] = None
+    ntasks: Optional[int] = None
+    ntasks_per_node: Optional[int] = None
+    cpus_per_task: Optional[int] = None
+    mem: Optional[int] = None  # MB per node
+    mem_per_cpu: Optional[int] = None  # MB
+    gpus: Optional[str] = None
+    gres: Optional[str] = None
+    array: Optional[ArraySpec] = None
+    dependency: Optional[Dependency] = None
+    output: Optional[str] = None
+    error: Optional[str] = None
+    constraint: Optional[str] = None
+    exclusive: bool = False
+    mail_type: Optional[str] = None
+    mail_user: Optional[str] = None
+    directives: Tuple[str, ...] = ()
+    env: Optional[str] = None
+    modules: Tuple[str, ...] = ()
+    mpi: bool = False
+    workdir: Optional[str] = None
+    environment: Tuple[Tuple[str, str], ...] = field(default=())  # extra variables set in the job
+
+    def __post_init__(self) -> None:
+        if not self.command and not self.wrap:
+            raise JobError("the job has no command", "give one after --, e.g. roost submit -- python run.py")
+        if self.command and self.wrap:
+            raise JobError("give either a command or --wrap, not both", "drop one of them")
+        for name in ("nodes", "ntasks", "ntasks_per_node", "cpus_per_task", "time", "mem", "mem_per_cpu"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value <= 0):
+                raise JobError(f"--{name.replace('_', '-')} must be a positive whole number, not {value!r}")
+        if self.mem is not None and self.mem_per_cpu is not None:
+            raise JobError("--mem and --mem-per-cpu exclude each other", "give only one of them")
+        for directive in self.directives:
+            if not directive.startswith("--") or "\n" in directive:
+                raise JobError(
+                    f"directive {directive!r} is not an sbatch option", "write it as --option=value"
+                )
+        if self.job_name is not None and ("\n" in self.job_name or not self.job_name.strip()):
+            raise JobError(
+                f"--job-name {self.job_name!r} is not a usable name", "use a short name without newlines"
+            )
+        gpu_count(self.gpus, self.gres)
+
+    @classmethod
+    def create(cls, command: Sequence[str] = (), **options: Any) -> JobSpec:
+        """Build from option strings as the CLI has them (``time="1:00:00"``, ``mem="4G"``...).
+
+        Options left as ``None`` (or empty) are not set; an unknown option names the valid ones.
+        """
+        valid = {f.name for f in dataclasses.fields(cls)} - {"command"}
+        unknown = sorted(set(options) - valid)
+        if unknown:
+            raise JobError(f"unknown job option {unknown[0]!r}", f"valid options: {', '.join(sorted(valid))}")
+        values: Dict[str, Any] = {k: v for k, v in options.items() if v is not None and v != () and v != []}
+        parsers = {
+            "time": parse_time,
+            "mem": lambda s: parse_memory(s, "--mem"),
+            "mem_per_cpu": lambda s: parse_memory(s, "--mem-per-cpu"),
+            "array": ArraySpec.parse,
+            "dependency": Dependency.parse,
+        }
+        for name, parse in parsers.items():
+            if isinstance(values.get(name), str):
+                values[name] = parse(values[name])
+        for name in ("nodes", "ntasks", "ntasks_per_node", "cpus_per_task"):
+            if isinstance(values.get(name), str):
+                values[name] = _parse_count(name, values[name])
+        for name in ("directives", "modules"):
+            if name in values:
+                values[name] = tuple(values[name])
+        if "environment" in values and isinstance(values["environment"], Mapping):
+            values["environment"] = tuple(values["environment"].items())
+        return cls(command=tuple(command), **values)
+
+    # -- derived values used by the renderer and the backends
+
+    @property
+    def name(self) -> str:
+        if self.job_name:
+            return self.job_name
+        if self.command:
+            first = self.command[0].rsplit("/", 1)[-1]
+            if first.startswith("python") and len(self.command) > 1:
+                first = self.command[1].rsplit("/", 1)[-1]
+            return first or "job"
+        return "wrap"
+
+    @property
+    def task_cpus(self) -> int:
+        """Cores one array task (one job) occupies: tasks times cores per task."""
+        return (self.ntasks or 1) * (self.cpus_per_task or 1)
+
+    @property
+    def task_memory(self) -> int:
+        """MB one job occupies (0 when it did not ask)."""
+        if self.mem is not None:
+            return self.mem
+        if self.mem_per_cpu is not None:
+            return self.mem_per_cpu * self.task_cpus
+        return 0
+
+    @property
+    def task_gpus(self) -> int:
+        return gpu_count(self.gpus, self.gres)
+
+    def default_output(self) -> str:
+        return "roost-%A_%a.out" if self.array else "roost-%j.out"
+
+    def default_error(self) -> str:
+        return "roost-%A_%a.err" if self.array else "roost-%j.err"
+
+    def with_changes(self, **changes: Any) -> JobSpec:
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> Dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["array"] = self.array.text if self.array else None
+        data["dependency"] = str(self.dependency) if self.dependency else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> JobSpec:
+        values = dict(data)
+        values["array"] = ArraySpec.parse(values["array"]) if values.get("array") else None
+        values["dependency"] = Dependency.parse(values["dependency"]) if values.get("dependency") else None
+        for name in ("command", "directives", "modules"):
+            values[name] = tuple(values.get(name) or ())
+        values["environment"] = tuple(tuple(pair) for pair in values.get("environment") or ())
+        return cls(**values)
+
+
+def _parse_count(name: str, text: str) -> int:
+    if not text.strip().isdigit() or int(text) <= 0:
+        raise JobError(f"--{name.replace('_', '-')} {text!r} is not a positive whole number", "use e.g. 4")
+    return int(text)

@@ -1,0 +1,328 @@
+"""Job records: a small SQLite database in the user data dir, safe under concurrent CLI calls.
+
+Every write is one ``BEGIN IMMEDIATE`` transaction (writers queue on SQLite's lock, with a generous busy
+timeout), so fifty ``roost submit`` processes at once each get their own record and id.  The local
+backend keeps its queue here too: one row per task with its state, resources and supervisor pid.
+WAL mode keeps readers (``roost jobs``) from blocking writers; it needs a local or lock-honouring file
+system, so ``ROOST_DATA_DIR`` should not point at a plain NFS export shared between hosts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+from roost import paths
+from roost.errors import JobError
+from roost.jobs.backend import JobState, JobStatus, TaskStatus
+from roost.jobs.spec import JobSpec
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE,
+    backend TEXT NOT NULL,
+    native_id TEXT,
+    name TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    workdir TEXT NOT NULL,
+    script TEXT NOT NULL,
+    submitted REAL NOT NULL,
+    state TEXT NOT NULL,
+    exit_code INTEGER,
+    reason TEXT NOT NULL DEFAULT '',
+    environ TEXT
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    job_id TEXT NOT NULL,
+    task INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    exit_code INTEGER,
+    reason TEXT NOT NULL DEFAULT '',
+    pid INTEGER,
+    started REAL,
+    ended REAL,
+    cpus INTEGER NOT NULL DEFAULT 1,
+    mem INTEGER NOT NULL DEFAULT 0,
+    gpus TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (job_id, task)
+);
+CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks (state);
+"""
+
+NO_TASK = -1  # the task index of a job that is not an array
+
+
+@dataclass
+class JobRecord:
+    id: str
+    backend: str
+    native_id: str
+    name: str
+    spec: JobSpec
+    workdir: str
+    script: str
+    submitted: float
+    state: JobState
+    exit_code: Optional[int] = None
+    reason: str = ""
+    tasks: List[TaskStatus] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return self.state.finished
+
+    def status(self) -> JobStatus:
+        return JobStatus(self.id, list(self.tasks))
+
+    def to_json(self) -> Dict[str, Any]:
+        return {
+            "id": self.id,
+            "backend": self.backend,
+            "native_id": self.native_id,
+            "name": self.name,
+            "state": self.state.value,
+            "exit_code": self.exit_code,
+            "reason": self.reason,
+            "submitted": self.submitted,
+            "workdir": self.workdir,
+            "tasks": [
+                {"task": t.task, "state": t.state.value, "exit_code": t.exit_code, "reason": t.reason}
+                for t in self.tasks
+            ],
+            "spec": self.spec.to_json(),
+        }
+
+
+def default_path() -> Path:
+    return paths.data_dir() / "jobs" / "jobs.sqlite"
+
+
+class Store:
+    """The job database.  Open one per process; a forked child must open its own."""
+
+    def __init__(self, path: Optional[Path] = None) -> None:
+        self.path = Path(path) if path else default_path()
+        self._connection: Optional[sqlite3.Connection] = None
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+    def connection(self) -> sqlite3.Connection:
+        if self._connection is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                connection = sqlite3.connect(str(self.path), timeout=60, isolation_level=None)
+            except (OSError, sqlite3.Error) as exc:
+                raise JobError(
+                    f"cannot open the job database {self.path}: {exc}",
+                    "check that ROOST_DATA_DIR (or ~/.local/share/roost) is writable",
+                ) from exc
+            connection.execute("PRAGMA busy_timeout = 60000")
+            self._connection = connection
+            self._initialise(connection)
+        return self._connection
+
+    def _initialise(self, connection: sqlite3.Connection) -> None:
+        # Switching to WAL takes a lock once per database file; after that it is a no-op.
+        if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            _retry_locked(lambda: connection.execute("PRAGMA journal_mode = WAL"))
+        connection.execute("PRAGMA synchronous = NORMAL")
+        with self.transaction():
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    connection.execute(statement)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        connection = self._connection if self._connection is not None else self.connection()
+        _retry_locked(lambda: connection.execute("BEGIN IMMEDIATE"))
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    # ------------------------------------------------------------------------------------- records
+
+    def add(
+        self,
+        *,
+        backend: str,
+        native_id: Optional[str],
+        spec: JobSpec,
+        script: str,
+        workdir: str,
+        job_id: Optional[str] = None,
+        id_prefix: str = "",
+        environ: Optional[Mapping[str, str]] = None,
+    ) -> str:
+        """Record a new job with its tasks, all PENDING.  Without ``job_id``, the id is prefix + a serial."""
+        task_indices: Sequence[int] = spec.array.indices if spec.array else (NO_TASK,)
+        now = time.time()
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO jobs (id, backend, native_id, name, spec, workdir, script, submitted, state,"
+                " environ)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job_id,
+                    backend,
+                    native_id,
+                    spec.name,
+                    json.dumps(spec.to_json()),
+                    workdir,
+                    script,
+                    now,
+                    JobState.PENDING.value,
+                    json.dumps(dict(environ)) if environ is not None else None,
+                ),
+            )
+            if job_id is None:
+                job_id = f"{id_prefix}{cursor.lastrowid}"
+                db.execute(
+                    "UPDATE jobs SET id = ?, native_id = COALESCE(native_id, ?) WHERE seq = ?",
+                    (job_id, job_id, cursor.lastrowid),
+                )
+            db.executemany(
+                "INSERT INTO tasks (job_id, task, state, cpus, mem) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (job_id, index, JobState.PENDING.value, spec.task_cpus, spec.task_memory)
+                    for index in task_indices
+                ],
+            )
+        return job_id
+
+    def remove(self, job_id: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM tasks WHERE job_id = ?", (job_id,))
+            db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    def get(self, job_id: str, *, with_tasks: bool = True) -> JobRecord:
+        db = self.connection()
+        row = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise JobError(f"no job {job_id!r} in roost's records", "list your jobs with: roost jobs --all")
+        record = _record_from_row(row)
+        if with_tasks:
+            record.tasks = self.tasks(job_id)
+        return record
+
+    def get_spec(self, job_id: str) -> JobSpec:
+        row = self.connection().execute("SELECT spec FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise JobError(f"no job {job_id!r} in roost's records", "list your jobs with: roost jobs --all")
+        return JobSpec.from_json(json.loads(row[0]))
+
+    def get_environ(self, job_id: str) -> Optional[Dict[str, str]]:
+        """The environment the job was submitted from (local jobs run in it, as sbatch's --export=ALL)."""
+        row = self.connection().execute("SELECT environ FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
+
+    def find(self, job_ids: Iterable[str]) -> List[JobRecord]:
+        return [self.get(job_id) for job_id in job_ids]
+
+    def list(self, *, include_finished: bool = False, limit: int = 1000) -> List[JobRecord]:
+        db = self.connection()
+        where = "" if include_finished else " WHERE state IN ('PENDING', 'RUNNING')"
+        rows = db.execute(
+            f"SELECT {_JOB_COLUMNS} FROM jobs{where} ORDER BY seq DESC LIMIT ?", (limit,)
+        ).fetchall()
+        records = [_record_from_row(row) for row in reversed(rows)]
+        for record in records:
+            record.tasks = self.tasks(record.id)
+        return records
+
+    def ids(self) -> List[str]:
+        return [row[0] for row in self.connection().execute("SELECT id FROM jobs ORDER BY seq")]
+
+    def tasks(self, job_id: str) -> List[TaskStatus]:
+        rows = (
+            self.connection()
+            .execute(
+                "SELECT task, state, exit_code, reason FROM tasks WHERE job_id = ? ORDER BY task", (job_id,)
+            )
+            .fetchall()
+        )
+        return [
+            TaskStatus(None if task == NO_TASK else task, JobState(state), code, reason)
+            for task, state, code, reason in rows
+        ]
+
+    def update_status(self, status: JobStatus) -> None:
+        """Store what a backend reported (task by task) and the job's summary state."""
+        with self.transaction() as db:
+            for task in status.tasks:
+                db.execute(
+                    "UPDATE tasks SET state = ?, exit_code = ?, reason = ? WHERE job_id = ? AND task = ?",
+                    (
+                        task.state.value,
+                        task.exit_code,
+                        task.reason,
+                        status.job_id,
+                        NO_TASK if task.task is None else task.task,
+                    ),
+                )
+            _refresh_summary(db, status.job_id)
+
+    def refresh_summary(self, job_ids: Iterable[str]) -> None:
+        with self.transaction() as db:
+            for job_id in job_ids:
+                _refresh_summary(db, job_id)
+
+
+_JOB_COLUMNS = "id, backend, native_id, name, spec, workdir, script, submitted, state, exit_code, reason"
+
+
+def _record_from_row(row: Tuple[Any, ...]) -> JobRecord:
+    job_id, backend, native_id, name, spec, workdir, script, submitted, state, exit_code, reason = row
+    return JobRecord(
+        job_id,
+        backend,
+        native_id or job_id,
+        name,
+        JobSpec.from_json(json.loads(spec)),
+        workdir,
+        script,
+        submitted,
+        JobState(state),
+        exit_code,
+        reason,
+    )
+
+
+def _refresh_summary(db: sqlite3.Connection, job_id: str) -> None:
+    """Recompute a job's state, exit code and reason from its tasks."""
+    rows = db.execute(
+        "SELECT task, state, exit_code, reason FROM tasks WHERE job_id = ?", (job_id,)
+    ).fetchall()
+    status = JobStatus(job_id, [TaskStatus(t, JobState(s), c, r) for t, s, c, r in rows])
+    reason = next((t.reason for t in status.tasks if t.reason and t.state is status.state), "")
+    db.execute(
+        "UPDATE jobs SET state = ?, exit_code = ?, reason = ? WHERE id = ?",
+        (status.state.value, status.exit_code if status.finished else None, reason, job_id),
+    )
+
+
+def _retry_locked(action: Any, attempts: int = 100) -> Any:
+    """Run ``action``; if SQLite still reports a lock after its busy timeout, try again a little later."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+    return None
