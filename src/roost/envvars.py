@@ -31,6 +31,39 @@ ROOST_REQUIRE_SERVICES = declare(
     "ROOST_REQUIRE_SERVICES", "Test suite only: comma-separated services whose absence fails tests instead of skipping them."
 )
 ROOST_MT = declare("_ROOST_MT_", "roost's table of loaded modules (JSON; written by the module command).")
+ROOST_ENVS_DIR = declare(
+    "ROOST_ENVS_DIR", "Where roost environments live (config envs.dir; default <data dir>/envs)."
+)
+ROOST_UV_CACHE = declare(
+    "ROOST_UV_CACHE", "uv's package cache for roost envs (config envs.uv_cache; default <envs dir>/.cache/uv)."
+)
+ROOST_PIP_REQUIRE_VIRTUALENV = declare(
+    "ROOST_PIP_REQUIRE_VIRTUALENV",
+    "'false' stops shell-init exporting PIP_REQUIRE_VIRTUALENV=true (config envs.pip_require_virtualenv).",
+)
+ROOST_CONDA_CHANNELS = declare(
+    "ROOST_CONDA_CHANNELS", "Comma-separated conda channels: names, URLs or directories (config conda.channels)."
+)
+ROOST_CONDA_PKGS_DIR = declare(
+    "ROOST_CONDA_PKGS_DIR", "Conda package cache (config conda.pkgs_dir; default <envs dir>/.cache/conda-pkgs)."
+)
+ROOST_ENV = declare("ROOST_ENV", "Name of the active roost environment (set by `roost activate`).")
+ROOST_ENV_RESTORE = declare(
+    "_ROOST_ENV_RESTORE", "What `roost deactivate` restores (JSON change written by `roost activate`)."
+)
+PIP_REQUIRE_VIRTUALENV = declare(
+    "PIP_REQUIRE_VIRTUALENV", "pip refuses to install outside a virtual environment (set by shell-init).", "pip"
+)
+VIRTUAL_ENV = declare("VIRTUAL_ENV", "The active virtual environment (set by `roost activate`).", "python")
+CONDA_PREFIX = declare(
+    "CONDA_PREFIX", "The active conda environment (set by `roost activate` for conda envs).", "conda"
+)
+ROOST_CONTAINER_RUNTIME = declare(
+    "ROOST_CONTAINER_RUNTIME", "Container runtime for `roost container add`: auto, apptainer, singularity, charliecloud, podman."
+)
+ROOST_CONTAINER_BINDS = declare(
+    "ROOST_CONTAINER_BINDS", "Colon-separated default container binds: absolute paths or $VARIABLES expanded at run time."
+)
 MODULEPATH = declare("MODULEPATH", "Directories searched for modulefiles, in order.", "lmod")
 LOADEDMODULES = declare("LOADEDMODULES", "Loaded modules' full names, colon-separated, in load order.", "lmod")
 LMFILES = declare("_LMFILES_", "Loaded modules' files, colon-separated, in load order.", "lmod")

@@ -1,0 +1,239 @@
+"""Settings, resolved once into a frozen object.
+
+Precedence, lowest first: built-in defaults < site file (``/etc/roost/config.toml`` or ``$ROOST_SITE_CONFIG``)
+< user file (``~/.config/roost/config.toml`` or ``$ROOST_CONFIG``) < ``ROOST_*`` environment variables.
+
+Example file::
+
+    [envs]
+    dir = "/project/myproj/roost/envs"      # where environments live
+    uv_cache = "/project/myproj/roost/uv"   # keep on the same filesystem as dir (hardlinks, not copies)
+    pip_require_virtualenv = true           # shell-init exports PIP_REQUIRE_VIRTUALENV=true
+    seed_pip = true                         # put pip into new venvs (people expect `pip install` to work)
+    home_warn_gb = 50                       # warn when envs land on a home filesystem smaller than this
+
+    [conda]
+    channels = ["conda-forge"]
+    pkgs_dir = "/project/myproj/roost/conda-pkgs"
+    mpi = "mpich"                           # the MPI package --external-mpi pins to its external_* build
+
+Sections other capabilities own stay available, unparsed, through :meth:`Config.section`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+from roost import envvars
+from roost.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
+
+SITE_CONFIG_DEFAULT = Path("/etc/roost/config.toml")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class EnvsConfig:
+    dir: Path
+    uv_cache: Path
+    pip_require_virtualenv: bool = True
+    seed_pip: bool = True
+    home_warn_gb: float = 50.0
+
+
+@dataclass(frozen=True)
+class CondaConfig:
+    channels: Tuple[str, ...]
+    pkgs_dir: Path
+    mpi: str = "mpich"
+
+
+@dataclass(frozen=True)
+class Config:
+    envs: EnvsConfig
+    conda: CondaConfig
+    sources: Tuple[str, ...] = ()  # files read, lowest precedence first (for `show` and error messages)
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        """The merged table ``[name]`` for capabilities that parse their own settings."""
+        value = self.raw.get(name, {})
+        return value if isinstance(value, dict) else {}
+
+
+def site_config_path(environ: Mapping[str, str]) -> Path:
+    value = environ.get(envvars.ROOST_SITE_CONFIG)
+    return Path(value) if value else SITE_CONFIG_DEFAULT
+
+
+def user_config_path(environ: Mapping[str, str]) -> Path:
+    value = environ.get(envvars.ROOST_CONFIG)
+    if value:
+        return Path(value)
+    xdg = environ.get("XDG_CONFIG_HOME")
+    base = Path(xdg) if xdg else Path(environ.get("HOME", str(Path.home()))) / ".config"
+    return base / "roost" / "config.toml"
+
+
+def read_toml(path: Path) -> Dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}", f"fix or remove {path}") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read config file {path}: {exc.strerror}", f"check the permissions of {path}"
+        ) from None
+
+
+def merge(base: Dict[str, Any], over: Mapping[str, Any]) -> Dict[str, Any]:
+    """Deep-merge tables: ``over`` wins key by key, tables merge recursively."""
+    result = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def load(environ: Optional[Mapping[str, str]] = None) -> Config:
+    """Resolve the settings from files and ``environ`` (default ``os.environ``)."""
+    environ = os.environ if environ is None else environ
+    merged: Dict[str, Any] = {}
+    sources = []
+    for path in (site_config_path(environ), user_config_path(environ)):
+        data = read_toml(path)
+        if data:
+            sources.append(str(path))
+            merged = merge(merged, data)
+    merged = merge(merged, _from_environment(environ))
+    return Config(
+        envs=_envs_config(merged, environ, sources),
+        conda=_conda_config(merged, environ, sources),
+        sources=tuple(sources),
+        raw=merged,
+    )
+
+
+def _from_environment(environ: Mapping[str, str]) -> Dict[str, Any]:
+    envs: Dict[str, Any] = {}
+    conda: Dict[str, Any] = {}
+    if environ.get(envvars.ROOST_ENVS_DIR):
+        envs["dir"] = environ[envvars.ROOST_ENVS_DIR]
+    if environ.get(envvars.ROOST_UV_CACHE):
+        envs["uv_cache"] = environ[envvars.ROOST_UV_CACHE]
+    if environ.get(envvars.ROOST_PIP_REQUIRE_VIRTUALENV):
+        envs["pip_require_virtualenv"] = _parse_bool(
+            environ[envvars.ROOST_PIP_REQUIRE_VIRTUALENV], envvars.ROOST_PIP_REQUIRE_VIRTUALENV
+        )
+    if environ.get(envvars.ROOST_CONDA_CHANNELS):
+        conda["channels"] = [c.strip() for c in environ[envvars.ROOST_CONDA_CHANNELS].split(",") if c.strip()]
+    if environ.get(envvars.ROOST_CONDA_PKGS_DIR):
+        conda["pkgs_dir"] = environ[envvars.ROOST_CONDA_PKGS_DIR]
+    result: Dict[str, Any] = {}
+    if envs:
+        result["envs"] = envs
+    if conda:
+        result["conda"] = conda
+    return result
+
+
+def _parse_bool(value: object, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{where} must be true or false, not {value!r}", "use true or false")
+
+
+def _table(merged: Mapping[str, Any], name: str, sources: Any) -> Mapping[str, Any]:
+    value = merged.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"config key {name!r} must be a table ([{name}])", f"check {', '.join(sources) or 'config'}"
+        )
+    return value
+
+
+def _path(value: object, key: str, environ: Mapping[str, str]) -> Path:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(
+            f"config key {key} must be a non-empty path string, not {value!r}", f'set {key} = "/a/path"'
+        )
+    expanded = os.path.expandvars(value)
+    if expanded.startswith("~"):
+        expanded = environ.get("HOME", str(Path.home())) + expanded[1:]
+    return Path(expanded)
+
+
+def _envs_config(merged: Mapping[str, Any], environ: Mapping[str, str], sources: Any) -> EnvsConfig:
+    table = _table(merged, "envs", sources)
+    default_dir = _default_data_dir(environ) / "envs"
+    envs_dir = _path(table["dir"], "envs.dir", environ) if "dir" in table else default_dir
+    uv_cache = (
+        _path(table["uv_cache"], "envs.uv_cache", environ)
+        if "uv_cache" in table
+        else envs_dir / ".cache" / "uv"
+    )
+    try:
+        home_warn_gb = float(table.get("home_warn_gb", 50.0))
+    except (TypeError, ValueError):
+        raise ConfigError(
+            "config key envs.home_warn_gb must be a number", "set envs.home_warn_gb = 50"
+        ) from None
+    return EnvsConfig(
+        dir=envs_dir,
+        uv_cache=uv_cache,
+        pip_require_virtualenv=_parse_bool(
+            table.get("pip_require_virtualenv", True), "envs.pip_require_virtualenv"
+        ),
+        seed_pip=_parse_bool(table.get("seed_pip", True), "envs.seed_pip"),
+        home_warn_gb=home_warn_gb,
+    )
+
+
+def _conda_config(merged: Mapping[str, Any], environ: Mapping[str, str], sources: Any) -> CondaConfig:
+    table = _table(merged, "conda", sources)
+    envs_table = _table(merged, "envs", sources)
+    envs_dir = (
+        _path(envs_table["dir"], "envs.dir", environ)
+        if "dir" in envs_table
+        else _default_data_dir(environ) / "envs"
+    )
+    channels = table.get("channels", ["conda-forge"])
+    if isinstance(channels, str) or not all(isinstance(c, str) for c in channels):
+        raise ConfigError(
+            "config key conda.channels must be a list of strings", 'set conda.channels = ["conda-forge"]'
+        )
+    pkgs_dir = (
+        _path(table["pkgs_dir"], "conda.pkgs_dir", environ)
+        if "pkgs_dir" in table
+        else envs_dir / ".cache" / "conda-pkgs"
+    )
+    return CondaConfig(channels=tuple(channels), pkgs_dir=pkgs_dir, mpi=str(table.get("mpi", "mpich")))
+
+
+def _default_data_dir(environ: Mapping[str, str]) -> Path:
+    # paths.data_dir() reads os.environ; this mirrors it for the environ being resolved.
+    value = environ.get(envvars.ROOST_DATA_DIR)
+    if value:
+        return Path(value)
+    xdg = environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path(environ.get("HOME", str(Path.home()))) / ".local" / "share") / "roost"

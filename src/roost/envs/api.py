@@ -1,0 +1,486 @@
+"""Python environments that remember their modules: what other capabilities (jobs, kernels, containers) call.
+
+    env = api.create("analysis", modules=["python/3.12"], packages=["numpy"])
+    env.name, env.path, env.python, env.modules, env.kind
+    change = api.activation_change("analysis", os.environ)     # modules first, then the env
+    subprocess.run(cmd, env=change.applied_to(os.environ))
+
+The library never prints: long operations report steps through ``progress`` (a callable taking a message).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from roost import config as config_mod
+from roost import envvars
+from roost.envs import binding, store
+from roost.envs import manifest as manifest_mod
+from roost.envs.kinds import BuildSpec, EnvKind, Progress, get_kind, no_progress
+from roost.envs.manifest import Manifest
+from roost.errors import EnvError
+from roost.shell.change import Action, EnvChange, Op, ShellState, diff
+
+
+@dataclass(frozen=True)
+class Env:
+    """A finished environment: its prefix and what it remembers."""
+
+    name: str
+    path: Path
+    manifest: Manifest = field(repr=False)
+
+    @property
+    def kind(self) -> str:
+        return self.manifest.kind
+
+    @property
+    def python(self) -> Path:
+        """The env's own python (what a kernel or job runs)."""
+        return get_kind(self.kind).python(self.path)
+
+    @property
+    def modules(self) -> List[str]:
+        """Full names of the recorded modules, in load order."""
+        return [m.fullname for m in self.manifest.modules]
+
+
+def _config(config: Optional[config_mod.Config]) -> config_mod.Config:
+    return config if config is not None else config_mod.load()
+
+
+def env_store(config: Optional[config_mod.Config] = None) -> store.EnvStore:
+    return store.EnvStore(_config(config).envs.dir)
+
+
+def get(name: str, *, config: Optional[config_mod.Config] = None) -> Env:
+    envs = env_store(config)
+    path = envs.path(name)
+    if not manifest_mod.manifest_path(path).is_file():
+        raise EnvError(
+            f"no environment named {name!r}",
+            "list them with `roost env list`, or create it with `roost env create`",
+        )
+    return Env(name=name, path=Path(os.path.realpath(path)), manifest=manifest_mod.read(path))
+
+
+def list_envs(*, config: Optional[config_mod.Config] = None) -> List[Env]:
+    envs = env_store(config)
+    envs.sweep()
+    result = []
+    for name in envs.names():
+        try:
+            result.append(get(name, config=config))
+        except EnvError:
+            continue  # a damaged manifest: `show NAME` reports it
+    return result
+
+
+def create(
+    name: str,
+    *,
+    modules: Sequence[str] = (),
+    python: Optional[str] = None,
+    packages: Sequence[str] = (),
+    requirements: Sequence[Path] = (),
+    system_site_packages: bool = False,
+    kind: str = "venv",
+    options: Optional[Mapping[str, Any]] = None,
+    modulepath: Sequence[str] = (),
+    lock_text: Optional[str] = None,
+    config: Optional[config_mod.Config] = None,
+    environ: Optional[Mapping[str, str]] = None,
+    progress: Progress = no_progress,
+) -> Env:
+    """Build an env beside its final place and rename it there; any failure leaves nothing behind."""
+    store.check_name(name)
+    cfg = _config(config)
+    environ = dict(os.environ if environ is None else environ)
+    kind_impl = get_kind(kind)
+    requested = [*packages, *_read_requirements(requirements)]
+    envs = store.EnvStore(cfg.envs.dir)
+    if envs.exists(name):
+        raise store.exists_error(name)
+    envs.root.mkdir(parents=True, exist_ok=True)
+    with envs.staging(name) as build_dir:
+        base = binding.loaded_environ(binding.modulepath_prelude(modulepath, environ), environ)
+        if modules:
+            progress(f"loading modules: {' '.join(modules)}")
+        module_change, module_records = binding.load_modules(modules, base)
+        build_environ = binding.loaded_environ(module_change, base)
+        python_record = None
+        if kind_impl.needs_python:
+            from roost.envs.python import find_python
+
+            progress("finding Python")
+            python_record = find_python(python, build_environ)
+        spec = BuildSpec(
+            name=name,
+            prefix=envs.path(name),
+            build_dir=build_dir,
+            packages=requested,
+            environ=build_environ,
+            config=cfg,
+            python=python_record,
+            system_site_packages=system_site_packages,
+            options=dict(options or {}),
+            lock_text=lock_text,
+            progress=progress,
+        )
+        result = kind_impl.build(spec)
+        manifest = Manifest(
+            name=name,
+            kind=kind,
+            modules=module_records,
+            modulepath=(list(modulepath) or binding.modulepath_entries(base))
+            if modules
+            else list(modulepath),
+            python=python_record,
+            requested=result.requested,
+            lock=result.lock,
+            system_site_packages=system_site_packages,
+            kind_data=result.kind_data,
+        )
+        manifest_mod.write(build_dir, manifest)
+        progress(f"moving into place: {envs.path(name)}")
+        envs.commit(build_dir, name)
+    return get(name, config=cfg)
+
+
+def _read_requirements(files: Sequence[Path]) -> List[str]:
+    lines: List[str] = []
+    for path in files:
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise EnvError(
+                f"cannot read requirements file {path}: {exc.strerror}", "check the path given to -r"
+            ) from None
+        for line in text.splitlines():
+            line = line.split(" #", 1)[0].strip()
+            if line and not line.startswith("#"):
+                lines.append(line)
+    return lines
+
+
+def install(
+    name: str,
+    packages: Sequence[str],
+    *,
+    config: Optional[config_mod.Config] = None,
+    environ: Optional[Mapping[str, str]] = None,
+    progress: Progress = no_progress,
+) -> Env:
+    """Add packages and update the lock; on failure the env and its lock stay as they were."""
+    if not packages:
+        raise EnvError(
+            "no packages to install", "name at least one package, e.g. `roost env install NAME numpy`"
+        )
+    env = get(name, config=config)
+    cfg = _config(config)
+    kind_impl = get_kind(env.kind)
+    result = kind_impl.install(
+        env.path, env.manifest, list(packages), _build_environ(env, environ), cfg, progress
+    )
+    env.manifest.lock = result.lock
+    env.manifest.requested = result.requested
+    manifest_mod.write(env.path, env.manifest)
+    return get(name, config=cfg)
+
+
+def sync(
+    name: str,
+    *,
+    config: Optional[config_mod.Config] = None,
+    environ: Optional[Mapping[str, str]] = None,
+    progress: Progress = no_progress,
+) -> Env:
+    """Make the installed packages match the lock again (the fix for package drift)."""
+    env = get(name, config=config)
+    get_kind(env.kind).sync(env.path, env.manifest, _build_environ(env, environ), _config(config), progress)
+    return env
+
+
+def _build_environ(env: Env, environ: Optional[Mapping[str, str]]) -> Dict[str, str]:
+    """The caller's environment with the env's modules loaded (what its installers must run under)."""
+    environ = dict(os.environ if environ is None else environ)
+    base = binding.loaded_environ(binding.modulepath_prelude(env.manifest.modulepath, environ), environ)
+    change, _ = binding.load_modules(env.modules, base)
+    return binding.loaded_environ(change, base)
+
+
+def remove(name: str, *, config: Optional[config_mod.Config] = None) -> Path:
+    """Delete the env (an adopted one is only forgotten: its prefix stays where it was)."""
+    env = get(name, config=config)
+    link = env_store(config).path(name)
+    if env.manifest.adopted:
+        shutil.rmtree(manifest_mod.roost_dir(env.path), ignore_errors=True)
+        link.unlink()
+        return env.path
+    # Rename first, then delete: a crash half-way leaves a hidden directory, not a half env under the name.
+    trash = link.parent / store.STAGING / f"{name}@removing@0@{os.urandom(4).hex()}"
+    trash.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(link, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+    return env.path
+
+
+def adopt(
+    path: Path,
+    *,
+    name: Optional[str] = None,
+    modules: Sequence[str] = (),
+    config: Optional[config_mod.Config] = None,
+    environ: Optional[Mapping[str, str]] = None,
+) -> Env:
+    """Bring an existing venv or conda prefix under roost's management (it stays where it is)."""
+    prefix = Path(os.path.realpath(os.path.expanduser(str(path))))
+    kind = _detect_kind(prefix)
+    name = store.check_name(name or prefix.name)
+    cfg = _config(config)
+    envs = store.EnvStore(cfg.envs.dir)
+    if envs.exists(name):
+        raise store.exists_error(name)
+    if manifest_mod.manifest_path(prefix).exists():
+        raise EnvError(f"{prefix} is already a roost environment", "use it by its name (`roost env list`)")
+    environ = dict(os.environ if environ is None else environ)
+    module_change, module_records = binding.load_modules(modules, environ)
+    build_environ = binding.loaded_environ(module_change, environ)
+    kind_impl = get_kind(kind)
+    python_record = None
+    if kind_impl.python(prefix).exists():
+        from roost.envs.python import find_python
+
+        python_record = find_python(str(_base_python(prefix, kind)), build_environ)
+    result = kind_impl.adopt(prefix, build_environ, cfg)
+    manifest = Manifest(
+        name=name,
+        kind=kind,
+        modules=module_records,
+        modulepath=binding.modulepath_entries(environ) if modules else [],
+        python=python_record,
+        requested=result.requested,
+        lock=result.lock,
+        adopted=True,
+        kind_data=result.kind_data,
+    )
+    envs.root.mkdir(parents=True, exist_ok=True)
+    manifest_mod.write(prefix, manifest)
+    try:
+        os.symlink(prefix, envs.path(name))
+    except OSError:
+        shutil.rmtree(manifest_mod.roost_dir(prefix), ignore_errors=True)
+        raise
+    return get(name, config=cfg)
+
+
+def _detect_kind(prefix: Path) -> str:
+    if (prefix / "pyvenv.cfg").is_file():
+        return "venv"
+    if (prefix / "conda-meta").is_dir():
+        return "conda"
+    raise EnvError(
+        f"{prefix} is neither a venv (no pyvenv.cfg) nor a conda env (no conda-meta/)",
+        "pass the directory of an existing virtual environment or conda prefix",
+    )
+
+
+def _base_python(prefix: Path, kind: str) -> Path:
+    """A venv's python links to its base interpreter; record that one (what drift checks watch)."""
+    python = prefix / "bin" / "python"
+    if kind == "venv":
+        return Path(os.path.realpath(python))
+    return python
+
+
+# --- activation -------------------------------------------------------------------------------------------
+
+
+def activation_change(
+    name: str,
+    environ: Mapping[str, str],
+    *,
+    config: Optional[config_mod.Config] = None,
+    restorable: bool = True,
+) -> EnvChange:
+    """The absolute change that loads the env's modules, then activates it.
+
+    With ``restorable`` (``roost activate``), the change also stores its own inverse in
+    ``_ROOST_ENV_RESTORE``, which :func:`deactivation_change` renders.  An env already active is deactivated
+    first, so activations never stack.
+    """
+    env = get(name, config=config)
+    state = ShellState(dict(environ))
+    previous = environ.get(envvars.ROOST_ENV_RESTORE)
+    if previous:
+        state.apply(_parse_restore(previous))
+    base = state.export_environ()
+    base_aliases, base_functions = _defined(state.aliases), _defined(state.functions)
+    state.apply(binding.modulepath_prelude(env.manifest.modulepath, base))
+    module_change, _ = binding.load_modules(env.modules, state.export_environ())
+    state.apply(module_change)
+    kind_change = EnvChange()
+    get_kind(env.kind).activate(env.path, env.manifest, kind_change)
+    state.apply(kind_change)
+    state.set(envvars.ROOST_ENV, env.name)
+    if restorable:
+        inverse = _inverse(base, state)
+        state.set(envvars.ROOST_ENV_RESTORE, json.dumps(inverse.to_json(), separators=(",", ":")))
+    return diff(environ, state, before_aliases=base_aliases, before_functions=base_functions)
+
+
+def _defined(named: Mapping[str, Optional[str]]) -> Dict[str, str]:
+    return {k: v for k, v in named.items() if v is not None}
+
+
+def _inverse(base: Mapping[str, str], state: ShellState) -> EnvChange:
+    """Set every variable the activation changed back to its value in ``base`` (or unset it)."""
+    after = state.copy().export_environ()
+    inverse = EnvChange()
+    for var, value in after.items():
+        if base.get(var) != value:
+            inverse.ops.append(Op(Action.SET, var, base[var]) if var in base else Op(Action.UNSET, var))
+    for var in base:
+        if var not in after:
+            inverse.ops.append(Op(Action.SET, var, base[var]))
+    inverse.ops += [Op(Action.UNALIAS, alias) for alias in _defined(state.aliases)]
+    inverse.ops += [Op(Action.UNFUNCTION, function) for function in _defined(state.functions)]
+    inverse.ops.append(Op(Action.UNSET, envvars.ROOST_ENV_RESTORE))
+    return inverse
+
+
+def _parse_restore(text: str) -> EnvChange:
+    try:
+        return EnvChange.from_json(json.loads(text))
+    except (ValueError, KeyError, TypeError):
+        raise EnvError(
+            f"{envvars.ROOST_ENV_RESTORE} is damaged, so the previous state cannot be restored",
+            f"open a new shell, or `unset {envvars.ROOST_ENV_RESTORE} {envvars.ROOST_ENV}`",
+        ) from None
+
+
+def deactivation_change(environ: Mapping[str, str]) -> EnvChange:
+    """The change that puts the shell back exactly as it was before ``roost activate``."""
+    text = environ.get(envvars.ROOST_ENV_RESTORE)
+    if not text:
+        raise EnvError("no roost environment is active in this shell", "activate one with `activate NAME`")
+    return _parse_restore(text)
+
+
+def run_environ(
+    name: str, environ: Mapping[str, str], *, config: Optional[config_mod.Config] = None
+) -> Dict[str, str]:
+    """The environment a command run in the env gets (``roost run``, jobs, kernels)."""
+    return activation_change(name, environ, config=config, restorable=False).applied_to(environ)
+
+
+def shell_init_change(config: Optional[config_mod.Config] = None) -> EnvChange:
+    """What shell-init adds for environments: the pip guard (no bare `pip install` into ~/.local)."""
+    change = EnvChange()
+    if _config(config).envs.pip_require_virtualenv:
+        change.set(envvars.PIP_REQUIRE_VIRTUALENV, "true")
+    return change
+
+
+# --- storage and inspection -------------------------------------------------------------------------------
+
+
+def storage_warnings(
+    config: Optional[config_mod.Config] = None, environ: Optional[Mapping[str, str]] = None
+) -> List[str]:
+    """Warnings about where envs and caches live (shown before a create)."""
+    cfg = _config(config)
+    environ = os.environ if environ is None else environ
+    warnings: List[str] = []
+    envs_dir, cache = cfg.envs.dir, cfg.envs.uv_cache
+    if _device(envs_dir) != _device(cache):
+        warnings.append(
+            f"the uv cache {cache} is on a different filesystem from the envs in {envs_dir}: "
+            "packages are copied instead of hardlinked (slower, and each env uses its full size); "
+            "set envs.uv_cache to a directory on the same filesystem"
+        )
+    home = environ.get("HOME")
+    if home and _is_within(envs_dir, Path(home)):
+        total_gb, free_fraction = _filesystem_size(envs_dir)
+        if total_gb < cfg.envs.home_warn_gb or free_fraction < 0.10:
+            warnings.append(
+                f"envs are stored in your home directory ({envs_dir}: {total_gb:.0f} GB filesystem, "
+                f"{free_fraction:.0%} free); home quotas on clusters are small, so set envs.dir "
+                "(and envs.uv_cache) in ~/.config/roost/config.toml to project or work storage"
+            )
+    return warnings
+
+
+def _existing_ancestor(path: Path) -> Path:
+    path = Path(os.path.abspath(path))
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _device(path: Path) -> int:
+    return os.stat(_existing_ancestor(path)).st_dev
+
+
+def _is_within(path: Path, parent: Path) -> bool:
+    try:
+        Path(os.path.realpath(_existing_ancestor(path))).relative_to(os.path.realpath(parent))
+        return True
+    except ValueError:
+        return False
+
+
+def _filesystem_size(path: Path) -> Tuple[float, float]:
+    stat = os.statvfs(_existing_ancestor(path))
+    total = stat.f_blocks * stat.f_frsize
+    free = stat.f_bavail * stat.f_frsize
+    return total / 1e9, (free / total if total else 1.0)
+
+
+def usage(env: Env) -> Tuple[int, int]:
+    """(bytes, files) under the prefix: inode quotas on clusters count files, not just bytes."""
+    size = files = 0
+    for root, dirs, names in os.walk(env.path):
+        files += len(names) + len(dirs)
+        for entry in names:
+            try:
+                size += os.lstat(os.path.join(root, entry)).st_size
+            except OSError:
+                continue
+    return size, files
+
+
+def describe(env: Env, *, with_usage: bool = False) -> Dict[str, Any]:
+    """A JSON-ready summary (for `env list --json` / `env show --json`)."""
+    manifest = env.manifest
+    data: Dict[str, Any] = {
+        "name": env.name,
+        "kind": env.kind,
+        "path": str(env.path),
+        "python": str(env.python),
+        "python_version": manifest.python.version if manifest.python else None,
+        "base_python": manifest.python.path if manifest.python else None,
+        "modules": env.modules,
+        "requested": manifest.requested,
+        "packages": [
+            {"name": p.name, "version": p.version, **({"build": p.build} if p.build else {})}
+            for p in manifest.lock
+        ],
+        "adopted": manifest.adopted,
+        "created": manifest.created,
+        "updated": manifest.updated,
+    }
+    if with_usage:
+        size, files = usage(env)
+        data["size_bytes"] = size
+        data["files"] = files
+    return data
+
+
+def kind_of(env: Env) -> EnvKind:
+    return get_kind(env.kind)

@@ -1,0 +1,59 @@
+"""The bond between an env and its modules: load them through the module engine, record what was loaded.
+
+Only this file talks to :mod:`roost.modules.api`; an env without modules never imports the engine.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Dict, List, Mapping, Sequence, Tuple
+
+from roost import envvars
+from roost.envs.manifest import ModuleRecord
+from roost.shell.change import EnvChange, ShellState
+
+
+def modulepath_entries(environ: Mapping[str, str]) -> List[str]:
+    return [p for p in environ.get(envvars.MODULEPATH, "").split(os.pathsep) if p]
+
+
+def modulepath_prelude(recorded: Sequence[str], environ: Mapping[str, str]) -> EnvChange:
+    """Append recorded MODULEPATH entries the shell lacks (a `module use` at creation time keeps working)."""
+    current = set(modulepath_entries(environ))
+    change = EnvChange()
+    for entry in recorded:
+        if entry not in current:
+            change.append_path(envvars.MODULEPATH, entry)
+    return change
+
+
+def load_modules(names: Sequence[str], environ: Mapping[str, str]) -> Tuple[EnvChange, List[ModuleRecord]]:
+    """Load ``names`` on top of ``environ``; the change is absolute (set/unset), as the engine returns it."""
+    if not names:
+        return EnvChange(), []
+    from roost.modules import api as modules_api
+
+    result = modules_api.load(list(names), environ)
+    records = [
+        ModuleRecord(fullname=m.fullname, file=str(m.file), checksum=str(m.checksum)) for m in result.modules
+    ]
+    return result.change, records
+
+
+def loaded_environ(change: EnvChange, environ: Mapping[str, str]) -> Dict[str, str]:
+    state = ShellState(dict(environ))
+    state.apply(change)
+    return state.export_environ()
+
+
+def check_module(fullname: str, environ: Mapping[str, str]) -> Tuple[EnvChange, ModuleRecord]:
+    """Load one recorded module (raises the engine's ModuleError when it is gone or broken)."""
+    change, records = load_modules([fullname], environ)
+    match = [r for r in records if r.fullname == fullname]
+    if match:
+        return change, match[0]
+    # Already loaded (say, as another module's dependency): ask the engine what the name resolves to.
+    from roost.modules import api as modules_api
+
+    found = modules_api.resolve(fullname, environ)
+    return change, ModuleRecord(fullname=found.fullname, file=str(found.file), checksum=str(found.checksum))

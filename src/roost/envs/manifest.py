@@ -1,0 +1,141 @@
+"""What an environment remembers about itself: ``<prefix>/.roost/manifest.json``.
+
+The manifest is written last during creation (inside the staging directory, before the rename), so a
+directory without one was never a finished environment.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional
+
+from roost.errors import EnvError
+
+FORMAT = 1
+ROOST_DIR = ".roost"
+MANIFEST_FILE = "manifest.json"
+REQUIREMENTS_FILE = "requirements.in"  # what was asked for (venv kinds), fed to `uv pip compile`
+LOCK_FILE = "lock.txt"  # what was resolved, with hashes (`uv pip compile --generate-hashes` output)
+
+
+@dataclass(frozen=True)
+class ModuleRecord:
+    fullname: str
+    file: str
+    checksum: str
+
+
+@dataclass(frozen=True)
+class PythonRecord:
+    path: str  # the interpreter the env was built from, as found (a module's bin dir, or --python)
+    version: str
+    real_path: str  # symlinks resolved: what the checksum covers
+    sha256: str
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    name: str
+    version: str
+    hashes: List[str] = field(default_factory=list)
+    build: str = ""  # conda build string
+    url: str = ""  # conda: where the package came from
+
+    def pin(self) -> str:
+        return (
+            f"{self.name}=={self.version}" if not self.build else f"{self.name}={self.version}={self.build}"
+        )
+
+
+@dataclass
+class Manifest:
+    name: str
+    kind: str
+    modules: List[ModuleRecord] = field(default_factory=list)
+    modulepath: List[str] = field(default_factory=list)
+    python: Optional[PythonRecord] = None
+    requested: List[str] = field(default_factory=list)
+    lock: List[LockedPackage] = field(default_factory=list)
+    system_site_packages: bool = False
+    adopted: bool = False
+    kind_data: Dict[str, Any] = field(
+        default_factory=dict
+    )  # per-kind settings: conda channels, an image, ...
+    created: str = ""
+    updated: str = ""
+    format: int = FORMAT
+
+    def to_json(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Manifest:
+        python = data.get("python")
+        return cls(
+            name=str(data["name"]),
+            kind=str(data.get("kind", "venv")),
+            modules=[ModuleRecord(**m) for m in data.get("modules", [])],
+            modulepath=list(data.get("modulepath", [])),
+            python=PythonRecord(**python) if python else None,
+            requested=list(data.get("requested", [])),
+            lock=[LockedPackage(**p) for p in data.get("lock", [])],
+            system_site_packages=bool(data.get("system_site_packages", False)),
+            adopted=bool(data.get("adopted", False)),
+            kind_data=dict(data.get("kind_data", {})),
+            created=str(data.get("created", "")),
+            updated=str(data.get("updated", "")),
+            format=int(data.get("format", FORMAT)),
+        )
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def roost_dir(prefix: Path) -> Path:
+    return prefix / ROOST_DIR
+
+
+def manifest_path(prefix: Path) -> Path:
+    return prefix / ROOST_DIR / MANIFEST_FILE
+
+
+def read(prefix: Path) -> Manifest:
+    path = manifest_path(prefix)
+    try:
+        data = json.loads(path.read_text())
+        return Manifest.from_json(data)
+    except FileNotFoundError:
+        raise EnvError(
+            f"{prefix} has no roost manifest", f"adopt it with `roost env adopt {prefix}`"
+        ) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise EnvError(
+            f"the manifest {path} is damaged ({exc})", "remove the environment and create or import it again"
+        ) from None
+
+
+def write(prefix: Path, manifest: Manifest) -> None:
+    """Write atomically (temp file + rename) so a reader never sees half a manifest."""
+    directory = roost_dir(prefix)
+    directory.mkdir(parents=True, exist_ok=True)
+    manifest.updated = now()
+    if not manifest.created:
+        manifest.created = manifest.updated
+    write_text_atomic(directory / MANIFEST_FILE, json.dumps(manifest.to_json(), indent=2) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
