@@ -12,7 +12,6 @@ directories and rc files, so a cache is never stale (Lmod's user cache can be, f
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
@@ -161,8 +160,9 @@ class DirIndex:
 def _cache_file(cache_dir: Optional[str], mpath: str) -> Optional[str]:
     if not cache_dir:
         return None
-    digest = hashlib.sha1(mpath.encode("utf-8", "surrogateescape")).hexdigest()[:20]
-    return os.path.join(cache_dir, "dirs", digest + ".marshal")
+    # a readable, collision-free file name for the directory (no hashlib: it costs start-up time)
+    safe = mpath.strip("/").replace("%", "%25").replace("/", "%2F") or "%2F"
+    return os.path.join(cache_dir, "dirs", safe[-200:] + ".marshal")
 
 
 def load_dir_index(mpath: str, read_rc: RcReader, cache_dir: Optional[str]) -> DirIndex:

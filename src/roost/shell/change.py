@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
-from typing import Dict, Iterable, Iterator, List, Mapping, MutableMapping, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Mapping, MutableMapping, NamedTuple, Optional, Tuple
 
 VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Aliases and shell functions become names in the user's shell: keep them to characters no shell treats
@@ -36,8 +35,9 @@ class Action(enum.Enum):
 PATH_ACTIONS = frozenset({Action.PREPEND, Action.APPEND, Action.REMOVE})
 
 
-@dataclass(frozen=True)
-class Op:
+class Op(NamedTuple):
+    """One operation; ``value`` is unused for unset/unalias/unfunction, ``sep``/``priority`` only for paths."""
+
     action: Action
     name: str
     value: str = ""
@@ -74,11 +74,19 @@ def check_command_name(name: str, what: str) -> str:
     return name
 
 
-@dataclass
 class EnvChange:
     """An ordered list of environment operations; build it with the methods, read it with ``ops``."""
 
-    ops: List[Op] = field(default_factory=list)
+    __slots__ = ("ops",)
+
+    def __init__(self, ops: Optional[List[Op]] = None) -> None:
+        self.ops: List[Op] = list(ops) if ops else []
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, EnvChange) and self.ops == other.ops
+
+    def __repr__(self) -> str:
+        return f"EnvChange({self.ops!r})"
 
     def __iter__(self) -> Iterator[Op]:
         return iter(self.ops)
