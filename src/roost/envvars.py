@@ -64,6 +64,12 @@ ROOST_CONTAINER_RUNTIME = declare(
 ROOST_CONTAINER_BINDS = declare(
     "ROOST_CONTAINER_BINDS", "Colon-separated default container binds: absolute paths or $VARIABLES expanded at run time."
 )
+ROOST_CONTAINER_RUNTIME = declare(
+    "ROOST_CONTAINER_RUNTIME", "Container runtime for `roost container add`: auto, apptainer, singularity, charliecloud, podman."
+)
+ROOST_CONTAINER_BINDS = declare(
+    "ROOST_CONTAINER_BINDS", "Colon-separated default container binds: absolute paths or $VARIABLES expanded at run time."
+)
 MODULEPATH = declare("MODULEPATH", "Directories searched for modulefiles, in order.", "lmod")
 LOADEDMODULES = declare("LOADEDMODULES", "Loaded modules' full names, colon-separated, in load order.", "lmod")
 LMFILES = declare("_LMFILES_", "Loaded modules' files, colon-separated, in load order.", "lmod")

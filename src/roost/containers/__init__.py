@@ -1,0 +1,1 @@
+"""Containers as modules and environments: runtimes (Apptainer, Charliecloud, Podman), wrappers, registry."""

@@ -1,0 +1,46 @@
+"""Apptainer and SingularityCE: ``apptainer exec [options] IMAGE CMD ARGS`` on SIF, SquashFS and sandboxes.
+
+Built from the documented command line (https://apptainer.org/docs/user/latest/cli/apptainer_exec.html):
+``--bind SRC`` binds SRC at the same path (Apptainer creates the mount point), ``--pwd DIR`` sets the working
+directory, ``--nv``/``--rocm`` make NVIDIA/AMD GPUs and their driver libraries visible.  The home directory
+is bound by default, so a ``$HOME`` bind adds nothing.  Host variables (PYTHONPATH among them) pass into the
+container unless ``--cleanenv`` is among the configured options.
+"""
+
+from __future__ import annotations
+
+from typing import List, Mapping, Tuple
+
+from roost.containers.runtime import PWD, Arg, ExecSpec, ImageKind, Runtime, lit
+
+
+class ApptainerRuntime(Runtime):
+    name = "apptainer"
+    executables = ("apptainer",)
+    kinds = frozenset({ImageKind.SIF, ImageKind.SQUASHFS, ImageKind.DIRECTORY})
+
+    def head(self, spec: ExecSpec) -> List[Arg]:
+        words = [lit(self.executable), lit("exec")]
+        if spec.gpu:
+            words.append(lit(f"--{spec.gpu_flag}"))
+        words += [lit(option) for option in spec.options]
+        if spec.extras:
+            words += [lit("--bind"), lit(spec.extras)]
+        words += [lit("--pwd"), PWD]
+        return words
+
+    def bind(self, source: Arg) -> List[Arg]:
+        return [lit("--bind"), source]
+
+    def tail(self, spec: ExecSpec, command: str) -> List[Arg]:
+        return [lit(spec.image), lit(command)]
+
+    def binds_for(self, spec: ExecSpec, environ: Mapping[str, str]) -> Tuple[Arg, ...]:
+        return tuple(bind for bind in spec.binds if bind.refs != ["HOME"])
+
+
+class SingularityRuntime(ApptainerRuntime):
+    """SingularityCE (and Singularity before the rename) takes the same exec options."""
+
+    name = "singularity"
+    executables = ("singularity",)

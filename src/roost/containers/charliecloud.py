@@ -1,0 +1,104 @@
+"""Charliecloud: ``ch-run [options] IMAGE -- CMD ARGS`` on directory and SquashFS images.
+
+ch-run cannot create mount points in an image (a SquashFS image is read-only, and roost never writes into a
+directory image), so a bind's destination must already exist inside it.  roost therefore keeps a bind only
+when its directory exists in the image (checked once, at ``container add``), binds the user's home with
+ch-run's own ``--home`` (a tmpfs ``/home`` holding ``/home/$USER``), and relies on ch-run binding the host's
+``/tmp``.  The extras directory is bound at its own path when that path is visible inside, else at ``/mnt``
+(Charliecloud's conventional mount point).  Documented at https://hpc.github.io/charliecloud/ch-run.html.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from functools import lru_cache
+from typing import FrozenSet, List, Mapping, Tuple
+
+from roost.containers.runtime import PWD, Arg, ExecSpec, ImageKind, Runtime, lit
+from roost.errors import ContainerError
+
+# ch-run bind-mounts the host's /tmp unless --private-tmp is given.
+HOST_TMP = "/tmp"
+FALLBACK_MOUNT = "/mnt"
+
+
+class CharliecloudRuntime(Runtime):
+    name = "charliecloud"
+    executables = ("ch-run",)
+    kinds = frozenset({ImageKind.DIRECTORY, ImageKind.SQUASHFS})
+    needs_user = True
+
+    def head(self, spec: ExecSpec) -> List[Arg]:
+        words = [lit(self.executable)]
+        words += [lit(option) for option in spec.options]
+        if any(bind.refs == ["HOME"] for bind in spec.binds):
+            words.append(lit("--home"))
+        if spec.extras and spec.extras_inside:
+            words.append(lit(f"--bind={spec.extras}:{spec.extras_inside}"))
+        # ch-run starts in / unless told; the caller's directory must be visible inside (a bind or /tmp).
+        words.append(Arg.of("--cd=", *PWD.parts))
+        return words
+
+    def bind(self, source: Arg) -> List[Arg]:
+        return [Arg.of("--bind=", *source.parts)]
+
+    def tail(self, spec: ExecSpec, command: str) -> List[Arg]:
+        return [lit(spec.image), lit("--"), lit(command)]
+
+    def binds_for(self, spec: ExecSpec, environ: Mapping[str, str]) -> Tuple[Arg, ...]:
+        """Binds other than $HOME (ch-run's --home) whose directory exists in the image, seen at add time."""
+        kept = []
+        for bind in spec.binds:
+            if bind.refs == ["HOME"]:
+                continue
+            path = bind.expand(environ)
+            if path and image_has_directory(spec.kind, spec.image, path):
+                kept.append(bind)
+        return tuple(kept)
+
+    def extras_inside(self, kind: ImageKind, image: str, extras: str, environ: Mapping[str, str]) -> str:
+        if _under(extras, HOST_TMP) or image_has_directory(kind, image, extras):
+            return extras
+        if image_has_directory(kind, image, FALLBACK_MOUNT):
+            return FALLBACK_MOUNT
+        raise ContainerError(
+            f"the extras directory {extras!r} cannot be bound into the image {image!r}: Charliecloud needs "
+            "the mount point to exist in the image, and the image has neither that directory nor /mnt",
+            "pass --extras with a directory under /tmp or one that exists in the image",
+        )
+
+
+def _under(path: str, parent: str) -> bool:
+    path, parent = os.path.normpath(path), os.path.normpath(parent)
+    return path == parent or path.startswith(parent.rstrip("/") + "/")
+
+
+def image_has_directory(kind: ImageKind, image: str, path: str) -> bool:
+    if kind is ImageKind.DIRECTORY:
+        return os.path.isdir(os.path.join(image, path.lstrip("/")))
+    return path.strip("/") in squashfs_directories(image)
+
+
+@lru_cache(maxsize=8)
+def squashfs_directories(image: str) -> FrozenSet[str]:
+    """Every directory in a SquashFS image (relative, no leading slash), from one ``unsquashfs -ll``."""
+    unsquashfs = shutil.which("unsquashfs")
+    if not unsquashfs:
+        raise ContainerError("unsquashfs is not installed, so roost cannot look inside the SquashFS image",
+                             "install squashfs-tools (apt-get install squashfs-tools)")
+    result = subprocess.run([unsquashfs, "-ll", "-d", "", image], capture_output=True, text=True,
+                            errors="surrogateescape", stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        raise ContainerError(f"cannot list the SquashFS image {image!r}: {result.stderr.strip()}",
+                             "check that the file is a complete SquashFS image")
+    directories = set()
+    for line in result.stdout.splitlines():
+        if not line.startswith("d"):
+            continue
+        # "drwxr-xr-x root/root   27 2026-11-25 14:37 usr/bin": the name is after the time column.
+        fields = line.split(None, 5)
+        if len(fields) == 6:
+            directories.add(fields[5].strip("/"))
+    return frozenset(directories)

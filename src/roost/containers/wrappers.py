@@ -1,0 +1,44 @@
+"""Wrapper executables: small POSIX sh scripts that ``exec`` the runtime, so no Python starts per call.
+
+A wrapper for ``python`` in a Charliecloud container reads like this (binds are tested when it runs, so one
+wrapper serves users whose $PROJECT or $SCRATCH differ or is unset)::
+
+    #!/bin/sh
+    # python in pytorch/2.7.1 (charliecloud): written by `roost container add`
+    [ -n "${USER-}" ] || { USER=$(id -un); export USER; }
+    export PYTHONPATH='/home/me/.local/share/roost/containers/pytorch/2.7.1/extras'"${PYTHONPATH:+...}";
+    set -- '/images/pytorch.sqfs' '--' '/usr/bin/python3' "$@"
+    if [ -d "${SCRATCH}" ]; then set -- --bind="${SCRATCH}" "$@"; fi
+    exec '/usr/bin/ch-run' '--home' '--cd='"${PWD}" "$@"
+"""
+
+from __future__ import annotations
+
+from typing import List, Mapping, Sequence
+
+from roost.containers.runtime import Arg, ExecSpec, Runtime, lit
+from roost.shell.render import render
+
+
+def _words(args: Sequence[Arg]) -> str:
+    return " ".join(arg.shell() for arg in args)
+
+
+def render_wrapper(runtime: Runtime, spec: ExecSpec, command: str, label: str,
+                   environ: Mapping[str, str]) -> str:
+    """The wrapper script running ``command`` (a path inside the image) with the caller's arguments."""
+    lines: List[str] = ["#!/bin/sh", f"# {label}: written by `roost container add`; re-adding rewrites it"]
+    if runtime.needs_user:
+        lines.append('[ -n "${USER-}" ] || { USER=$(id -un); export USER; }')
+    change = runtime.environment(spec)
+    if change:
+        lines.append(render(change, "sh").rstrip("\n"))
+    # Build the argument list back to front in "$@", so optional words need no arrays (POSIX sh has none).
+    lines.append(f'set -- {_words(runtime.tail(spec, command))} "$@"')
+    for source in reversed(runtime.binds_for(spec, environ)):
+        lines.append(f'if [ -d {source.shell()} ]; then set -- {_words(runtime.bind(source))} "$@"; fi')
+    if runtime.tty_options:
+        options = _words([lit(option) for option in runtime.tty_options])
+        lines.append(f'if [ -t 0 ] && [ -t 1 ]; then set -- {options} "$@"; fi')
+    lines.append(f'exec {_words(runtime.head(spec))} "$@"')
+    return "\n".join(lines) + "\n"
