@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
 import click
 
 from roost.errors import KernelError
+
+if TYPE_CHECKING:
+    from roost.kernels.server import Session
 
 
 def split_modules(values: Sequence[str]) -> List[str]:
@@ -144,3 +147,106 @@ def check_command(name: Optional[str]) -> None:
             f"{len(broken)} kernel(s) cannot start: {', '.join(broken)}",
             "fix what is listed above, or reinstall with: roost kernel install NAME --force ...",
         )
+
+
+def _with_resource_options(function):  # type: ignore[no-untyped-def]
+    """The job resource options of ``roost submit`` (-e, -m, --backend, -p, -t, -c, --mem, -G, ...)."""
+    from roost.cli.jobs import resource_options
+
+    return resource_options(function)
+
+
+@click.command("jupyter", context_settings={"help_option_names": ["-h", "--help"]})
+@_with_resource_options
+@click.option("--lab", "mode", flag_value="lab", default=True, help="Start JupyterLab (the default).")
+@click.option("--notebook", "mode", flag_value="notebook", help="Start Jupyter Notebook instead.")
+@click.option("--timeout", type=float, default=600, show_default=True,
+              help="Seconds to wait (queue + start) before cancelling the job.")
+@click.option("--list", "list_sessions", is_flag=True, help="List your Jupyter sessions.")
+@click.option("--stop", "stop_session", is_flag=True, help="Stop a session (cancel the job, drop the token).")
+@click.option("--json", "as_json", is_flag=True, help="Print the session as JSON (with --list: all of them).")
+@click.argument("session_key", required=False, metavar="[SESSION]")
+def jupyter(env: Optional[str], modules: Sequence[str], backend: Optional[str], mode: str, timeout: float,
+            list_sessions: bool, stop_session: bool, as_json: bool, session_key: Optional[str],
+            **resources: Any) -> None:
+    """Start JupyterLab in a job on a compute node and print the URL and the ssh tunnel to reach it.
+
+    With --list, show your sessions; with --stop [SESSION], stop one (SESSION: its id or job id).
+    """
+    from roost.kernels import server
+
+    if list_sessions:
+        show_sessions(server.list_sessions(), as_json)
+        return
+    if stop_session:
+        stopped = server.stop(server.find_session(session_key) if session_key else only_session())
+        click.echo(f"stopped Jupyter session {stopped.id} (job {stopped.job_id})")
+        return
+    if session_key:
+        raise click.UsageError("SESSION is only for --stop")
+    session = start_jupyter(env, split_modules(modules), backend, mode, timeout, dict(resources))
+    if as_json:
+        click.echo(json.dumps(session.to_json(), indent=1))
+    else:
+        show_ready(session)
+
+
+def only_session() -> Session:
+    from roost.kernels import server
+
+    sessions = server.list_sessions()
+    if len(sessions) == 1:
+        return sessions[0]
+    if not sessions:
+        raise KernelError("no Jupyter sessions to stop", "list them with: roost jupyter --list")
+    raise KernelError(
+        f"{len(sessions)} Jupyter sessions are recorded",
+        "name one: roost jupyter --stop SESSION (ids in roost jupyter --list)",
+    )
+
+
+def start_jupyter(env: Optional[str], modules: List[str], backend: Optional[str], mode: str, timeout: float,
+                  resources: Dict[str, Any]) -> Session:
+    from roost.kernels import server
+    from roost.kernels.prepare import build_recipe, default_display_name, ensure_ipykernel, environ_for
+
+    recipe = build_recipe("jupyter", env=env, modules=modules)
+    if ensure_ipykernel(recipe, environ_for(recipe), install=True):
+        click.echo(f"installed ipykernel into environment {env}", err=True)
+    display = default_display_name(recipe.env, recipe.modules, "roost")
+
+    def progress(message: str) -> None:
+        click.echo(message, err=True)
+
+    return server.start(recipe, server.batch_submitter(resources, backend), mode=mode,
+                        kernel_display_name=display, timeout=timeout, progress=progress)
+
+
+def show_ready(session: Session) -> None:
+    from roost.kernels.server import SESSION_FILE
+
+    name = "JupyterLab" if session.mode == "lab" else "Jupyter Notebook"
+    click.echo(f"{name} is running in job {session.job_id} on node {session.node}, port {session.port}.")
+    click.echo(f"  from the cluster:   {session.url}")
+    click.echo("On your own computer, open the tunnel:")
+    click.echo(f"  {session.ssh_command}")
+    click.echo("then browse to:")
+    click.echo(f"  {session.local_url}")
+    click.echo(f"Details (readable only by you): {session.directory / SESSION_FILE}")
+    click.echo(f"Stop it with: roost jupyter --stop {session.id}")
+
+
+def show_sessions(sessions: Sequence[Session], as_json: bool) -> None:
+    from roost.kernels.server import job_state
+
+    rows = [(session, job_state(session)) for session in sessions]
+    if as_json:
+        click.echo(json.dumps([dict(s.to_json(), state=state) for s, state in rows], indent=1))
+        return
+    if not rows:
+        click.echo("no Jupyter sessions (start one with: roost jupyter)")
+        return
+    for session, state in rows:
+        where = f"{session.node}:{session.port}" if session.node else "-"
+        job = f"job {session.job_id} ({session.backend})"
+        click.echo(f"{session.id}  {job}  {state:<9}  {where}  {session.url or ''}")
