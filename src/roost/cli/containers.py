@@ -20,7 +20,7 @@ def container() -> None:
 @container.command("add")
 @click.argument("fullname", metavar="NAME/VERSION")
 @click.argument("image")
-@click.option("--runtime", default=None, help="apptainer, singularity, charliecloud or podman (default: auto).")
+@click.option("--runtime", default=None, help="apptainer, singularity, charliecloud, podman (default: auto).")
 @click.option("--gpu", is_flag=True, help="Make GPUs visible (Apptainer --nv/--rocm, Podman CDI device).")
 @click.option("--command", "commands", multiple=True, metavar="NAME",
               help="A command to wrap (repeatable). Default: python, python3, pip, pip3, ipython, jupyter.")
@@ -52,7 +52,7 @@ def list_command(as_json: bool) -> None:
         click.echo(json.dumps([c.to_json() for c in containers], indent=2))
         return
     if not containers:
-        click.echo("no containers registered (add one with `roost container add NAME/VERSION IMAGE`)", err=True)
+        click.echo("no containers registered (add one: roost container add NAME/VERSION IMAGE)", err=True)
         return
     width = max(len(c.fullname) for c in containers)
     for c in containers:
@@ -72,7 +72,8 @@ def show(name: str, format_: Optional[str]) -> None:
     rows = [
         ("name", found.fullname), ("image", f"{found.image} ({found.kind})"),
         ("runtime", f"{found.runtime} ({found.executable})"), ("gpu", "yes" if found.gpu else "no"),
-        ("binds", " ".join(found.binds) or "-"), ("extras", f"{found.extras} (inside: {found.extras_inside})"),
+        ("binds", " ".join(found.binds) or "-"),
+        ("extras", f"{found.extras} (inside: {found.extras_inside})"),
         ("modulefile", str(found.modulefile)), ("wrappers", str(found.bin_dir)),
     ]
     for key, value in rows:
@@ -103,12 +104,15 @@ def export(name: str, format_: str, output: Optional[Path]) -> None:
     click.echo(str(api.export_modulefile(name, format_, output)))
 
 
-@container.command("pip-install")
+@container.command("pip-install", context_settings={"ignore_unknown_options": True})
 @click.argument("name")
-@click.argument("packages", nargs=-1, required=True)
+@click.argument("packages", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.option("--upgrade", is_flag=True, help="Replace packages already in the extras directory.")
 def pip_install(name: str, packages: Tuple[str, ...], upgrade: bool) -> None:
-    """Install PACKAGES into the container's extras directory (on PYTHONPATH inside it)."""
+    """Install PACKAGES into the container's extras directory (on PYTHONPATH inside it).
+
+    Other pip options pass through (e.g. --no-index, -r requirements.txt).
+    """
     result, _ = api.pip_install(name, packages, upgrade=upgrade)
     click.echo(f"installed into {result.target} for {result.container.fullname}")
 

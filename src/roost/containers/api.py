@@ -91,6 +91,7 @@ class Container:
     extras: Optional[str] = None
     extras_inside: Optional[str] = None
     created: float = 0.0
+    root: str = ""  # where its bin/ and extras/ live, when not the registry's own place (container envs)
 
     @property
     def fullname(self) -> str:
@@ -98,7 +99,7 @@ class Container:
 
     @property
     def prefix(self) -> Path:
-        return containers_dir() / self.name / self.version
+        return Path(self.root) if self.root else containers_dir() / self.name / self.version
 
     @property
     def bin_dir(self) -> Path:
@@ -277,25 +278,48 @@ def add(
     if _record_path(name, version).exists() and not force:
         raise ContainerError(f"{fullname} is already registered",
                              f"use --force to replace it, or `roost container remove {fullname}` first")
+    container, chosen_runtime, skipped = plan(
+        name, version, image, runtime=runtime or settings.runtime, gpu=gpu, commands=commands,
+        binds=list(settings.binds if binds is None else binds) + list(extra_binds),
+        extras=Path(extras).expanduser().resolve() if extras else None, settings=settings, environ=environ,
+    )
+    _write(container, chosen_runtime, environ, force=force, create_extras=extras is None)
+    return AddResult(container, skipped, container.modulefile)
+
+
+def plan(
+    name: str,
+    version: str,
+    image: str,
+    *,
+    runtime: str,
+    gpu: bool,
+    commands: Sequence[str],
+    binds: Sequence[str],
+    extras: Optional[Path],
+    settings: ContainerSettings,
+    environ: Mapping[str, str],
+    root: Optional[Path] = None,
+) -> Tuple[Container, Runtime, List[str]]:
+    """Check everything and work out a container record, writing nothing (``add`` and container envs).
+
+    ``extras`` defaults to ``<prefix>/extras``; ``root`` places bin/ and extras/ outside the registry.
+    """
     image_path, kind = _resolve_image(image)
-    chosen_runtime = choose_runtime(kind, runtime or settings.runtime)
-    bind_settings = list(settings.binds if binds is None else binds) + list(extra_binds)
-    for bind in bind_settings:
+    chosen_runtime = choose_runtime(kind, runtime)
+    for bind in binds:
         parse_bind(bind)  # every bind is checked before anything is written
     container = Container(
         name=name, version=version, image=image_path, kind=kind.value, runtime=chosen_runtime.name,
-        executable=chosen_runtime.executable, commands={}, binds=bind_settings, gpu=gpu,
+        executable=chosen_runtime.executable, commands={}, binds=list(binds), gpu=gpu,
         gpu_flag=settings.gpu_flag, options=list(settings.runtime_options(chosen_runtime.name)),
-        created=time.time(),
+        created=time.time(), root=str(root) if root else "",
     )
     found = _probe_commands(chosen_runtime, container.spec(), _candidates(commands), environ)
     container.commands, skipped = _choose_commands(commands, found, image_path)
-    extras_dir = Path(extras).expanduser().resolve() if extras else container.prefix / "extras"
-    container.extras = str(extras_dir)
-    check_bind_path(container.extras)
+    container.extras = check_bind_path(str(extras or container.prefix / "extras"))
     container.extras_inside = chosen_runtime.extras_inside(kind, image_path, container.extras, environ)
-    _write(container, chosen_runtime, environ, force=force, create_extras=extras is None)
-    return AddResult(container, skipped, container.modulefile)
+    return container, chosen_runtime, skipped
 
 
 def _write(container: Container, runtime: Runtime, environ: Mapping[str, str], *, force: bool,
@@ -325,16 +349,20 @@ def _write(container: Container, runtime: Runtime, environ: Mapping[str, str], *
 def _stage(container: Container, runtime: Runtime, environ: Mapping[str, str], staging: Path,
            create_extras: bool) -> None:
     shutil.rmtree(staging, ignore_errors=True)
-    (staging / "bin").mkdir(parents=True)
+    write_wrappers(container, runtime, staging / "bin", environ)
     if create_extras:
         (staging / "extras").mkdir()
+    (staging / RECORD).write_text(json.dumps(container.to_json(), indent=2, sort_keys=True) + "\n")
+
+
+def write_wrappers(container: Container, runtime: Runtime, bin_dir: Path, environ: Mapping[str, str]) -> None:
+    bin_dir.mkdir(parents=True, exist_ok=True)
     spec = container.spec()
     for wrapper, inside in container.commands.items():
         label = f"{wrapper} in {container.fullname} ({runtime.name})"
-        path = staging / "bin" / wrapper
+        path = bin_dir / wrapper
         path.write_text(render_wrapper(runtime, spec, inside, label, environ))
         path.chmod(0o755)
-    (staging / RECORD).write_text(json.dumps(container.to_json(), indent=2, sort_keys=True) + "\n")
 
 
 # ------------------------------------------------------------------------------------------------ modulefiles
@@ -438,25 +466,34 @@ def pip_install(name: str, packages: Sequence[str], *, upgrade: bool = False, ca
         raise ContainerError("no packages to install",
                              "name at least one, e.g. roost container pip-install NAME rich")
     container = get(name)
+    args = ["install"] + (["--upgrade"] if upgrade else []) + list(packages)
+    output = run_pip(container, args, capture=capture, environ=environ)
+    return PipResult(container, str(container.extras), 0), output
+
+
+def run_pip(container: Container, args: Sequence[str], *, capture: bool = False,
+            environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    """Run the container's ``python -m pip ARGS``; ``install`` gets ``--target`` the extras directory."""
     if "python" not in container.commands:
         raise ContainerError(f"{container.fullname} has no python wrapper", "re-add it with --command python")
     if not container.extras or not container.extras_inside:
         raise ContainerError(f"{container.fullname} has no extras directory", "re-add it with --force")
     Path(container.extras).mkdir(parents=True, exist_ok=True)
-    args = ["-m", "pip", "install", "--no-warn-script-location", "--target", container.extras_inside]
-    args += (["--upgrade"] if upgrade else []) + list(packages)
-    environ = dict(os.environ if environ is None else environ)
-    argv = command_argv(container, "python", args, environ)
-    run_env = run_environ(container, environ)
+    args = list(args)
+    if args and args[0] == "install":
+        args[1:1] = ["--no-warn-script-location", "--target", container.extras_inside]
+    # Like a wrapper: in the caller's directory, so relative paths (./pkg.whl) mean the same inside.
+    environ = dict(os.environ if environ is None else environ, PWD=os.getcwd())
+    argv = command_argv(container, "python", ["-m", "pip", *args], environ)
     try:
-        result = subprocess.run(argv, env=run_env, stdin=subprocess.DEVNULL, text=True,
-                                stdout=subprocess.PIPE if capture else None,
+        result = subprocess.run(argv, env=run_environ(container, environ), stdin=subprocess.DEVNULL,
+                                text=True, stdout=subprocess.PIPE if capture else None,
                                 stderr=subprocess.STDOUT if capture else None)
     except OSError as exc:
         raise ContainerError(f"cannot run {argv[0]}: {exc.strerror}", "check the container runtime") from None
     if result.returncode != 0:
         tail = "\n".join((result.stdout or "").strip().splitlines()[-5:])
-        raise ContainerError(f"pip install in {container.fullname} failed (exit {result.returncode})"
+        raise ContainerError(f"pip in {container.fullname} failed (exit {result.returncode})"
                              + (f":\n{tail}" if tail else ""),
-                             "check the package names; pip's output above says why")
-    return PipResult(container, container.extras, result.returncode), result.stdout
+                             "check the package names; pip's output says why")
+    return result.stdout
