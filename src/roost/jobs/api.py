@@ -88,7 +88,7 @@ def environment_setup(spec: JobSpec, environ: Mapping[str, str]) -> Optional[Env
             raise JobError(
                 "environments are not available in this roost installation", "submit without -e"
             ) from exc
-        change.extend(activation_change(spec.env, current).ops)
+        change.extend(activation_change(spec.env, current, restorable=False).ops)
     return change
 
 
@@ -158,7 +158,9 @@ class Executor:
 
         call_dir = paths.data_dir() / "jobs" / "calls" / uuid.uuid4().hex
         call_dir.mkdir(parents=True)
-        (call_dir / "call.pkl").write_bytes(cloudpickle.dumps((function, args, kwargs)))
+        # The submitter's sys.path travels along, so functions from its own modules unpickle in the job.
+        payload = cloudpickle.dumps((function, args, kwargs))
+        (call_dir / "call.pkl").write_bytes(cloudpickle.dumps((list(sys.path), payload)))
         options = dict(self.options)
         options.setdefault("job_name", getattr(function, "__name__", "call"))
         environment = dict(options.pop("environment", None) or {})

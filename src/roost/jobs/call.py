@@ -1,6 +1,6 @@
 """Run a pickled Python call inside a job: ``python -m roost.jobs.call DIR``.
 
-Reads ``DIR/call.pkl`` (function, args, kwargs, written by :class:`roost.jobs.api.Executor`), writes
+Reads ``DIR/call.pkl`` (the submitter's sys.path and the pickled function, args, kwargs, written by :class:`roost.jobs.api.Executor`), writes
 ``DIR/result.pkl`` as ("ok", value, "") or ("error", exception, traceback) and exits 0 or 1.
 """
 
@@ -15,7 +15,9 @@ def main(call_dir: str) -> int:
     import cloudpickle
 
     directory = Path(call_dir)
-    function, args, kwargs = cloudpickle.loads((directory / "call.pkl").read_bytes())
+    submitter_path, payload = cloudpickle.loads((directory / "call.pkl").read_bytes())
+    sys.path.extend(entry for entry in submitter_path if entry not in sys.path)
+    function, args, kwargs = cloudpickle.loads(payload)
     try:
         outcome = ("ok", function(*args, **kwargs), "")
         code = 0

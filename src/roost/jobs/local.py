@@ -153,14 +153,6 @@ class LocalBackend:
             id_prefix=ID_PREFIX,
             environ=self.environ,
         )
-        try:
-            script_path(self.directory, new_id).parent.mkdir(parents=True, exist_ok=True)
-            script_path(self.directory, new_id).write_text(script)
-        except OSError as exc:
-            self.store.remove(new_id)
-            raise JobError(
-                f"cannot write the job script for {new_id}: {exc}", "check the data dir is writable"
-            ) from exc
         ensure_runner(self.store.path)
         return new_id
 
@@ -214,6 +206,17 @@ class LocalBackend:
 
 def script_path(directory: Path, job_id: str) -> Path:
     return directory / "scripts" / f"{job_id}.sh"
+
+
+def write_script(directory: Path, job_id: str, text: str) -> Path:
+    """The job's script as a file (from its record; array tasks share one, replaced atomically)."""
+    path = script_path(directory, job_id)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}")
+        partial.write_text(text)
+        os.replace(partial, path)
+    return path
 
 
 # ------------------------------------------------------------------------------------- log patterns
@@ -630,6 +633,7 @@ class Supervisor:
     def _run_script(self, record: JobRecord) -> Tuple[JobState, Optional[int], str]:
         store = Store(self.store_path)
         environ = self._environment(record, store)
+        script = write_script(self.store_path.parent, self.job_id, record.script)
         task = None if self.task == NO_TASK else self.task
         out_path, err_path = log_path(record, task, "stdout"), log_path(record, task, "stderr")
         # Truncate, as sbatch's default --open-mode does.
@@ -637,7 +641,7 @@ class Supervisor:
             err = out if err_path == out_path else open(err_path, "wb")  # noqa: SIM115
             try:
                 self.process = subprocess.Popen(
-                    ["bash", str(script_path(self.store_path.parent, self.job_id))],
+                    ["bash", str(script)],
                     cwd=record.workdir,
                     env=environ,
                     stdin=subprocess.DEVNULL,

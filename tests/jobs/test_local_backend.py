@@ -1,0 +1,223 @@
+"""The local backend, end to end: the real CLI, detached runner and supervisors, the job database."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import roost, submitted_id
+from roost.jobs import api
+from roost.jobs.backend import JobState
+from roost.jobs.store import Store
+
+
+def test_failing_job_reports_exit_code_logs_and_stderr_tail(local: Path) -> None:
+    done = roost("submit", "--wait", "--", "bash", "-c", "echo to-out; echo to-err >&2; exit 3")
+    assert done.returncode == 3
+    assert "to-out" in done.stdout
+    job_id = submitted_id(done)
+    status = roost("status", job_id)
+    assert "FAILED" in status.stdout and "exit code 3" in status.stdout
+    assert "to-err" in status.stdout  # the tail of stderr, where people look first
+    assert roost("logs", job_id).stdout == "to-out\n"
+    assert roost("logs", job_id, "--err").stderr == "to-err\n"
+    listed = json.loads(roost("jobs", "--all", "--json").stdout)
+    assert [(j["id"], j["state"], j["exit_code"]) for j in listed] == [(job_id, "FAILED", 3)]
+
+
+def test_submit_a_python_script_with_threads_from_cpus_per_task(local: Path) -> None:
+    (local / "show.py").write_text("import os, sys\nprint(os.environ['OMP_NUM_THREADS'], sys.argv[1:])\n")
+    done = roost("submit", "--wait", "-c", "2", "show.py", "a b", "--flag")
+    assert done.returncode == 0, done.stderr
+    assert "2 ['a b', '--flag']" in done.stdout
+
+
+def test_dry_run_prints_the_script_and_submits_nothing(local: Path) -> None:
+    done = roost("submit", "--dry-run", "-t", "10:00", "--", "echo", "hi")
+    assert done.stdout.startswith("#!/bin/bash\n")
+    assert "#SBATCH --time='00:10:00'" in done.stdout
+    assert json.loads(roost("jobs", "--all", "--json").stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--time", "abc"], "--time"),
+        (["--mem", "4X"], "--mem"),
+        (["--array", "5-1"], "--array"),
+        (["--dependency", "afterok"], "--dependency"),
+        (["--dependency", "afterok:L999"], "L999"),
+        (["--cpus-per-task", "4096"], "cores"),
+    ],
+)
+def test_bad_input_is_a_clear_error_and_leaves_no_record(local: Path, args: list, words: str) -> None:
+    done = roost("submit", *args, "--", "true")
+    assert done.returncode != 0
+    assert "error:" in done.stderr and words in done.stderr
+    assert "hint:" in done.stderr
+    assert json.loads(roost("jobs", "--all", "--json").stdout) == []
+    assert not list(local.glob("roost-*"))
+
+
+def test_array_respects_its_limit_and_writes_per_task_logs(local: Path) -> None:
+    marks = local / "marks"
+    marks.mkdir()
+    command = f'echo "start $(date +%s.%N)" > {marks}/$SLURM_ARRAY_TASK_ID; sleep 0.3; ' \
+              f'echo "end $(date +%s.%N)" >> {marks}/$SLURM_ARRAY_TASK_ID; echo task $ROOST_ARRAY_TASK_ID'
+    job = api.submit(command, array="0-5%2")
+    record = job.wait(timeout=60)
+    assert record.state is JobState.COMPLETED
+    assert [t.task for t in record.tasks] == [0, 1, 2, 3, 4, 5]
+    for task in range(6):
+        assert (local / f"roost-{job.id}_{task}.out").read_text() == f"task {task}\n"
+    intervals = []
+    for task in range(6):
+        start, end = (float(line.split()[1]) for line in (marks / str(task)).read_text().splitlines())
+        intervals.append((start, end))
+    for start, _ in intervals:
+        overlapping = sum(1 for s, e in intervals if s <= start < e)
+        assert overlapping <= 2
+
+
+def test_dependency_chain_runs_in_order_and_a_broken_chain_is_cancelled(local: Path) -> None:
+    chain = local / "chain"
+    first = api.submit(f"sleep 0.3; echo first >> {chain}")
+    second = api.submit(f"echo second >> {chain}; exit 1", dependency=f"afterok:{first.id}")
+    third = api.submit(f"echo third >> {chain}", dependency=f"afterany:{second.id}")
+    never = api.submit(f"echo never >> {chain}", dependency=f"afterok:{second.id}")
+    records = api.wait(Store(), [first.id, second.id, third.id, never.id], timeout=60)
+    assert [r.state for r in records] == [JobState.COMPLETED, JobState.FAILED, JobState.COMPLETED,
+                                          JobState.CANCELLED]
+    assert records[3].reason == "DependencyNeverSatisfied"
+    assert chain.read_text() == "first\nsecond\nthird\n"
+
+
+def test_time_limit_ends_the_job_as_timeout(local: Path) -> None:
+    job = api.submit("echo started; sleep 30", time="0:01")
+    record = job.wait(timeout=30)
+    assert record.state is JobState.TIMEOUT
+    assert record.exit_code == 128 + signal.SIGTERM
+    assert job.stdout() == "started\n"
+
+
+def test_cancel_kills_the_whole_process_tree(local: Path) -> None:
+    pids = local / "pids"
+    job = api.submit(f"sleep 300 & echo $! > {pids}; bash -c 'sleep 300 & echo $! >> {pids}; wait' & wait")
+    deadline = time.time() + 20
+    while not (pids.exists() and len(pids.read_text().split()) == 2) and time.time() < deadline:
+        time.sleep(0.05)
+    children = [int(p) for p in pids.read_text().split()]
+    assert roost("cancel", job.id).returncode == 0
+    record = job.wait(timeout=20)
+    assert record.state is JobState.CANCELLED
+    for pid in children:
+        assert not _alive(pid), f"process {pid} of the cancelled job is still running"
+
+
+def test_cancel_a_pending_job(local: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = api.submit("sleep 30", cpus_per_task=str(os.cpu_count() or 1))
+    waiting = api.submit("echo never")
+    api.cancel(Store(), [waiting.id, blocker.id])
+    records = api.wait(Store(), [waiting.id, blocker.id], timeout=20)
+    assert [r.state for r in records] == [JobState.CANCELLED, JobState.CANCELLED]
+    assert not (local / f"roost-{waiting.id}.out").exists()
+
+
+def test_mpi_job_runs_ranks_with_mpiexec(local: Path) -> None:
+    code = "from mpi4py import MPI; c = MPI.COMM_WORLD; print(f'rank {c.Get_rank()} of {c.Get_size()}')"
+    done = roost("submit", "--wait", "--mpi", "-n", "2", "--", sys.executable, "-c", code)
+    assert done.returncode == 0, done.stderr
+    assert sorted(line for line in done.stdout.splitlines() if line.startswith("rank")) == [
+        "rank 0 of 2", "rank 1 of 2"]
+
+
+def _square_plus(x: int, offset: int = 0) -> int:
+    return x * x + offset
+
+
+def _explode(message: str) -> None:
+    raise ValueError(message)
+
+
+def test_python_callable_round_trip(local: Path) -> None:
+    executor = api.Executor(backend="local", time="5:00")
+    job = executor.submit(_square_plus, 7, offset=1)
+    assert job.result(timeout=60) == 50
+    assert job.state is JobState.COMPLETED
+    failing = executor.submit(_explode, "no luck")
+    with pytest.raises(api.JobFailed) as error:
+        failing.result(timeout=60)
+    assert "ValueError: no luck" in error.value.message
+    assert isinstance(error.value.__cause__, ValueError)
+    assert failing.state is JobState.FAILED
+
+
+def test_jobs_outlive_a_killed_cli(local: Path) -> None:
+    cli = subprocess.Popen([sys.executable, "-m", "roost", "submit", "--wait", "--", "bash", "-c",
+                            "sleep 1; echo survived"], stdout=subprocess.PIPE, text=True)
+    assert cli.stdout is not None
+    first_line = cli.stdout.readline()
+    job_id = first_line.split()[2]
+    cli.kill()
+    cli.wait()
+    record = api.Job(job_id).wait(timeout=30)
+    assert record.state is JobState.COMPLETED
+    assert (local / f"roost-{job_id}.out").read_text() == "survived\n"
+
+
+def test_fifty_concurrent_submits_lose_and_duplicate_nothing(local: Path) -> None:
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "roost", "submit", "--parsable", "--", "echo", str(n)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for n in range(50)
+    ]
+    ids = []
+    for process in processes:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        ids.append(out.strip())
+    assert len(set(ids)) == 50
+    assert sorted(Store().ids()) == sorted(ids)
+    records = api.wait(Store(), ids, timeout=120)
+    assert all(r.state is JobState.COMPLETED for r in records)
+    outputs = {(local / f"roost-{job_id}.out").read_text() for job_id in ids}
+    assert outputs == {f"{n}\n" for n in range(50)}
+
+
+def test_gpus_are_handed_out_one_job_per_device(local: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROOST_LOCAL_GPUS", "2")
+    jobs = [api.submit("echo gpu=$CUDA_VISIBLE_DEVICES; sleep 0.5", gpus="1") for _ in range(3)]
+    plain = api.submit("echo gpu=$CUDA_VISIBLE_DEVICES")
+    records = api.wait(Store(), [j.id for j in [*jobs, plain]], timeout=60)
+    assert all(r.state is JobState.COMPLETED for r in records)
+    devices = [job.stdout().strip() for job in jobs]
+    assert sorted(set(devices)) == ["gpu=0", "gpu=1"]
+    assert plain.stdout().strip() == "gpu="
+    too_many = roost("submit", "--gpus", "3", "--", "true")
+    assert too_many.returncode != 0 and "GPUs" in too_many.stderr
+
+
+def test_wait_command_exit_code_follows_the_jobs(local: Path) -> None:
+    ok = submitted_id(roost("submit", "--", "true"))
+    bad = submitted_id(roost("submit", "--", "bash", "-c", "exit 5"))
+    assert roost("wait", ok).returncode == 0
+    assert roost("wait", ok, bad).returncode == 5
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(") ")[1].split()[0] != "Z"
+    except OSError:
+        return False
