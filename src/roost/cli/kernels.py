@@ -55,23 +55,31 @@ def kernel() -> None:
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="A variable set in the kernel, after modules and env (repeatable; literal value).")
 @click.option("--python", type=click.Path(dir_okay=False), help="The interpreter that runs ipykernel.")
+@click.option("--container", help="A registered container (roost container add): its python runs the kernel.")
 @scope_options
 @click.option("--force", is_flag=True, help="Replace a kernel of the same name in the target directory.")
 @click.option("--no-install-ipykernel", is_flag=True,
               help="Fail instead of installing ipykernel into an environment that lacks it.")
 def install_command(name: str, env: Optional[str], modules: Sequence[str], display_name: Optional[str],
                     assignments: Sequence[str], python: Optional[str], scope: Optional[str],
-                    prefix: Optional[str], force: bool, no_install_ipykernel: bool) -> None:
+                    prefix: Optional[str], force: bool, no_install_ipykernel: bool,
+                    container: Optional[str] = None) -> None:
     """Install a kernel NAME for an environment and/or a set of modules."""
     from roost.kernels.api import install_kernel
     from roost.kernels.prepare import parse_assignments
 
     target = kernel_target(scope, prefix)
-    result = install_kernel(
-        name, env=env, modules=split_modules(modules), variables=parse_assignments(assignments),
-        display_name=display_name, python=python, target=target, force=force,
-        install_ipykernel=not no_install_ipykernel,
-    )
+    if container:  # the container's python wrapper runs ipykernel (roost.containers owns this path)
+        from roost.containers.kernel import install_container_kernel
+
+        result = install_container_kernel(container, name=name, display_name=display_name, target=target,
+                                          force=force, install_ipykernel=not no_install_ipykernel)
+    else:
+        result = install_kernel(
+            name, env=env, modules=split_modules(modules), variables=parse_assignments(assignments),
+            display_name=display_name, python=python, target=target, force=force,
+            install_ipykernel=not no_install_ipykernel,
+        )
     installed = result.installed
     recipe = installed.spec.recipe
     if result.ipykernel_installed:
