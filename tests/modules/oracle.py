@@ -272,8 +272,16 @@ ROOST = Tool("roost", ROOST_CMD, apply_roost_python)
 @dataclass
 class Run:
     tool: str
+    root: Path  # the tree copy; reports and comparisons show it as @ROOT@
     initial: Dict[str, str]
     results: List[StepResult] = field(default_factory=list)
+
+    def view(self, environ: Mapping[str, str]) -> Dict[str, str]:
+        """The compared variables, with the tree's path written as @ROOT@ (runs may use different copies)."""
+        return {k: self.relative(v) for k, v in environ.items() if is_compared(k)}
+
+    def relative(self, text: str) -> str:
+        return text.replace(str(self.root), ROOT_PLACEHOLDER)
 
 
 NEW_SHELL = "@new-shell"
@@ -290,7 +298,7 @@ def _new_shell(the_case: Case, root: Path, home: Path, assignments: Sequence[str
 
 def run_case(the_case: Case, tool: Tool, root: Path, home: Path) -> Run:
     environ = initial_environ(the_case, root, home)
-    run = Run(tool.name, dict(environ))
+    run = Run(tool.name, root, dict(environ))
     for one_step in the_case.steps:
         args = [arg.replace(ROOT_PLACEHOLDER, str(root)) for arg in one_step.args]
         if args[0] == NEW_SHELL:
@@ -326,28 +334,47 @@ def normalise_output(text: str) -> List[str]:
     return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
 
 
-def _compared_view(environ: Mapping[str, str]) -> Dict[str, str]:
-    return {k: v for k, v in environ.items() if is_compared(k)}
+def _indent(text: str, prefix: str = "      ", keep: int = 12) -> str:
+    """Indent the last ``keep`` lines (a traceback's end is what matters)."""
+    lines = text.rstrip("\n").splitlines()
+    shown = lines[-keep:] if len(lines) > keep else lines
+    skipped = [f"[{len(lines) - keep} lines above]"] if len(lines) > keep else []
+    return "".join(prefix + line + "\n" for line in skipped + shown)
 
 
-def _indent(text: str, prefix: str = "      ") -> str:
-    return "".join(prefix + line + "\n" for line in text.rstrip("\n").splitlines()[:12])
+VariableDiffs = Dict[str, Tuple[Optional[str], Optional[str]]]
 
 
-def step_differences(one_step: Step, lmod: StepResult, roost: StepResult) -> List[str]:
+def variable_differences(lmod: Run, roost: Run, left: StepResult, right: StepResult) -> VariableDiffs:
+    lmod_view, roost_view = lmod.view(left.environ), roost.view(right.environ)
+    return {
+        name: (lmod_view.get(name), roost_view.get(name))
+        for name in sorted(set(lmod_view) | set(roost_view))
+        if lmod_view.get(name) != roost_view.get(name)
+    }
+
+
+def step_differences(
+    one_step: Step, lmod: Run, roost: Run, number: int, reported: VariableDiffs
+) -> List[str]:
+    """What differs after step ``number``; variables already reported with the same values are left out."""
+    left, right = lmod.results[number - 1], roost.results[number - 1]
     lines: List[str] = []
-    if lmod.ok != roost.ok:
-        lines.append(f"  status: lmod {'ok' if lmod.ok else 'FAILED'} (rc {lmod.returncode}), "
-                     f"roost {'ok' if roost.ok else 'FAILED'} (rc {roost.returncode})")
-        lines.append("    lmod stderr:\n" + _indent(lmod.stderr))
-        lines.append("    roost stderr:\n" + _indent(roost.stderr))
-    left, right = _compared_view(lmod.environ), _compared_view(roost.environ)
-    for name in sorted(set(left) | set(right)):
-        if left.get(name) != right.get(name):
-            lines.append(f"  {name}:\n    lmod : {_show(left.get(name))}\n"
-                         f"    roost: {_show(right.get(name))}")
+    if left.ok != right.ok:
+        lines.append(f"  status: lmod {'ok' if left.ok else 'FAILED'} (rc {left.returncode}), "
+                     f"roost {'ok' if right.ok else 'FAILED'} (rc {right.returncode})")
+        lines.append("    lmod stderr:\n" + _indent(lmod.relative(left.stderr)))
+        lines.append("    roost stderr:\n" + _indent(roost.relative(right.stderr)))
+    current = variable_differences(lmod, roost, left, right)
+    for name in [n for n in reported if n not in current]:  # agreed again: report a later difference anew
+        del reported[name]
+    for name, (lmod_value, roost_value) in current.items():
+        if reported.get(name) != (lmod_value, roost_value):
+            reported[name] = (lmod_value, roost_value)
+            lines.append(f"  {name}:\n    lmod : {_show(lmod_value)}\n    roost: {_show(roost_value)}")
     if one_step.compare_output:
-        expected, actual = normalise_output(lmod.stderr), normalise_output(roost.stderr)
+        expected = normalise_output(lmod.relative(left.stderr))
+        actual = normalise_output(roost.relative(right.stderr))
         if expected != actual:
             lines.append("  output (stderr, whitespace-normalised):\n"
                          + "    lmod :\n" + _indent("\n".join(expected))
@@ -360,10 +387,13 @@ def _show(value: Optional[str]) -> str:
 
 
 def differences(the_case: Case, lmod: Run, roost: Run) -> str:
-    """A readable report of every step where roost differs from Lmod ('' when they agree)."""
+    """A readable report of every step where roost differs from Lmod ('' when they agree).
+
+    A difference carried over unchanged from an earlier step is reported once, where it appears."""
     report: List[str] = []
-    for number, (one_step, left, right) in enumerate(zip(the_case.steps, lmod.results, roost.results), 1):
-        lines = step_differences(one_step, left, right)
+    reported: VariableDiffs = {}
+    for number, one_step in enumerate(the_case.steps, 1):
+        lines = step_differences(one_step, lmod, roost, number, reported)
         if lines:
             report.append(f"step {number} `module {one_step.text}`:")
             report.extend(lines)
@@ -380,7 +410,7 @@ def expectation_mismatches(the_case: Case, lmod: Run) -> List[str]:
             actual = "succeeded" if result.ok else "failed"
             problems.append(f"step {number} `{one_step.text}`: expected {expected}, Lmod {actual}:\n"
                             f"{_indent(result.stderr)}")
-        changed = _compared_view(result.environ) != _compared_view(before)
+        changed = lmod.view(result.environ) != lmod.view(before)
         if not result.ok and not one_step.keeps_changes and changed:
             problems.append(f"step {number} `{one_step.text}` failed but changed the environment")
         before = result.environ
@@ -390,24 +420,24 @@ def expectation_mismatches(the_case: Case, lmod: Run) -> List[str]:
 # ------------------------------------------------------------------------------------- cached oracle
 
 # Lmod's run of each case, shared by the differential test and the corpus self-check (Lmod is the slow half).
-_LMOD_RUNS: Dict[str, Run] = {}
+_LMOD_RUNS: Dict[Case, Run] = {}
 
 
 def lmod_and_roost(the_case: Case, workdir: Path) -> Tuple[Run, Run]:
-    cached = _LMOD_RUNS.get(the_case.id)
+    cached = _LMOD_RUNS.get(the_case)
     if cached is None:
         lmod, roost = run_both(the_case, workdir)
-        _LMOD_RUNS[the_case.id] = lmod
+        _LMOD_RUNS[the_case] = lmod
         return lmod, roost
     root = install_tree(the_case.tree, workdir)
     return cached, run_case(the_case, ROOST, root, workdir / "home-roost")
 
 
 def lmod_only(the_case: Case, workdir: Path) -> Run:
-    if the_case.id not in _LMOD_RUNS:
+    if the_case not in _LMOD_RUNS:
         root = install_tree(the_case.tree, workdir)
-        _LMOD_RUNS[the_case.id] = run_case(the_case, LMOD, root, workdir / "home-lmod")
-    return _LMOD_RUNS[the_case.id]
+        _LMOD_RUNS[the_case] = run_case(the_case, LMOD, root, workdir / "home-lmod")
+    return _LMOD_RUNS[the_case]
 
 
 # ------------------------------------------------------------------------------------------- asserts

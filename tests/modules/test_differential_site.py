@@ -30,7 +30,7 @@ CASES = [
     case("partial-version-gcc-12", "site", "load gcc/12"),
     case("partial-version-cuda-12", "site", "load cuda/12"),
     case("partial-version-python-3.10", "site", "load python/3.10"),
-    case("unknown-module", "site", "load cuda", "!load pyhton", "!load python/2.7", "?-t list"),
+    case("unknown-name-and-version", "site", "load cuda", "!load pyhton", "!load python/2.7", "?-t list"),
     # Python modules.
     case("python-bare-then-full-one-name", "site",
          "load python/3.10.4-bare", "load python/3.10.4", "?-t list", "unload python"),
