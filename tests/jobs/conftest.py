@@ -28,10 +28,17 @@ def local(work: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def roost(*args: str, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess[str]:
     """Run the real ``roost`` CLI in a fresh process (as a user would)."""
-    done = subprocess.run([sys.executable, "-m", "roost", *args], capture_output=True, text=True, timeout=timeout,
-                          env=dict(os.environ))
+    done = subprocess.run(
+        [sys.executable, "-m", "roost", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ),
+    )
     if check and done.returncode != 0:
-        raise AssertionError(f"roost {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+        raise AssertionError(
+            f"roost {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+        )
     return done
 
 

@@ -29,11 +29,28 @@ def test_plain_job() -> None:
 
 def test_every_option_sorted_and_quoted() -> None:
     spec = JobSpec.create(
-        ["python", "it's here.py", "$HOME"], job_name="my job", partition="gpu", account="proj-1", qos="high",
-        time="1-02:00:00", nodes="1", ntasks="4", ntasks_per_node="4", cpus_per_task="8", mem="16G",
-        gpus="a100:2", array="0-99%10", dependency="afterok:123", output="logs/%x-%A_%a.out",
-        error="logs/%x-%A_%a.err", constraint="avx512", exclusive=True, mail_type="END,FAIL",
-        mail_user="ada@example.org", directives=["--reservation=maint", "--requeue"], workdir="/home/ada/p",
+        ["python", "it's here.py", "$HOME"],
+        job_name="my job",
+        partition="gpu",
+        account="proj-1",
+        qos="high",
+        time="1-02:00:00",
+        nodes="1",
+        ntasks="4",
+        ntasks_per_node="4",
+        cpus_per_task="8",
+        mem="16G",
+        gpus="a100:2",
+        array="0-99%10",
+        dependency="afterok:123",
+        output="logs/%x-%A_%a.out",
+        error="logs/%x-%A_%a.err",
+        constraint="avx512",
+        exclusive=True,
+        mail_type="END,FAIL",
+        mail_user="ada@example.org",
+        directives=["--reservation=maint", "--requeue"],
+        workdir="/home/ada/p",
     )
     check_golden("all_options.sh", render_script(spec))
 
@@ -45,9 +62,18 @@ def test_mpi_launchers_differ_by_backend() -> None:
 
 
 def test_environment_setup_comes_before_threads_and_command() -> None:
-    setup = EnvChange().set("PATH", "/opt/env/bin:/usr/bin").set("VIRTUAL_ENV", "/opt/env").unset("PYTHONHOME")
-    spec = JobSpec.create([], wrap="python -c 'print(1)'", env="analysis", modules=["gcc/12"], cpus_per_task="2",
-                          environment={"ROOST_CALL_DIR": "/tmp/c"}, workdir="/w")
+    setup = (
+        EnvChange().set("PATH", "/opt/env/bin:/usr/bin").set("VIRTUAL_ENV", "/opt/env").unset("PYTHONHOME")
+    )
+    spec = JobSpec.create(
+        [],
+        wrap="python -c 'print(1)'",
+        env="analysis",
+        modules=["gcc/12"],
+        cpus_per_task="2",
+        environment={"ROOST_CALL_DIR": "/tmp/c"},
+        workdir="/w",
+    )
     check_golden("with_setup.sh", render_script(spec, launcher="local", setup=setup))
 
 

@@ -45,8 +45,18 @@ def test_time_round_trips_through_slurm_format() -> None:
     assert format_time(90) == "00:01:30"
 
 
-@pytest.mark.parametrize(("text", "mb"), [("500", 500), ("500M", 500), ("4G", 4096), ("1T", 1024 * 1024),
-                                          ("2048K", 2), ("1.5G", 1536), ("4gb", 4096)])
+@pytest.mark.parametrize(
+    ("text", "mb"),
+    [
+        ("500", 500),
+        ("500M", 500),
+        ("4G", 4096),
+        ("1T", 1024 * 1024),
+        ("2048K", 2),
+        ("1.5G", 1536),
+        ("4gb", 4096),
+    ],
+)
 def test_memory_sizes_in_megabytes(text: str, mb: int) -> None:
     assert parse_memory(text) == mb
 
@@ -85,8 +95,10 @@ def test_dependency_all_and_any() -> None:
     assert Dependency.parse("singleton").conditions == (("singleton", ()),)
 
 
-@pytest.mark.parametrize("text", ["afterok", "afterok:", "whenever:1", "afterok:x y", "afterok:1,afterany:2?after:3",
-                                  "singleton:4"])
+@pytest.mark.parametrize(
+    "text",
+    ["afterok", "afterok:", "whenever:1", "afterok:x y", "afterok:1,afterany:2?after:3", "singleton:4"],
+)
 def test_dependency_rejects_malformed_strings(text: str) -> None:
     with pytest.raises(JobError) as error:
         Dependency.parse(text)
@@ -95,8 +107,15 @@ def test_dependency_rejects_malformed_strings(text: str) -> None:
 
 
 def test_spec_create_parses_strings_into_types() -> None:
-    spec = JobSpec.create(["python", "train.py"], time="1:00:00", mem="4G", array="0-9%2", cpus_per_task="4",
-                          dependency="afterok:7", modules=["gcc/12"])
+    spec = JobSpec.create(
+        ["python", "train.py"],
+        time="1:00:00",
+        mem="4G",
+        array="0-9%2",
+        cpus_per_task="4",
+        dependency="afterok:7",
+        modules=["gcc/12"],
+    )
     assert spec.time == 3600
     assert spec.mem == 4096
     assert spec.array is not None and spec.array.limit == 2
@@ -115,8 +134,14 @@ def test_spec_unknown_option_lists_the_valid_ones() -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{"cpus_per_task": "0"}, {"ntasks": "two"}, {"mem": "4G", "mem_per_cpu": "1G"}, {"gpus": "a100:x"},
-     {"directives": ["reservation=x"]}, {"job_name": "a\nb"}],
+    [
+        {"cpus_per_task": "0"},
+        {"ntasks": "two"},
+        {"mem": "4G", "mem_per_cpu": "1G"},
+        {"gpus": "a100:x"},
+        {"directives": ["reservation=x"]},
+        {"job_name": "a\nb"},
+    ],
 )
 def test_spec_rejects_inconsistent_or_bad_options(options: dict) -> None:
     with pytest.raises(JobError):

@@ -69,8 +69,10 @@ def test_bad_input_is_a_clear_error_and_leaves_no_record(local: Path, args: list
 def test_array_respects_its_limit_and_writes_per_task_logs(local: Path) -> None:
     marks = local / "marks"
     marks.mkdir()
-    command = f'echo "start $(date +%s.%N)" > {marks}/$SLURM_ARRAY_TASK_ID; sleep 0.3; ' \
-              f'echo "end $(date +%s.%N)" >> {marks}/$SLURM_ARRAY_TASK_ID; echo task $ROOST_ARRAY_TASK_ID'
+    command = (
+        f'echo "start $(date +%s.%N)" > {marks}/$SLURM_ARRAY_TASK_ID; sleep 0.3; '
+        f'echo "end $(date +%s.%N)" >> {marks}/$SLURM_ARRAY_TASK_ID; echo task $ROOST_ARRAY_TASK_ID'
+    )
     job = api.submit(command, array="0-5%2")
     record = job.wait(timeout=60)
     assert record.state is JobState.COMPLETED
@@ -93,8 +95,12 @@ def test_dependency_chain_runs_in_order_and_a_broken_chain_is_cancelled(local: P
     third = api.submit(f"echo third >> {chain}", dependency=f"afterany:{second.id}")
     never = api.submit(f"echo never >> {chain}", dependency=f"afterok:{second.id}")
     records = api.wait(Store(), [first.id, second.id, third.id, never.id], timeout=60)
-    assert [r.state for r in records] == [JobState.COMPLETED, JobState.FAILED, JobState.COMPLETED,
-                                          JobState.CANCELLED]
+    assert [r.state for r in records] == [
+        JobState.COMPLETED,
+        JobState.FAILED,
+        JobState.COMPLETED,
+        JobState.CANCELLED,
+    ]
     assert records[3].reason == "DependencyNeverSatisfied"
     assert chain.read_text() == "first\nsecond\nthird\n"
 
@@ -135,7 +141,9 @@ def test_mpi_job_runs_ranks_with_mpiexec(local: Path) -> None:
     done = roost("submit", "--wait", "--mpi", "-n", "2", "--", sys.executable, "-c", code)
     assert done.returncode == 0, done.stderr
     assert sorted(line for line in done.stdout.splitlines() if line.startswith("rank")) == [
-        "rank 0 of 2", "rank 1 of 2"]
+        "rank 0 of 2",
+        "rank 1 of 2",
+    ]
 
 
 def _square_plus(x: int, offset: int = 0) -> int:
@@ -160,8 +168,11 @@ def test_python_callable_round_trip(local: Path) -> None:
 
 
 def test_jobs_outlive_a_killed_cli(local: Path) -> None:
-    cli = subprocess.Popen([sys.executable, "-m", "roost", "submit", "--wait", "--", "bash", "-c",
-                            "sleep 1; echo survived"], stdout=subprocess.PIPE, text=True)
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "roost", "submit", "--wait", "--", "bash", "-c", "sleep 1; echo survived"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert cli.stdout is not None
     first_line = cli.stdout.readline()
     job_id = first_line.split()[2]
@@ -174,8 +185,12 @@ def test_jobs_outlive_a_killed_cli(local: Path) -> None:
 
 def test_fifty_concurrent_submits_lose_and_duplicate_nothing(local: Path) -> None:
     processes = [
-        subprocess.Popen([sys.executable, "-m", "roost", "submit", "--parsable", "--", "echo", str(n)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "roost", "submit", "--parsable", "--", "echo", str(n)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for n in range(50)
     ]
     ids = []

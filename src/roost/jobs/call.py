@@ -1,6 +1,7 @@
 """Run a pickled Python call inside a job: ``python -m roost.jobs.call DIR``.
 
-Reads ``DIR/call.pkl`` (the submitter's sys.path and the pickled function, args, kwargs, written by :class:`roost.jobs.api.Executor`), writes
+Reads ``DIR/call.pkl`` (the submitter's sys.path and the pickled function, args, kwargs, written by
+:class:`roost.jobs.api.Executor`), writes
 ``DIR/result.pkl`` as ("ok", value, "") or ("error", exception, traceback) and exits 0 or 1.
 """
 
