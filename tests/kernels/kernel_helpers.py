@@ -3,8 +3,37 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Dict, List
+
+
+def roost(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the real CLI in a subprocess (the environment is the test's)."""
+    done = subprocess.run([sys.executable, "-m", "roost", *args], capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise AssertionError(f"roost {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def start_failure_log(name: str, log: Path, timeout: float = 60) -> str:
+    """Start kernel ``name`` as Jupyter does, expect it to die before it is ready, return its stderr."""
+    from jupyter_client.manager import KernelManager
+
+    manager = KernelManager(kernel_name=name)
+    with open(log, "w") as stderr:
+        manager.start_kernel(stderr=stderr)
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=timeout)
+    except RuntimeError:
+        return log.read_text()
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    raise AssertionError(f"kernel {name} started although it should not have")
 
 
 def run_in_kernel(name: str, code: str, log: Path, timeout: float = 90) -> str:

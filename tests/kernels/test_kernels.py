@@ -12,14 +12,7 @@ from pathlib import Path
 from typing import List
 
 import pytest
-from kernel_helpers import run_in_kernel
-
-
-def roost(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "roost", *args], capture_output=True, text=True)
-    if check and done.returncode != 0:
-        raise AssertionError(f"roost {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done
+from kernel_helpers import roost, run_in_kernel
 
 
 def kernel_names(directory: Path) -> List[str]:

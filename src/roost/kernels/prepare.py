@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
@@ -111,7 +110,9 @@ def environ_for(recipe: Recipe, environ: Optional[Mapping[str, str]] = None) -> 
 
 
 def ipykernel_install_command(recipe: Recipe) -> List[str]:
-    """How ipykernel gets into the kernel's interpreter: uv when present (fast), else pip."""
+    """How to put ipykernel into the interpreter: roost for an env; else uv when present, else pip."""
+    if recipe.env:
+        return ["roost", "env", "install", recipe.env, "ipykernel"]
     uv = shutil.which("uv")
     if uv:
         return [uv, "pip", "install", "--python", recipe.python, "ipykernel"]
@@ -137,11 +138,10 @@ def ensure_ipykernel(recipe: Recipe, kernel_env: Dict[str, str], *, install: boo
         else:
             hint += " (or drop --no-install-ipykernel)"
         raise KernelError(problem, hint)
-    done = subprocess.run(command, env=kernel_env, capture_output=True, text=True)
-    if done.returncode != 0:
-        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
-        raise KernelError(f"installing ipykernel into environment {recipe.env!r} failed:\n{tail}",
-                          f"run it yourself to see the whole output: {' '.join(command)}")
+    from roost.envs import api as envs_api
+
+    # Through the envs capability, so the env's lock records ipykernel (no drift reported later).
+    envs_api.install(recipe.env, ["ipykernel"])
     problem = ipykernel_problem(recipe.python, kernel_env)
     if problem is not None:
         raise KernelError(problem, f"ipykernel was installed but is not importable; try: {' '.join(command)}")
