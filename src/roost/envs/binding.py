@@ -33,11 +33,19 @@ def load_modules(names: Sequence[str], environ: Mapping[str, str]) -> Tuple[EnvC
         return EnvChange(), []
     from roost.modules import api as modules_api
 
+    before = {m.fullname for m in modules_api.loaded(environ)}
     result = modules_api.load(list(names), environ)
+    # Record what this load brought in (dependencies included) and what was asked for, not every module
+    # that happened to be loaded in the caller's shell.
+    wanted = [m for m in result.modules if m.fullname not in before or _asked(m.fullname, names)]
     records = [
-        ModuleRecord(fullname=m.fullname, file=str(m.file), checksum=str(m.checksum)) for m in result.modules
+        ModuleRecord(fullname=m.fullname, file=str(m.file), checksum=str(m.checksum)) for m in wanted
     ]
     return result.change, records
+
+
+def _asked(fullname: str, names: Sequence[str]) -> bool:
+    return any(fullname == name or fullname.startswith(name.rstrip("/") + "/") for name in names)
 
 
 def loaded_environ(change: EnvChange, environ: Mapping[str, str]) -> Dict[str, str]:

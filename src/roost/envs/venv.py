@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence
@@ -55,9 +57,20 @@ def uv_environ(environ: Mapping[str, str], config: Config) -> Dict[str, str]:
     return env
 
 
+def die_with_parent() -> None:
+    """In the child: get SIGKILL when roost dies, so a killed create leaves no uv writing into staging."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def run_uv(args: Sequence[str], environ: Mapping[str, str], config: Config, what: str) -> str:
     command = [uv_binary(), *args]
-    result = subprocess.run(command, capture_output=True, text=True, env=uv_environ(environ, config))
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=uv_environ(environ, config), preexec_fn=die_with_parent
+    )
     if result.returncode != 0:
         raise uv_error(what, result.stderr)
     return result.stdout
@@ -156,6 +169,7 @@ class VenvKind(EnvKind):
                 "--quiet",
                 "--generate-hashes",
                 "--no-header",
+                "--no-annotate",  # annotations would name the staging directory
                 "--python",
                 str(self.python(prefix)),
                 str(requirements),

@@ -1,0 +1,81 @@
+"""Settings precedence: defaults < site file < user file < ROOST_* variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict
+
+import pytest
+
+from roost import config
+from roost.errors import ConfigError
+
+
+def _environ(tmp_path: Path, **extra: str) -> Dict[str, str]:
+    env = {
+        "HOME": str(tmp_path / "home"),
+        "ROOST_SITE_CONFIG": str(tmp_path / "site.toml"),
+        "ROOST_CONFIG": str(tmp_path / "user.toml"),
+    }
+    env.update(extra)
+    return env
+
+
+def test_defaults_are_per_user_and_keep_caches_beside_envs(tmp_path: Path) -> None:
+    cfg = config.load(_environ(tmp_path))
+    assert cfg.envs.dir == tmp_path / "home" / ".local" / "share" / "roost" / "envs"
+    assert cfg.envs.uv_cache == cfg.envs.dir / ".cache" / "uv"
+    assert cfg.conda.pkgs_dir == cfg.envs.dir / ".cache" / "conda-pkgs"
+    assert cfg.envs.pip_require_virtualenv is True
+    assert cfg.sources == ()
+
+
+def test_user_file_overrides_site_file_and_variables_override_both(tmp_path: Path) -> None:
+    (tmp_path / "site.toml").write_text(
+        '[envs]\ndir = "/site/envs"\npip_require_virtualenv = false\n[conda]\nchannels = ["site-mirror"]\n'
+        '[jobs]\npartition = "debug"\n'
+    )
+    (tmp_path / "user.toml").write_text('[envs]\ndir = "~/my-envs"\n')
+    cfg = config.load(_environ(tmp_path))
+    assert cfg.envs.dir == tmp_path / "home" / "my-envs"  # user wins, ~ is the user's home
+    assert cfg.envs.uv_cache == tmp_path / "home" / "my-envs" / ".cache" / "uv"
+    assert cfg.envs.pip_require_virtualenv is False  # from site: the user file did not say
+    assert cfg.conda.channels == ("site-mirror",)
+    assert cfg.section("jobs") == {"partition": "debug"}  # other capabilities' sections stay available
+    assert cfg.sources == (str(tmp_path / "site.toml"), str(tmp_path / "user.toml"))
+
+    cfg = config.load(
+        _environ(
+            tmp_path,
+            ROOST_ENVS_DIR="/scratch/envs",
+            ROOST_PIP_REQUIRE_VIRTUALENV="yes",
+            ROOST_CONDA_CHANNELS="a, /b",
+        )
+    )
+    assert cfg.envs.dir == Path("/scratch/envs")
+    assert cfg.envs.pip_require_virtualenv is True
+    assert cfg.conda.channels == ("a", "/b")
+
+
+def test_invalid_file_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "user.toml").write_text("[envs\ndir = 1\n")
+    with pytest.raises(ConfigError) as info:
+        config.load(_environ(tmp_path))
+    assert str(tmp_path / "user.toml") in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('[envs]\npip_require_virtualenv = "maybe"\n', "true or false"),
+        ("[envs]\ndir = 3\n", "envs.dir"),
+        ('[conda]\nchannels = "conda-forge"\n', "conda.channels"),
+        ('envs = "x"\n', "must be a table"),
+    ],
+)
+def test_invalid_values_are_rejected_with_the_key(tmp_path: Path, text: str, fragment: str) -> None:
+    (tmp_path / "user.toml").write_text(text)
+    with pytest.raises(ConfigError) as info:
+        config.load(_environ(tmp_path))
+    assert fragment in info.value.message
+    assert info.value.hint
