@@ -10,7 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from oracle import Case, assert_lmod_meets_expectations, assert_roost_matches_lmod, case
+from oracle import (
+    LMOD,
+    ROOST,
+    Case,
+    assert_lmod_meets_expectations,
+    assert_roost_matches_lmod,
+    case,
+    initial_environ,
+    install_tree,
+    normalise_output,
+    roost_command_exists,
+)
 
 pytestmark = pytest.mark.service("lmod")
 
@@ -30,6 +41,8 @@ CASES = [
     case("partial-version-gcc-12", "site", "load gcc/12"),
     case("partial-version-cuda-12", "site", "load cuda/12"),
     case("partial-version-python-3.10", "site", "load python/3.10"),
+    case("partial-version-prefers-marked-default", "site", "load cmake/3", "load hdf5/1", "?-t list"),
+    case("partial-version-whole-components-only", "site", "!load gcc/1", "!load cuda/1", "load gcc/12.2"),
     case("unknown-name-and-version", "site", "load cuda", "!load pyhton", "!load python/2.7", "?-t list"),
     # Python modules.
     case("python-bare-then-full-one-name", "site",
@@ -84,8 +97,20 @@ CASES = [
     # Terse listings.
     case("terse-avail-core", "site", "?-t avail"),
     case("terse-avail-filtered", "site", "?-t avail py", "?-t avail cuda", "?-t avail nothing-matches"),
+    case("terse-avail-filter-is-substring", "site",
+         "?-t avail 3.10", "?-t avail python/", "?-t avail gcc/12"),
+    case("terse-avail-filter-and-aliases", "site", "?-t avail h5", "?-t avail hdf"),
+    case("terse-avail-defaults-only", "site", "?-t -d avail"),
+    case("terse-avail-hidden", "site", "?-t avail tools", "?-t --show-hidden avail tools"),
     case("terse-avail-in-hierarchy", "site", "load gcc/12.2.0 openmpi", "?-t avail"),
     case("terse-list-empty", "site", "?-t list"),
+    case("terse-spider", "site", "?-t spider", "?-t spider python", "?-t spider gcc"),
+    # Status-only subcommands and the lenient load.
+    case("is-loaded-and-is-avail", "site",
+         "!is-loaded gcc", "load gcc", "is-loaded gcc", "is-avail openmpi", "!is-avail nosuch",
+         "!is-loaded cuda"),
+    case("try-load-command", "site", "load gcc", "try-load nosuch cuda", "?-t list"),
+    case("reload-keeps-modules", "site", "load gcc openmpi cuda", "reload", "?-t list"),
 ]
 
 
@@ -97,3 +122,17 @@ def test_roost_matches_lmod(the_case: Case, tmp_path: Path) -> None:
 @pytest.mark.parametrize("the_case", CASES, ids=lambda c: c.id)
 def test_lmod_meets_case_expectations(the_case: Case, tmp_path: Path) -> None:
     assert_lmod_meets_expectations(the_case, tmp_path)
+
+
+def test_roost_lists_modules_loaded_by_lmod(tmp_path: Path) -> None:
+    """A shell where Lmod loaded modules (LOADEDMODULES, _LMFILES_, Lmod's own table): roost lists them."""
+    if not roost_command_exists():
+        pytest.fail("roost.modules.command does not exist yet", pytrace=False)
+    root = install_tree("site", tmp_path)
+    environ = initial_environ(case("lmod-shell", "site"), root, tmp_path / "home")
+    loaded = LMOD.run(["load", "gcc/12.2.0", "openmpi", "python-scientific", "cuda"], environ)
+    assert loaded.ok, loaded.stderr
+    by_lmod = LMOD.run(["-t", "list"], loaded.environ)
+    by_roost = ROOST.run(["-t", "list"], loaded.environ)
+    assert by_roost.ok, by_roost.stderr
+    assert normalise_output(by_roost.stderr) == normalise_output(by_lmod.stderr)
