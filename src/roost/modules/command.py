@@ -222,7 +222,8 @@ def cmd_avail(inv: Invocation, out: Outcome) -> None:
     if inv.flags.get("json"):
         out.report = _json(report.avail_json(groups, tree))
     else:
-        out.report = report.avail_text(groups, tree, terse=inv.flags.get("terse", False))
+        out.report = report.avail_text(groups, tree, terse=inv.flags.get("terse", False), filters=inv.args,
+                                       defaults_only=inv.flags.get("default", False))
 
 
 def _spider_records():  # type: ignore[no-untyped-def]
@@ -243,6 +244,11 @@ def cmd_spider(inv: Invocation, out: Outcome) -> None:
         return
     if name is None:
         out.report = report.spider_overview(records, terse=inv.flags.get("terse", False))
+        return
+    if inv.flags.get("terse"):
+        _, found = report.spider_find(records, name)
+        out.report = "".join(r.entry.fullname + "\n" for r in found if not r.entry.hidden) + "\n"
+        out.ok = bool(found)
         return
     text = report.spider_detail(records, name, [])
     if text is None:
@@ -445,6 +451,7 @@ def run(shell: str, argv: Sequence[str], *, ml: bool = False) -> Tuple[str, str,
         messages = ""
         if outcome.engine is not None:
             change = outcome.engine.finish()  # type: ignore[attr-defined]
+            outcome.ok = outcome.ok and not outcome.engine.warned  # type: ignore[attr-defined]
             if shell not in ("none",):
                 code = render(change, shell)
             elif change:

@@ -63,6 +63,7 @@ class Engine:
         self.cache_dir = cache_dir
         self.force = force
         self.messages: List[str] = []
+        self.warned = False  # an LmodWarning: changes apply, but the command reports failure (as Lmod)
         self.reloaded: List[str] = []
         self.inactive: List[str] = []
         self._tree: Optional[ModuleTree] = None
@@ -176,28 +177,33 @@ class Engine:
                 raise self._not_found(" or ".join(s.name for s in specs), frame.fullname)
             return
         for spec in specs:
-            if how == "depends_on":
-                loaded = self.table.find(spec.name)
-                if loaded is not None:
-                    loaded.ref += 1
-                    continue
-            elif how in ("load", "always_load") and self._already_satisfied(spec):
+            satisfied = self._already_satisfied(spec)
+            if satisfied is not None:
+                if how == "depends_on":
+                    satisfied.ref += 1
                 continue
             entry = self.find(spec)
             if entry is None:
                 if how == "try_load":
                     continue
                 raise self._not_found(spec.name, frame.fullname)
-            self.load_entry(entry, user_name=spec.name, user=False, ref=1 if how == "depends_on" else 0)
+            # a range request is remembered by what it resolved to, so a later MODULEPATH change keeps it
+            user_name = entry.fullname if (spec.low or spec.high or spec.latest) else spec.name
+            self.load_entry(entry, user_name=user_name, user=False, ref=1 if how == "depends_on" else 0)
 
-    def _already_satisfied(self, spec: Spec) -> bool:
-        loaded = self.table.find(spec.name)
+    def _already_satisfied(self, spec: Spec) -> Optional[Loaded]:
+        """The loaded module that satisfies a request from a modulefile: any version for a bare name, else
+        the one the request resolves to (python/3.10.4 is not satisfied by python/3.10.4-bare)."""
+        loaded = self.table.find(spec.name.split("/")[0] if "/" not in spec.name else spec.name)
         if loaded is None:
-            return False
+            sn = spec.name.rpartition("/")[0]
+            loaded = self.table.find(sn) if sn else None
+            if loaded is None:
+                return None
         if "/" not in spec.name and not (spec.low or spec.high):
-            return True
+            return loaded
         entry = self.find(spec)
-        return entry is not None and entry.fullname == loaded.fullname
+        return loaded if entry is not None and entry.fullname == loaded.fullname else None
 
     # ---- unload ---------------------------------------------------------------------------------
     def unload(self, names: Sequence[str]) -> None:
@@ -206,6 +212,11 @@ class Engine:
             if module is None:
                 continue
             if module.sticky and not self.force:
+                # Lmod unloads a sticky module and loads it again: it stays, moved to the end
+                self.unload_module(module)
+                entry = self.find(Spec(module.user_name)) or self.find(Spec(module.fullname))
+                if entry is not None:
+                    self.load_entry(entry, user_name=module.user_name, user=module.user)
                 self.messages.append(
                     f"The following module(s) are sticky and were not unloaded: {module.fullname}\n"
                     "(use \"module --force unload\" to unload it)"
@@ -324,6 +335,8 @@ class Engine:
     def reconcile_hierarchy(self) -> None:
         """After MODULEPATH changes: reload modules found elsewhere now, deactivate the unreachable ones,
         reactivate inactive ones that are reachable again."""
+        if (self.state.get("MODULEPATH") or "") == (self.original.get("MODULEPATH") or ""):
+            return
         for _ in range(MAX_HIERARCHY_PASSES):
             if not self._reconcile_once():
                 return
@@ -332,9 +345,16 @@ class Engine:
         mpaths = set(self.modulepath())
         for module in list(self.table.modules):
             if module.status == "active":
-                if not module.mpath or (module.mpath in mpaths and os.path.exists(module.file)):
+                if not module.mpath:
+                    continue  # loaded by another tool: leave it alone
+                # what the user asked for may mean another file now (a compiler swap, `module use`)
+                replacement = self.find(Spec(module.user_name))
+                if replacement is None and module.user_name != module.fullname:
+                    replacement = self.find(Spec(module.fullname))
+                if replacement is not None and replacement.file == module.file:
                     continue
-                replacement = self.find(Spec(module.fullname)) or self.tree().default(module.sn)
+                if replacement is None and module.mpath in mpaths and os.path.exists(module.file):
+                    continue
                 self.unload_module(module)
                 if replacement is None:
                     module.status = "inactive"
@@ -362,7 +382,8 @@ class Engine:
         self.state.flush()
         env = self.state.environ
         active = self.table.active()
-        if self.table.modules or TABLE_VAR in self.original:
+        # keep the table once it matters: modules loaded, or `module use` made the base differ from the system
+        if self.table.modules or TABLE_VAR in self.original or self.table.base_mpath != self.table.system_mpath:
             env[TABLE_VAR] = self.table.to_json()
         if active:
             env["LOADEDMODULES"] = ":".join(m.fullname for m in active)

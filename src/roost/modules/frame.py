@@ -253,7 +253,10 @@ class Frame:
 
     def warning(self, text: str) -> None:
         if self.mode in ("load", "unload", "show"):
-            self.engine.messages.append(f"Lmod Warning:  {text}")
+            self.engine.messages.append(
+                f"Lmod Warning:  {text}\nWhile processing the following module(s):\n"
+                f"    Module fullname  Module Filename\n    {self.fullname}  {self.file}\n")
+            self.engine.warned = True
 
     def error(self, text: str) -> None:
         if self.mode in ("load",):

@@ -67,7 +67,8 @@ def avail_items(tree: ModuleTree, loaded_files: Iterable[str], filters: Sequence
             default_files[sn] = (default.file, tree.marked_default(sn) is not None)
     for index in tree.dirs:
         items = []
-        for entry in sorted(index.entries, key=lambda e: (e.sn.lower(), version_key(e.version))):
+        # "multi-entry" sorts before "multi/...": Lmod compares "sn/" strings
+        for entry in sorted(index.entries, key=lambda e: ((e.sn + "/").lower(), version_key(e.version))):
             if tree.is_hidden(entry) and not show_hidden and entry.file not in loaded:
                 continue
             if filters and not any(_matches(entry, f) for f in filters):
@@ -82,13 +83,25 @@ def avail_items(tree: ModuleTree, loaded_files: Iterable[str], filters: Sequence
 
 
 def _matches(entry: Entry, pattern: str) -> bool:
-    pattern = pattern.lower()
-    return entry.fullname.lower().startswith(pattern) or pattern in entry.sn.lower()
+    """Lmod's avail filter: a case-insensitive substring of the full name."""
+    return pattern.lower() in entry.fullname.lower()
 
 
-def avail_text(groups: List[Tuple[str, List[AvailItem]]], tree: ModuleTree, *, terse: bool) -> str:
+def alias_lines(tree: ModuleTree, filters: Sequence[str]) -> List[str]:
+    """``alias(@target)`` lines that terse avail prints first, for aliases matching the filter."""
+    lines = []
+    for alias in sorted(tree.rc.aliases, key=str.lower):
+        target = tree.rc.aliases[alias]
+        if not filters or any(f.lower() in alias.lower() or f.lower() in target.lower() for f in filters):
+            lines.append(f"{alias}(@{target})")
+    return lines
+
+
+def avail_text(groups: List[Tuple[str, List[AvailItem]]], tree: ModuleTree, *, terse: bool,
+               filters: Sequence[str] = (), defaults_only: bool = False) -> str:
     if terse:
-        return _avail_terse(groups)
+        aliases = "".join(line + "\n" for line in alias_lines(tree, filters))
+        return aliases + _avail_terse(groups, bool(filters) or defaults_only)
     lines: List[str] = []
     legend = {"D": False, "L": False, "H": False}
     multiple_versions = {sn for sn, entries in tree.by_sn().items() if len(entries) > 1}
@@ -120,7 +133,8 @@ def avail_text(groups: List[Tuple[str, List[AvailItem]]], tree: ModuleTree, *, t
     return "\n".join(lines) + "\n"
 
 
-def _avail_terse(groups: List[Tuple[str, List[AvailItem]]]) -> str:
+def _avail_terse(groups: List[Tuple[str, List[AvailItem]]], filtered: bool) -> str:
+    """One line per module under a ``dir:`` line; without a filter each name first gets a ``name/`` line."""
     lines: List[str] = []
     for mpath, items in groups:
         if not items:
@@ -128,10 +142,10 @@ def _avail_terse(groups: List[Tuple[str, List[AvailItem]]]) -> str:
         lines.append(f"{mpath}:")
         last_sn = None
         for item in items:
-            if item.entry.version and item.entry.sn != last_sn:
+            if item.entry.version and item.entry.sn != last_sn and not filtered:
                 lines.append(f"{item.entry.sn}/")
             last_sn = item.entry.sn
-            lines.append(item.entry.fullname + ("(default)" if item.marked_default else ""))
+            lines.append(item.entry.fullname)
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -149,10 +163,10 @@ def avail_json(groups: List[Tuple[str, List[AvailItem]]], tree: ModuleTree) -> l
 def list_text(modules: List[Loaded], *, terse: bool, filters: Sequence[str] = ()) -> str:
     active = [m for m in modules if m.status == "active" and _list_match(m, filters)]
     inactive = [m for m in modules if m.status != "active" and _list_match(m, filters)]
-    if terse:
-        return "".join(m.fullname + "\n" for m in active)
     if not active and not inactive:
         return "No modules loaded\n"
+    if terse:
+        return "".join(m.fullname + "\n" for m in active)
     lines: List[str] = []
     sticky_used = False
     if active:
@@ -182,10 +196,33 @@ def list_json(modules: List[Loaded]) -> list:
 
 
 # ---- spider ------------------------------------------------------------------------------------
+def spider_terse(records: Dict[str, List[SpiderRecord]]) -> str:
+    """``name/`` and ``name/version`` lines, extensions included, in Lmod's order."""
+    keyed: List[Tuple[Tuple[str, tuple], str]] = []
+    for sn, sn_records in records.items():
+        visible = [r for r in _sorted(sn_records) if not r.entry.hidden]
+        if not visible:
+            continue
+        if visible[0].entry.version:
+            keyed.append(((sn, ()), sn + "/"))
+        keyed += [((sn + "/", version_key(r.entry.version)), r.entry.fullname) for r in visible]
+    known = {line for _, line in keyed}
+    for name, hits in _extensions(records).items():
+        for extension in sorted({e for e, _ in hits}):
+            ext_sn, _, version = extension.rpartition("/")
+            if (ext_sn or extension) + "/" not in known:
+                keyed.append((((ext_sn or extension), ()), (ext_sn or extension) + "/"))
+                known.add((ext_sn or extension) + "/")
+            if extension not in known:
+                keyed.append(((ext_sn + "/", version_key(version)), extension))
+                known.add(extension)
+    return "".join(line + "\n" for _, line in sorted(keyed))
+
+
 def spider_overview(records: Dict[str, List[SpiderRecord]], *, terse: bool) -> str:
     names = sorted(records, key=str.lower)
     if terse:
-        return "".join(f"{r.entry.fullname}\n" for sn in names for r in _sorted(records[sn]) if not r.entry.hidden)
+        return spider_terse(records)
     lines = ["", "-" * width(), "The following is a list of the modules and extensions currently available:",
              "-" * width()]
     for sn in names:

@@ -129,7 +129,10 @@ def spider_all(modulepath: Optional[str], read_rc, cache_dir: Optional[str]) -> 
         if not os.path.isdir(mpath):
             continue
         index: DirIndex = load_dir_index(mpath, read_rc, cache_dir)
+        hidden_by_rc = set(index.rc.hidden)
         for entry in index.entries:
+            if entry.fullname in hidden_by_rc:
+                entry.hidden = True
             info = cache.info(entry)
             record = SpiderRecord(entry, info, [chain])
             by_file[entry.file] = record

@@ -81,8 +81,8 @@ class ModuleTable:
         for module in candidates:
             if name in (module.fullname, module.sn, module.user_name):
                 return module
-        for module in candidates:
-            if module.fullname.startswith(name + ".") or module.fullname.startswith(name + "-"):
+        for module in candidates:  # gcc/12 names a loaded gcc/12.2.0
+            if module.fullname.startswith(name + "."):
                 return module
         return None
 

@@ -18,6 +18,7 @@ VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # specially, so that nothing in a name can ever be executed.
 COMMAND_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+:@%-]*$")
 REFCOUNT_PREFIX = "__ROOST_REF_COUNT_"
+PRIORITY_PREFIX = "__ROOST_PRIORITY_"
 
 
 class Action(enum.Enum):
@@ -185,10 +186,11 @@ def normalize_entry(entry: str) -> str:
 class PathVar:
     """A path-like variable under edit: entries in order, each with a reference count and a priority."""
 
-    def __init__(self, value: Optional[str], sep: str, counts: Optional[Dict[str, int]]) -> None:
+    def __init__(self, value: Optional[str], sep: str, counts: Optional[Dict[str, int]],
+                 priorities: Optional[Dict[str, int]] = None) -> None:
         self.sep = sep
         self.entries: List[str] = []
-        self.priority: Dict[str, int] = {}
+        self.priority: Dict[str, int] = dict(priorities or {})
         for entry in split_path(value or "", sep):
             entry = normalize_entry(entry)
             if entry not in self.entries:
@@ -205,8 +207,9 @@ class PathVar:
             while index < len(self.entries) and self.priority.get(self.entries[index], 0) > priority:
                 index += 1
         else:
+            # appended entries with a higher priority stay outermost (at the end)
             index = len(self.entries)
-            while index > 0 and self.priority.get(self.entries[index - 1], 0) < priority:
+            while index > 0 and self.priority.get(self.entries[index - 1], 0) > priority:
                 index -= 1
         self.entries.insert(index, entry)
         if priority:
@@ -234,10 +237,15 @@ class PathVar:
                 self.priority.pop(entry, None)
 
     def value(self) -> Optional[str]:
+        if self.entries == [""]:
+            return self.sep + self.sep  # only the empty entry left: Lmod writes it as ";;" (Lua's default path)
         return self.sep.join(self.entries) if self.entries else None
 
     def tracked_counts(self) -> Dict[str, int]:
         return {e: c for e, c in self.counts.items() if c != 1}
+
+    def tracked_priorities(self) -> Dict[str, int]:
+        return {e: p for e, p in self.priority.items() if p and e in self.counts}
 
 
 def parse_refcounts(text: str) -> Dict[str, int]:
@@ -285,7 +293,9 @@ class ShellState:
             if var is not None:
                 self._flush_one(name, var)
             counts_text = self.environ.get(REFCOUNT_PREFIX + name)
-            var = PathVar(self.environ.get(name), sep, parse_refcounts(counts_text) if counts_text else None)
+            priority_text = self.environ.get(PRIORITY_PREFIX + name)
+            var = PathVar(self.environ.get(name), sep, parse_refcounts(counts_text) if counts_text else None,
+                          parse_refcounts(priority_text) if priority_text else None)
             self._paths[name] = var
         return var
 
@@ -298,6 +308,7 @@ class ShellState:
     def set(self, name: str, value: Optional[str]) -> None:
         self._paths.pop(name, None)
         self.environ.pop(REFCOUNT_PREFIX + name, None)
+        self.environ.pop(PRIORITY_PREFIX + name, None)
         if value is None:
             self.environ.pop(name, None)
         else:
@@ -332,11 +343,11 @@ class ShellState:
             self.environ.pop(name, None)
         else:
             self.environ[name] = value
-        tracked = var.tracked_counts()
-        if tracked:
-            self.environ[REFCOUNT_PREFIX + name] = format_refcounts(tracked)
-        else:
-            self.environ.pop(REFCOUNT_PREFIX + name, None)
+        for prefix, tracked in ((REFCOUNT_PREFIX, var.tracked_counts()), (PRIORITY_PREFIX, var.tracked_priorities())):
+            if tracked:
+                self.environ[prefix + name] = format_refcounts(tracked)
+            else:
+                self.environ.pop(prefix + name, None)
 
     def flush(self) -> None:
         for name, var in self._paths.items():

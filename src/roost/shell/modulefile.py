@@ -6,9 +6,9 @@ help text and ``whatis`` lines.  Every value is quoted so that any byte of it ar
 
 * Lua strings are emitted in double quotes with every byte outside printable ASCII (and ``"``/``\\``)
   written as a three-digit decimal escape ``\\ddd``, so the file is pure ASCII whatever the value holds.
-* Tcl strings are emitted in braces-free double quotes with ``\\ [ ] $ "`` escaped (no substitution can
-  happen) and every character outside printable ASCII written as ``\\uXXXX`` (or ``\\UXXXXXXXX``), which Tcl
-  turns back into the same characters and Environment Modules exports as UTF-8.
+* Tcl strings are emitted in double quotes with ``\\ [ ] $ "`` escaped (no substitution can happen) and
+  characters outside printable ASCII as ``\\uXXXX`` (a surrogate pair beyond the BMP), read the same
+  whatever encoding Tcl assumes.  Bytes that are not UTF-8 cannot be held by Tcl and raise an error.
 """
 
 from __future__ import annotations
@@ -121,9 +121,12 @@ def quote_tcl(value: str) -> str:
                 "use the Lua format (Lmod), which keeps any byte",
             )
         elif code <= 0xFFFF:
-            out.append(f"\\u{code:04x}")
+            out.append(f"\\u{code:04x}")  # whatever encoding Tcl reads the file with
         else:
-            out.append(f"\\U{code:08x}")
+            # Beyond the BMP Tcl 8.6 has no working \U escape; a UTF-16 surrogate pair is what it stores
+            # internally and exports to the environment as the right 4-byte UTF-8.
+            high, low = divmod(code - 0x10000, 0x400)
+            out.append(f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}")
     out.append('"')
     return "".join(out)
 
