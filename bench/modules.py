@@ -74,12 +74,12 @@ SCENARIOS = (
         + "` (5 modules over Core→Compiler→MPI, depends_on)",
     ),
     Scenario("list", ("list",), "loaded", "`module list` (5 loaded)"),
-    Scenario("avail", ("avail",), "clean", "`module avail` (10,000-file tree)"),
+    Scenario("avail", ("avail",), "clean", "`module avail` ({files:,}-file tree)"),
     Scenario(
         "spider",
         ("spider", gen_tree.SPIDER_NAME),
         "clean",
-        f"`module spider {gen_tree.SPIDER_NAME}` (10,000-file tree)",
+        f"`module spider {gen_tree.SPIDER_NAME}` " + "({files:,}-file tree)",
     ),
 )
 PHASES = ("cold", "warm")
@@ -272,79 +272,85 @@ class Cell:
         )
 
 
-def run_count(estimate_s: float, quick: bool) -> int:
-    """As many runs as fit a per-cell time budget, within bounds (slow cold spiders get the minimum)."""
-    budget, low, high = (6.0, 3, 9) if quick else (18.0, 5, 25)
-    return max(low, min(high, int(budget / max(estimate_s, 1e-3))))
+def run_bounds(quick: bool) -> Tuple[float, int, int]:
+    """Per-cell time budget (s), minimum and maximum runs per tool: slow cold spiders get the minimum."""
+    return (5.0, 3, 9) if quick else (15.0, 5, 25)
 
 
 def measure_cell(cell: Cell, tools: List[Tool], quick: bool) -> None:
+    """Alternate the tools run by run until the cell's budget is spent (within the run bounds)."""
     cold = cell.phase == "cold"
-    estimate = 0.0
-    for tool in tools:  # the untimed first run: warms the command (and, when warm, its cache)
-        try:
-            start = time.perf_counter()
-            tool.time_once(cell.scenario, cold)
-            estimate += time.perf_counter() - start
-        except RuntimeError as exc:
-            cell.failure[tool.name] = str(exc)
-    live = [t for t in tools if t.name not in cell.failure]
-    for index in range(run_count(estimate, quick)):
-        order = live if index % 2 == 0 else list(reversed(live))
-        for tool in order:
-            if tool.name in cell.failure:
-                continue
+    if not cold:
+        for tool in tools:  # one untimed run: the command's own files are read and its cache is current
+            try:
+                tool.time_once(cell.scenario, cold)
+            except RuntimeError as exc:
+                cell.failure[tool.name] = str(exc)
+    budget, low, high = run_bounds(quick)
+    started = time.perf_counter()
+    index = 0
+    while index < low or (index < high and time.perf_counter() - started < budget):
+        live = [t for t in tools if t.name not in cell.failure]
+        if not live:
+            return
+        for tool in live if index % 2 == 0 else reversed(live):
             try:
                 cell.times.setdefault(tool.name, []).append(tool.time_once(cell.scenario, cold))
             except RuntimeError as exc:
                 cell.failure[tool.name] = str(exc)
+        index += 1
 
 
-def lmod_cache_observation(lmod: Tool) -> str:
-    """Run one cold `module avail` and say whether Lmod wrote its user spider cache, and how big it is."""
-    lmod.clear_cache()
-    start = time.perf_counter()
-    lmod.run(("avail",))
-    elapsed = time.perf_counter() - start
+def lmod_cache_observation(lmod: Tool, cold_avail: Cell) -> str:
+    """Say whether Lmod's last cold `module avail` wrote its user spider cache, and how big it is."""
     files = [p for d in lmod.cache_dirs if d.is_dir() for p in d.rglob("*") if p.is_file()]
+    took = cold_avail.median_ms("Lmod")
+    took_s = "n/a" if took is None else f"{took / 1000:.1f} s"
     if not files:
         return (
-            f"a cold `module avail` took {elapsed:.1f} s and Lmod wrote no user cache "
-            "(it writes one only when building the spider cache takes longer than LMOD_SHORT_TIME = 2 s)"
+            f"a cold `module avail` took {took_s} and Lmod wrote no user cache (it writes one only when "
+            "building the spider cache takes longer than LMOD_SHORT_TIME = 2 s)"
         )
     size = sum(p.stat().st_size for p in files) / 1e6
-    names = ", ".join(sorted(str(p.relative_to(lmod.env["HOME"])) for p in files))
+    names = ", ".join(sorted("~/" + str(p.relative_to(lmod.env["HOME"])) for p in files))
     return (
-        f"a cold `module avail` took {elapsed:.1f} s: building the spider cache (every modulefile evaluated) "
-        f"took longer than LMOD_SHORT_TIME = 2 s, so Lmod wrote its user cache ({names}; {size:.0f} MB) "
-        "and later avail/spider/load read it"
+        f"a cold `module avail` took {took_s}: it evaluates every modulefile to build the spider cache, "
+        f"and as that took longer than LMOD_SHORT_TIME (2 s) Lmod wrote its user cache ({names}; "
+        f"{size:.0f} MB together), which later avail, spider and load commands read. Lmod treats that file "
+        "as valid for 24 hours (LMOD_ANCIENT_TIME) whatever changes in the tree: see the next lines"
     )
 
 
 def staleness_check(tools: List[Tool], core: Path) -> List[str]:
     """With warm caches, install a new modulefile: does each tool's avail/spider see it at once?"""
-    fresh = core / "zz-installed-after-cache" / "1.0.lua"
+    name = "zz-installed-after-cache"
+    fresh = core / name / "1.0.lua"
     fresh.parent.mkdir()
     fresh.write_text('whatis("Description: installed after the cache was written")\n')
     notes = []
     try:
         for tool in tools:
-            avail = tool.run(("-t", "avail", "zz-installed-after-cache"), capture=True)
-            spider = tool.run(("spider", "zz-installed-after-cache"), capture=True)
-            seen = [
-                what
-                for what, done in (("avail", avail), ("spider", spider))
-                if "zz-installed-after-cache/1.0" in done.stderr + done.stdout
-            ]
-            verdict = "saw it in " + " and ".join(seen) if seen else "**did not see it** in avail or spider"
-            notes.append(f"a modulefile installed after the warm runs: {tool.name} {verdict}")
+            commands = {
+                "`module avail NAME`": ("avail", name),
+                "`module -t avail NAME`": ("-t", "avail", name),
+                "`module spider NAME`": ("spider", name),
+            }
+            seen: List[str] = []
+            missed: List[str] = []
+            for label, command in commands.items():
+                done = tool.run(command, capture=True)
+                (seen if f"{name}/1.0" in done.stderr + done.stdout else missed).append(label)
+            verdict = f"found it with {', '.join(seen) or 'nothing'}"
+            if missed:
+                verdict += f"; **not** with {', '.join(missed)}"
+            notes.append(f"a modulefile installed after the caches were warm: {tool.name} {verdict}")
     finally:
         shutil.rmtree(fresh.parent)
     return notes
 
 
 def interpreter_startup_ms(python: str, runs: int) -> Tuple[float, float]:
-    """Median start-up of `python -c pass` and `python -I -S -c pass` (without site and its .pth files)."""
+    """Median start-up of `python -c pass` and `python -E -S -c pass` (without site and its .pth files)."""
 
     def median(args: List[str]) -> float:
         samples = []
@@ -354,27 +360,60 @@ def interpreter_startup_ms(python: str, runs: int) -> Tuple[float, float]:
             samples.append(time.perf_counter() - start)
         return statistics.median(samples) * 1000
 
-    return median([python, "-c", "pass"]), median([python, "-I", "-S", "-c", "pass"])
+    return median([python, "-c", "pass"]), median([python, "-E", "-S", "-c", "pass"])
 
 
-def import_profile(roost: Tool, python: str, top: int = 10) -> Tuple[List[Tuple[int, int, str]], float]:
-    """`python -X importtime -m roost.modules.command bash list`: the `top` imports by cumulative time."""
+@dataclass
+class ImportProfile:
+    wall_ms: float  # `module list` through roost's shell function, with -X importtime
+    program: List[Tuple[int, int, str]]  # (cumulative us, self us, module), costliest first
+    program_total_ms: float  # all imports made by the command (top-level entries summed)
+    m_form_site_ms: float  # `site` in `python -X importtime -m roost.modules.command bash list`
+
+
+def _parse_importtime(stderr: str) -> Tuple[List[Tuple[int, int, int, str]], float]:
+    """Rows (cumulative us, self us, depth, module) after `site`'s subtree, and site's cumulative ms."""
+    rows: List[Tuple[int, int, int, str]] = []
+    for line in stderr.splitlines():
+        match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
+        if match:
+            rows.append((int(match.group(2)), int(match.group(1)), len(match.group(3)), match.group(4)))
+    # -X importtime lists children before their parent, so site's subtree is everything up to site itself.
+    for index, (cumulative, _, depth, name) in enumerate(rows):
+        if name == "site" and depth == 1:
+            return rows[index + 1 :], cumulative / 1000
+    return rows, 0.0
+
+
+def _with_importtime(function: str, python: str) -> str:
+    """The `module` function with `-X importtime` added to its interpreter call."""
+    for spelling in (f"'{python}'", python):
+        if spelling in function:
+            return function.replace(spelling, f"{spelling} -X importtime", 1)
+    raise RuntimeError(f"cannot find {python} in roost's module function")
+
+
+def import_profile(roost: Tool, python: str, top: int = 10) -> ImportProfile:
+    """Imports of `module list` exactly as the shell function runs it, plus the -m form's `site` cost."""
+    env = roost.states.get("loaded", roost.env)
+    script = f"{_with_importtime(roost.function, python)}\nmodule list\n"
     start = time.perf_counter()
     done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-c", script], env=env, capture_output=True, text=True
+    )
+    wall = (time.perf_counter() - start) * 1000
+    rows, _ = _parse_importtime(done.stderr)
+    program_total = sum(cumulative for cumulative, _, depth, _ in rows if depth == 1) / 1000
+    ranked = sorted(((cumulative, own, name) for cumulative, own, _, name in rows), reverse=True)
+    m_form = subprocess.run(
         [python, "-X", "importtime", "-m", "roost.modules.command", "bash", "list"],
-        env=roost.states.get("loaded", roost.env),
+        env=env,
         capture_output=True,
         text=True,
         check=False,
     )
-    wall = (time.perf_counter() - start) * 1000
-    rows = []
-    for line in done.stderr.splitlines():
-        match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
-        if match:
-            rows.append((int(match.group(2)), int(match.group(1)), match.group(3)[1:] + match.group(4)))
-    rows.sort(reverse=True)
-    return rows[:top], wall
+    _, site_ms = _parse_importtime(m_form.stderr)
+    return ImportProfile(wall, ranked[:top], program_total, site_ms)
 
 
 # ---------------------------------------------------------------------------------------------- report
@@ -386,7 +425,7 @@ def _fmt_ms(value: Optional[float]) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
 
 
-def results_table(cells: List[Cell]) -> List[str]:
+def results_table(cells: List[Cell], files: int) -> List[str]:
     lines = [
         "| command | cache | Lmod 8.6 median (ms) | roost median (ms) | roost/Lmod | target | met | runs |",
         "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |",
@@ -399,38 +438,41 @@ def results_table(cells: List[Cell]) -> List[str]:
             met = "n/a" if ratio is None else ("yes" if ratio <= cell.target() else "**no**")
         runs = "/".join(str(len(cell.times.get(t, []))) for t in ("Lmod", "roost"))
         lines.append(
-            f"| {cell.scenario.label} | {cell.phase} | {_fmt_ms(cell.median_ms('Lmod'))} | "
+            f"| {cell.scenario.label.format(files=files)} | {cell.phase} | "
+            f"{_fmt_ms(cell.median_ms('Lmod'))} | "
             f"{_fmt_ms(cell.median_ms('roost'))} | {'n/a' if ratio is None else f'{ratio:.2f}'} | "
             f"≤ {cell.target()} | {met} | {runs} |"
         )
     return lines
 
 
-def render_section(
-    args: argparse.Namespace,
-    info: gen_tree.TreeInfo,
-    cells: List[Cell],
-    notes: List[str],
-    profile: Optional[Tuple[List[Tuple[int, int, str]], float]],
-    startup: Tuple[float, float],
-    load_before: float,
-    load_after: float,
-    roost_tool: Optional[Tool],
-    seconds: float,
-) -> str:
+@dataclass
+class Report:
+    quick: bool
+    tree: gen_tree.TreeInfo
+    cells: List[Cell]
+    notes: List[str]
+    startup: Tuple[float, float]
+    load_before: float
+    load_after: float
+    seconds: float
+    roost: Optional[Tool] = None
+    profile: Optional[ImportProfile] = None
+
+
+def render_section(report: Report) -> str:
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    command = "python bench/modules.py" + (" --quick" if args.quick else "")
+    command = "python bench/modules.py" + (" --quick" if report.quick else "")
     lines = [
         SECTION_TITLE,
         "",
         f"Reproduce: `{command}` (harness and tree generator in `bench/modules.py`, `bench/gen_tree.py`; "
         "`--quick` for fewer runs, `--no-write` to only print).",
         "",
-        f"Run {now}, {seconds:.0f} s; {platform.node()}: {os.cpu_count()} cores shared with other users "
-        f"(load average {load_before:.2f} before, {load_after:.2f} after); "
-        f"Python {platform.python_version()}; "
-        "Lmod 8.6.19 (Debian `lmod`). "
-        f"Tree: {info.summary()}.",
+        f"Run {now}, {report.seconds:.0f} s; {os.cpu_count()} cores shared with other users "
+        f"(load average {report.load_before:.2f} before, {report.load_after:.2f} after); "
+        f"Python {platform.python_version()}; Lmod 8.6.19 (Debian `lmod`). "
+        f"One tree for every command: {report.tree.summary()}.",
         "",
         "Peer and method: each run is a fresh `bash` that calls the `module` function exactly as the tool's "
         "init defines it (Lmod: `source /usr/share/lmod/lmod/init/bash`; "
@@ -441,29 +483,43 @@ def render_section(
         "cache; roost: `ROOST_CACHE_DIR`); warm = after a priming `module avail` and `module spider` and one "
         "untimed run. The OS page cache is not dropped.",
         "",
-        *results_table(cells),
-        "",
-        f"Interpreter start-up on this machine: `python -c pass` {startup[0]:.0f} ms, "
-        f"`python -I -S -c pass` {startup[1]:.0f} ms (the difference is `site` and the .pth files of this "
-        "machine's site-packages, paid by every roost command).",
+        *results_table(report.cells, report.tree.modulefiles),
         "",
     ]
-    lines += [f"- {note}" for note in notes]
-    if profile is not None and profile[0]:
+    lines += [f"- {note}" for note in report.notes]
+    function = report.roost.function if report.roost is not None else ""
+    skips_site = re.search(r"\s'?-S'?\s", function) is not None
+    lines += [
+        f"- Interpreter start-up on this machine: `python -c pass` {report.startup[0]:.0f} ms, "
+        f"`python -E -S -c pass` {report.startup[1]:.0f} ms; the difference is `site` and the .pth files of "
+        "this machine's site-packages. "
+        + (
+            "roost's shell function runs `python -E -S` with an explicit sys.path, so it does not pay it."
+            if skips_site
+            else "roost's shell function pays it on every command."
+        ),
+    ]
+    if report.profile is not None:
+        profile = report.profile
         lines += [
             "",
-            f"Start-up profile: `python -X importtime -m roost.modules.command bash list` (5 loaded; "
-            f"{profile[1]:.0f} ms wall with -X importtime), "
-            f"top {len(profile[0])} imports by cumulative time:",
+            "Start-up profile of roost: `module list` (5 loaded) through the shell function with "
+            f"`-X importtime` added: {profile.wall_ms:.0f} ms wall, {profile.program_total_ms:.1f} ms in the "
+            f"command's imports; top {len(profile.program)} by cumulative time (nested entries are included "
+            "in their parents):",
             "",
             "| import | cumulative (ms) | self (ms) |",
             "| --- | ---: | ---: |",
         ]
+        lines += [f"| `{name}` | {cum / 1000:.1f} | {own / 1000:.1f} |" for cum, own, name in profile.program]
         lines += [
-            f"| `{name.strip()}` | {cum / 1000:.1f} | {own / 1000:.1f} |" for cum, own, name in profile[0]
+            "",
+            "For comparison, `python -X importtime -m roost.modules.command bash list` (site-packages "
+            f"processed) spends {profile.m_form_site_ms:.1f} ms in `site` alone, before roost's first "
+            "import.",
         ]
-    if roost_tool is not None:
-        lines += ["", "roost's `module` function as timed:", "", "```bash", roost_tool.function, "```"]
+    if report.roost is not None:
+        lines += ["", "roost's `module` function as timed:", "", "```bash", report.roost.function, "```"]
     return "\n".join(lines) + "\n"
 
 
@@ -479,6 +535,22 @@ def write_section(section: str, path: Path = BENCHMARKS_MD) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- main
+
+
+def measure_all(tools: List[Tool], quick: bool, notes: List[str]) -> List[Cell]:
+    """Cold cells, priming, warm cells; Lmod's user cache is inspected after the cold avail (tools[0])."""
+    cells = [Cell(s, p) for p in PHASES for s in SCENARIOS]
+    for cell in cells:
+        if cell.phase == "warm" and cell.scenario.key == SCENARIOS[0].key:
+            for tool in tools:
+                tool.run(("avail",))
+                tool.run(("spider", gen_tree.SPIDER_NAME))
+        print(f"measuring {cell.scenario.key} ({cell.phase}) ...", file=sys.stderr)
+        runnable = [t for t in tools if cell.scenario.state == "clean" or "loaded" in t.states]
+        measure_cell(cell, runnable, quick)
+        if cell.phase == "cold" and cell.scenario.key == "avail":
+            notes.append("Lmod's user cache: " + lmod_cache_observation(tools[0], cell))
+    return cells
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -526,18 +598,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 capture_loaded_state(tool)
             except RuntimeError as exc:
                 tool.problems.append(str(exc))
-        notes.append("Lmod's user cache: " + lmod_cache_observation(lmod))
-        notes += check_outputs(lmod, roost)
-        cells = [Cell(s, p) for p in PHASES for s in SCENARIOS]
-        for cell in cells:
-            if cell.phase == "warm" and cell.scenario.key == "load":  # priming before the first warm cell
-                for tool in tools:
-                    tool.run(("avail",))
-                    tool.run(("spider", gen_tree.SPIDER_NAME))
-            print(f"measuring {cell.scenario.key} ({cell.phase}) ...", file=sys.stderr)
-            runnable = [t for t in tools if cell.scenario.state == "clean" or "loaded" in t.states]
-            measure_cell(cell, runnable, args.quick)
+        cells = measure_all(tools, args.quick, notes)
         notes += staleness_check(tools, info.core)
+        notes += check_outputs(lmod, roost)
         if roost is not None:
             size = sum(
                 p.stat().st_size for d in roost.cache_dirs if d.is_dir() for p in d.rglob("*") if p.is_file()
@@ -545,20 +608,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             notes.append(f"roost's cache after the warm runs: {size / 1e6:.1f} MB in ROOST_CACHE_DIR")
         for tool in tools:
             notes += [f"{tool.name}: {problem}" for problem in tool.problems]
-        startup = interpreter_startup_ms(args.python, 5 if args.quick else 15)
-        profile = import_profile(roost, args.python) if roost is not None else None
-        section = render_section(
-            args,
-            info,
-            cells,
-            notes,
-            profile,
-            startup,
-            load_before,
-            os.getloadavg()[0],
-            roost,
-            time.perf_counter() - started,
+        report = Report(
+            quick=args.quick,
+            tree=info,
+            cells=cells,
+            notes=notes,
+            startup=interpreter_startup_ms(args.python, 5 if args.quick else 15),
+            load_before=load_before,
+            load_after=os.getloadavg()[0],
+            seconds=0.0,
+            roost=roost,
+            profile=import_profile(roost, args.python) if roost is not None else None,
         )
+        report.seconds = time.perf_counter() - started
+        section = render_section(report)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
