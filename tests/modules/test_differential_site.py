@@ -14,6 +14,7 @@ from oracle import (
     LMOD,
     ROOST,
     Case,
+    LmodBug,
     assert_lmod_meets_expectations,
     assert_roost_matches_lmod,
     case,
@@ -26,6 +27,8 @@ from oracle import (
 pytestmark = pytest.mark.service("lmod")
 
 DEFAULTS = "sitepolicy:python"
+CUDA_SETENV = ("CPATH", "CUDA_HOME", "CUDA_VERSION")
+RESTORE_BUG = "Lmod < 8.7.48 leaves the purged modules' setenv variables behind on restore (TACC/Lmod#717)"
 
 CASES = [
     # Defaults and name resolution.
@@ -87,7 +90,8 @@ CASES = [
     # Collections (each tool has its own HOME).
     case("save-and-restore-named", "site",
          "load gcc/12.2.0 openmpi python-scientific", "save work", "?-t savelist", "purge", "load cuda",
-         "restore work", "?-t list"),
+         "restore work", "?-t list",
+         lmod_bugs=[LmodBug((6, 7), name, None, RESTORE_BUG) for name in CUDA_SETENV]),
     case("save-and-restore-default-in-new-shell", "site",
          "load cmake hdf5 gcc openmpi", "save", "@new-shell", "restore", "?-t list"),
     case("restore-refuses-changed-modulepath", "site",
