@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Dict, Iterator
 
 import pytest
+from kernel_helpers import write_module
 
 
 @pytest.fixture
@@ -33,13 +34,6 @@ SCRUBBED = ("LOADEDMODULES", "_LMFILES_", "MODULEPATH", "MODULESHOME", "VIRTUAL_
 def kernel_uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One uv cache for the kernel tests: ipykernel is downloaded once, then hardlinked."""
     return tmp_path_factory.mktemp("kernels-uv-cache")
-
-
-def write_module(tree: Path, fullname: str, body: str) -> Path:
-    path = tree / f"{fullname}.lua"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(body)
-    return path
 
 
 @pytest.fixture(scope="module")

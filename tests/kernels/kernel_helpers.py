@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -64,5 +63,8 @@ def run_in_kernel(name: str, code: str, log: Path, timeout: float = 90) -> str:
     return "".join(output)
 
 
-def environ_without(names: List[str]) -> Dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in names}
+def write_module(tree: Path, fullname: str, body: str) -> Path:
+    path = tree / f"{fullname}.lua"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(body)
+    return path

@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Dict
 
 import pytest
-from kernel_helpers import roost, run_in_kernel, start_failure_log
-
-from conftest import write_module
+from kernel_helpers import roost, run_in_kernel, start_failure_log, write_module
 
 PROBE = (
     "import os, sys, iniconfig\n"

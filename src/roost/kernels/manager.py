@@ -215,7 +215,7 @@ def _check_clash(name: str, target: Path, force: bool) -> List[Path]:
     return [kernels[name] for kernels in map(_kernels_in, later) if name in kernels]
 
 
-def _copy_logos(into: Path) -> None:
+def copy_logos(into: Path) -> None:
     """Jupyter shows ipykernel's Python logo for Python kernels; copy it when roost's Python has ipykernel."""
     import importlib.util
 
@@ -239,7 +239,7 @@ def _write_atomically(spec: KernelSpec, final: Path) -> None:
         with open(staging / KERNEL_FILE, "w", encoding="utf-8") as handle:
             json.dump(spec.to_json(), handle, indent=1)
             handle.write("\n")
-        _copy_logos(staging)
+        copy_logos(staging)
         staging.chmod(0o755)
         if final.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{final.name}.old.", dir=final.parent))

@@ -60,6 +60,11 @@ def write_session_kernel(session_dir: str, recipe: Recipe, display_name: str) ->
     }
     with open(os.path.join(kernel_dir, "kernel.json"), "w", encoding="utf-8") as handle:
         json.dump(spec, handle, indent=1)
+    from pathlib import Path
+
+    from roost.kernels.manager import copy_logos
+
+    copy_logos(Path(kernel_dir))
     return data_dir
 
 
