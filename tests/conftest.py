@@ -36,7 +36,8 @@ def _has_slurm() -> bool:
 
 
 def _has_charliecloud() -> bool:
-    return shutil.which("ch-run") is not None and Path(os.environ.get("ROOST_TEST_IMAGE", "/var/tmp/roost-test-images/python")).is_dir()
+    image = Path(os.environ.get("ROOST_TEST_IMAGE", "/var/tmp/roost-test-images/python"))
+    return shutil.which("ch-run") is not None and image.is_dir()
 
 
 def _has_chromium() -> bool:

@@ -19,7 +19,7 @@ COMMANDS: Dict[str, Tuple[str, str, str]] = {
     "tour": ("roost.cli.tour", "tour", "A short tour of roost on a module tree it writes for this Python."),
     "env": ("roost.cli.envs", "env", "Create and manage Python environments that remember their modules."),
     "run": ("roost.cli.envs", "run", "Run a command inside an environment, without a shell."),
-    "activate": ("roost.cli.envs", "activate", "Print shell code that activates an environment (use the shell function)."),
+    "activate": ("roost.cli.envs", "activate", "Print the code that activates an environment (shell function)."),
     "deactivate": ("roost.cli.envs", "deactivate", "Print shell code that deactivates the active environment."),
     "submit": ("roost.cli.jobs", "submit", "Submit a batch job (Slurm, or the local backend)."),
     "jobs": ("roost.cli.jobs", "jobs", "List your jobs."),

@@ -46,22 +46,17 @@ def module_command_prefix(python: str) -> list:
 
 def _add_modulepath_defaults(change: EnvChange) -> None:
     """Directories roost manages (container modules) join MODULEPATH; the site's MODULEPATH is kept."""
-    try:
-        from roost.containers.api import modulefile_dir
-    except ImportError:
-        return
+    from roost.containers.api import modulefile_dir
+
     directory = str(modulefile_dir())
     if directory not in os.environ.get("MODULEPATH", "").split(":"):
         change.append_path("MODULEPATH", directory)
 
 
 def _add_env_guards(change: EnvChange) -> None:
-    try:
-        from roost.config import load_config
-        from roost.envs.api import shell_init_change
-    except ImportError:
-        return
-    change.extend(shell_init_change(load_config()))
+    from roost.envs.api import shell_init_change
+
+    change.extend(shell_init_change())
 
 
 @click.command("shell-init")

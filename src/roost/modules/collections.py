@@ -78,6 +78,7 @@ def names() -> List[str]:
 def disable(name: str) -> str:
     path = _path(name)
     if not os.path.exists(path):
-        raise CollectionError(f"there is no saved collection named \"{name}\"", "see the saved ones with: module savelist")
+        raise CollectionError(f"there is no saved collection named \"{name}\"",
+                              "see the saved ones with: module savelist")
     os.replace(path, path + "~")
     return path

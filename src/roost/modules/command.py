@@ -89,7 +89,7 @@ def parse(argv: Sequence[str]) -> Tuple[str, List[str], Dict[str, bool]]:
     for arg in argv:
         if arg in FLAGS and not (rest and rest[0] in ("load", "add") and arg in ("-d",)):
             flags[FLAGS[arg]] = True
-        elif arg.startswith("-") and len(arg) > 1 and not rest[:1] == ["ml"]:
+        elif arg.startswith("-") and len(arg) > 1 and rest[:1] != ["ml"]:
             raise ModuleError(f"unknown option \"{arg}\"", "see: module --help")
         else:
             rest.append(arg)

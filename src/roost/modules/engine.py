@@ -383,8 +383,10 @@ class Engine:
         env = self.state.environ
         active = self.table.active()
         # keep the table once it matters: modules loaded, or `module use` made the base differ from the system
-        if self.table.modules or TABLE_VAR in self.original or self.table.base_mpath != self.table.system_mpath:
+        if self.table.modules or self.table.base_mpath != self.table.system_mpath:
             env[TABLE_VAR] = self.table.to_json()
+        else:
+            env.pop(TABLE_VAR, None)
         if active:
             env["LOADEDMODULES"] = ":".join(m.fullname for m in active)
             env["_LMFILES_"] = ":".join(m.file for m in active)

@@ -13,7 +13,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
-from roost.errors import ModuleConflict, ModulefileError, MissingPrereq
+from roost.errors import MissingPrereq, ModuleConflict, ModulefileError
 from roost.shell.change import Action, Op
 
 if TYPE_CHECKING:
@@ -194,12 +194,13 @@ class Frame:
     def conflict(self, names: Sequence[str]) -> None:
         if self._show(f'conflict({", ".join(chr(34) + n + chr(34) for n in names)})') or self.mode == "unload":
             return
-        clashing = [self.engine.loaded_fullname(n) for n in names if self.engine.is_loaded(n)]
-        clashing = [c for c in clashing if c and c != self.fullname]
+        found = [self.engine.loaded_fullname(n) for n in names if self.engine.is_loaded(n)]
+        clashing = [c for c in found if c and c != self.fullname]
         if clashing:
             raise ModuleConflict(
                 f"cannot load module \"{self.fullname}\" because these module(s) are loaded: {', '.join(clashing)}",
-                f"unload them first: module unload {' '.join(clashing)}  (or: module swap {clashing[0]} {self.fullname})",
+                f"unload them first: module unload {' '.join(clashing)}"
+                f"  (or: module swap {clashing[0]} {self.fullname})",
             )
 
     def family(self, name: str) -> None:

@@ -108,9 +108,14 @@ function capture(cmd)
   h:close()
   return out
 end
-function LmodMessage(...) local t = {} for i, v in ipairs({...}) do t[#t+1] = tostring(v) end R().message(table.concat(t, "")) end
-function LmodWarning(...) local t = {} for i, v in ipairs({...}) do t[#t+1] = tostring(v) end R().warning(table.concat(t, "")) end
-function LmodError(...) local t = {} for i, v in ipairs({...}) do t[#t+1] = tostring(v) end R().error(table.concat(t, "")) end
+local function concat(...)
+  local t = {}
+  for i, v in ipairs({...}) do t[#t + 1] = tostring(v) end
+  return table.concat(t, "")
+end
+function LmodMessage(...) R().message(concat(...)) end
+function LmodWarning(...) R().warning(concat(...)) end
+function LmodError(...) R().error(concat(...)) end
 
 -- modulerc
 function module_version(target, ...) for i, v in ipairs({...}) do R().rc_version(str(target), str(v)) end end

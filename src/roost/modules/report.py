@@ -124,12 +124,14 @@ def avail_text(groups: List[Tuple[str, List[AvailItem]]], tree: ModuleTree, *, t
             cells.append(item.entry.fullname + (f" ({','.join(marks)})" if marks else ""))
         lines.extend(columns(cells))
     if not lines:
-        return "No module(s) or extension(s) found!\nUse \"module spider\" to find all possible modules and extensions.\n"
+        return ("No module(s) or extension(s) found!\n"
+                "Use \"module spider\" to find all possible modules and extensions.\n")
     notes = {"D": "Default Module", "L": "Module is loaded", "H": "Hidden Module"}
     if any(legend.values()):
         lines += ["", "  Where:"] + [f"   {k}:  {notes[k]}" for k, used in legend.items() if used]
     lines += ["", "Use \"module spider\" to find all possible modules and extensions.",
-              "Use \"module keyword key1 key2 ...\" to search for all possible modules matching any of the \"keys\".", ""]
+              "Use \"module keyword key1 key2 ...\" to search for all possible modules matching"
+              " any of the \"keys\".", ""]
     return "\n".join(lines) + "\n"
 
 
@@ -207,7 +209,7 @@ def spider_terse(records: Dict[str, List[SpiderRecord]]) -> str:
             keyed.append(((sn, ()), sn + "/"))
         keyed += [((sn + "/", version_key(r.entry.version)), r.entry.fullname) for r in visible]
     known = {line for _, line in keyed}
-    for name, hits in _extensions(records).items():
+    for hits in _extensions(records).values():
         for extension in sorted({e for e, _ in hits}):
             ext_sn, _, version = extension.rpartition("/")
             if (ext_sn or extension) + "/" not in known:
@@ -317,8 +319,11 @@ def spider_detail(records: Dict[str, List[SpiderRecord]], name: str, loaded: Seq
         lines.append("     Versions:")
         lines += [f"        {r.entry.fullname}" for r in found if not r.entry.hidden]
         if extension_hits:
-            lines += ["     Other possible modules matches:", "        " + ", ".join(sorted({p for _, p in extension_hits}))]
-        lines += ["", "-" * width(), "  For detailed information about a specific \"%s\" package (including how to load the modules) use the module's full name." % sn,
+            providers = ", ".join(sorted({p for _, p in extension_hits}))
+            lines += ["     Other possible modules matches:", "        " + providers]
+        lines += ["", "-" * width(),
+                  f"  For detailed information about a specific \"{sn}\" package (including how to load the modules)"
+                  " use the module's full name.",
                   "  Note that names that have a trailing (E) are extensions provided by other modules.",
                   "  For example:", "", f"     $ module spider {found[-1].entry.fullname}", "-" * width(), ""]
         return "\n".join(lines) + "\n"
@@ -329,7 +334,8 @@ def spider_detail(records: Dict[str, List[SpiderRecord]], name: str, loaded: Seq
     if description:
         lines += ["    Description:", f"      {description}", ""]
     if record.info and record.info.extensions:
-        lines += ["", "    Included extensions", "    ===================", "      " + ", ".join(record.info.extensions), ""]
+        lines += ["", "    Included extensions", "    ===================",
+                  "      " + ", ".join(record.info.extensions), ""]
     chains = [c for c in record.parents if c]
     if chains:
         lines += ["", f"    You will need to load all module(s) on any one of the lines below before the "
@@ -338,7 +344,8 @@ def spider_detail(records: Dict[str, List[SpiderRecord]], name: str, loaded: Seq
     else:
         lines += ["", "    This module can be loaded directly: module load " + record.entry.fullname]
     if record.info and record.info.help:
-        lines += ["", "    Help:"] + ["      " + line for text in record.info.help for line in text.strip("\n").splitlines()]
+        help_lines = [line for text in record.info.help for line in text.strip("\n").splitlines()]
+        lines += ["", "    Help:"] + ["      " + line for line in help_lines]
     lines.append("")
     return "\n".join(lines) + "\n"
 

@@ -104,6 +104,9 @@ proc ::roost::reset {c} {
     }
     if {[lsort [interp eval $c {info commands ::*}]] ne $base($c,cmds)} { return 0 }
     if {[lsort [interp aliases $c]] ne $base($c,aliases)} { return 0 }
+    foreach alias $base($c,aliases) {
+        if {[lindex [interp alias $c $alias] 0] ne "::roost::call"} { return 0 }
+    }
     dict for {p body} $base($c,procs) {
         if {[catch {interp eval $c [list info body $p]} now] || $now ne $body} { return 0 }
     }
@@ -278,12 +281,10 @@ class _Evaluation:
         if not 1 <= len(args) <= 2:
             raise _usage("unsetenv VARIABLE [VALUE-WHEN-UNLOADED]")
         name = args[0]
-        restore = args[1].rstrip(_TRAILING) if len(args) == 2 and args[1] != "" else None
+        # Environment Modules sets VALUE when unloading; Lmod (MC_Unload.unsetenv is quiet) ignores it
         if self.mode == "load":
             self._set_tcl_env(name, None)
-        elif self.mode == "unload" and restore is not None:
-            self._set_tcl_env(name, restore)
-        return self.record("unsetenv", name, restore)
+        return self.record("unsetenv", name, None)
 
     def _pushenv(self, args: List[str]) -> str:
         name, value = _args(args, "pushenv VARIABLE VALUE", 2)
@@ -686,7 +687,10 @@ def _replay(frame: Frame, actions: Sequence[Action]) -> None:
 
 # ------------------------------------------------------------------------------------------ errors
 
-_FRAME_LINE = re.compile(r'\n\s+\("(?P<what>[^"]+)" (?P<kind>[^)]*?) ?line (?P<line>\d+)\)')
+# errorInfo's location lines: `(procedure "f" line 3)` and `("foreach" body line 4)`
+_FRAME_LINE = re.compile(
+    r'\n\s+\((?:procedure "(?P<proc>[^"]+)"|"(?P<what>[^"]+)" (?P<kind>[^)]*?)) line (?P<line>\d+)\)'
+)
 
 
 def _error_line(code: str, info: str, line: int) -> int:
@@ -695,9 +699,9 @@ def _error_line(code: str, info: str, line: int) -> int:
     Tcl's -errorline is the line of the failing top-level command (exact for commands in inline-compiled
     ``if`` bodies); errorInfo adds, innermost first, the line within each loop body or procedure."""
     for match in reversed(list(_FRAME_LINE.finditer(info))):  # outermost first
-        what, kind, offset = match.group("what"), match.group("kind"), int(match.group("line"))
-        if what == "procedure":  # `(procedure "f" line 3)`: relative to the start of f's definition
-            definition = _proc_definition_line(code, kind.strip('"').lstrip(":"))
+        proc, kind, offset = match.group("proc"), match.group("kind"), int(match.group("line"))
+        if proc:  # `(procedure "f" line 3)`: relative to the start of f's definition
+            definition = _proc_definition_line(code, proc.lstrip(":"))
             if not definition:
                 return line
             line = definition + offset - 1

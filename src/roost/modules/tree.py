@@ -276,7 +276,7 @@ class ModuleTree:
             seen.add(name)
             name = self.rc.aliases[name]
         exact = self.by_fullname().get(name)
-        if exact is not None and exact.version != "" or (exact is not None and name not in self.by_sn()):
+        if (exact is not None and exact.version != "") or (exact is not None and name not in self.by_sn()):
             return exact
         if name in self.by_sn():
             return self.default(name)

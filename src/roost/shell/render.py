@@ -196,6 +196,7 @@ def dispatch_function_body(python: str, evaluated: List[str], shell: str) -> str
                 f"    else\n        {py} -m roost $argv\n    end")
     pattern = "|".join(evaluated)
     return (f"    case \"${{1-}}\" in\n"
-            f"        {pattern}) __roost_sub=$1; shift; eval \"$({py} -m roost \"$__roost_sub\" --shell {shell} \"$@\")\";;\n"
+            f"        {pattern}) __roost_sub=$1; shift;\n"
+            f"            eval \"$({py} -m roost \"$__roost_sub\" --shell {shell} \"$@\")\";;\n"
             f"        *) {py} -m roost \"$@\";;\n"
             f"    esac")

@@ -1,0 +1,67 @@
+"""`eval "$(roost shell-init SHELL)"` in real shells: module and ml behave, failures change nothing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict
+
+import pytest
+from tests.conftest import require_service
+
+
+@pytest.fixture
+def site(tmp_path: Path, clean_environ: Dict[str, str]) -> Dict[str, str]:
+    (tmp_path / "mf" / "python").mkdir(parents=True)
+    (tmp_path / "mf" / "python" / "3.12.lua").write_text('prepend_path("PATH", "/opt/py/bin")\nsetenv("PYV", "3.12")\n')
+    (tmp_path / "mf" / "bad").mkdir()
+    (tmp_path / "mf" / "bad" / "1.lua").write_text('setenv("HALF", "x")\nLmodError("no")\n')
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": clean_environ["HOME"], "MODULEPATH": str(tmp_path / "mf"),
+            "ROOST_CACHE_DIR": str(tmp_path / "cache"), "LC_ALL": "C.UTF-8"}
+
+
+def init_code(shell: str) -> str:
+    return subprocess.run([sys.executable, "-m", "roost", "shell-init", shell], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def bash(script: str, env: Dict[str, str], shell: str = "bash") -> subprocess.CompletedProcess:
+    argv = [shell, "-f", "-c", script] if shell == "zsh" else [shell, "-c", script]
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh"])
+def test_module_and_ml_in_posix_shells(shell: str, site: Dict[str, str], tmp_path: Path) -> None:
+    if shutil.which(shell) is None:
+        require_service(shell)
+    (tmp_path / "init.sh").write_text(init_code(shell))
+    out = bash(f". {tmp_path}/init.sh; module load python; echo \"$PYV|$PATH\"; ml -python; "
+               f"echo \"${{PYV-unset}}|$LOADEDMODULES\"; ml python; ml", site, shell)
+    lines = out.stdout.splitlines()
+    assert lines[0] == f"3.12|/opt/py/bin:{site['PATH']}"
+    assert lines[1] == "unset|"
+    assert "python/3.12" in out.stderr
+
+
+def test_failed_load_leaves_the_shell_exactly_as_it_was(site: Dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "init.sh").write_text(init_code("bash"))
+    script = (f". {tmp_path}/init.sh; module load python; env -0 | sort -z > {tmp_path}/before; "
+              f"alias > {tmp_path}/aliases-before; module load python bad; echo \"status=$?\"; "
+              f"env -0 | sort -z > {tmp_path}/after; alias > {tmp_path}/aliases-after")
+    out = bash(script, site)
+    assert "status=1" in out.stdout
+    assert "bad/1" in out.stderr and "no" in out.stderr
+    assert (tmp_path / "before").read_bytes() == (tmp_path / "after").read_bytes()
+
+
+def test_fish(site: Dict[str, str], tmp_path: Path) -> None:
+    if shutil.which("fish") is None:
+        require_service("fish")
+    (tmp_path / "init.fish").write_text(init_code("fish"))
+    out = subprocess.run(["fish", "--no-config", "-c", f"source {tmp_path}/init.fish; module load python; "
+                          "echo $PYV; ml; module load nosuch; echo status=$status"],
+                         capture_output=True, text=True, env=site, timeout=60)
+    assert out.stdout.splitlines()[0] == "3.12"
+    assert "status=1" in out.stdout and "python/3.12" in out.stderr
