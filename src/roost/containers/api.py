@@ -202,7 +202,7 @@ def _probe_commands(runtime: Runtime, spec: ExecSpec, wanted: Sequence[str],
     """Paths of ``wanted`` commands inside the image, found by one run of ``sh`` in the container."""
     script = ('for c do p=$(command -v "$c") && case $p in /*) printf "%s\\t%s\\n" "$c" "$p";; esac; done;'
               " exit 0")
-    probe_environ = dict(environ, PWD="/")
+    probe_environ = runtime.process_environ(dict(environ, PWD="/"))
     argv = runtime.argv(spec, "/bin/sh", ["-c", script, "sh", *wanted], probe_environ)
     # From / so that the caller's directory need not be visible inside the image.
     result = run_probe(argv, probe_environ, cwd="/")
@@ -441,12 +441,7 @@ def command_argv(container: Container, command: str, args: Sequence[str],
 
 def run_environ(container: Container, environ: Mapping[str, str]) -> Dict[str, str]:
     runtime = container.runtime_object()
-    result = runtime.environment(container.spec()).applied_to(environ)
-    if runtime.needs_user and not result.get("USER"):
-        import getpass
-
-        result["USER"] = getpass.getuser()
-    return result
+    return runtime.process_environ(runtime.environment(container.spec()).applied_to(environ))
 
 
 @dataclass

@@ -284,6 +284,15 @@ class Runtime(ABC):
         """Where the extras directory appears inside the container (the same path, unless a runtime can't)."""
         return extras
 
+    def process_environ(self, environ: Mapping[str, str]) -> Dict[str, str]:
+        """``environ`` made fit to start the runtime in (what a wrapper's first lines do)."""
+        result = dict(environ)
+        if self.needs_user and not result.get("USER"):
+            import getpass
+
+            result["USER"] = getpass.getuser()
+        return result
+
     def argv(self, spec: ExecSpec, command: str, args: Sequence[str],
              environ: Mapping[str, str]) -> List[str]:
         """The full command line for Python callers, with references expanded from ``environ``."""

@@ -1,0 +1,212 @@
+"""Containers for real: Charliecloud always (scripts/services/charliecloud.sh builds a Debian image with
+python3 and pip), Apptainer whenever it is on PATH (the same tests, the same directory image).
+
+The image root holds ``/.roost-packages`` (the build stamp), which the host's root does not: finding it
+proves that a wrapper's python really runs inside the image.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from roost.containers import api
+
+from .helpers import IMAGE_DIR, IMAGE_SQFS, LMOD_INIT, RUNTIMES, make_wheel, roost, run
+
+INSIDE = (
+    "import json, os, sys; print(json.dumps({'stamp': os.path.exists('/.roost-packages'),"
+    " 'prefix': sys.prefix, 'cwd': os.getcwd(), 'args': sys.argv[1:],"
+    " 'os': open('/etc/os-release').readline().strip()}))"
+)
+
+
+def inside(wrapper: Path, *args: str, env: Optional[Dict[str, str]] = None) -> Dict[str, object]:
+    done = run([str(wrapper), "-c", INSIDE, *args], env=env)
+    assert done.returncode == 0, done.stderr
+    result: Dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+@pytest.fixture(params=RUNTIMES)
+def runtime(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.mark.parametrize("image", [IMAGE_DIR, IMAGE_SQFS], ids=["directory", "squashfs"])
+def test_wrappers_run_python_inside_the_image_in_the_callers_directory(work: Path, runtime: str,
+                                                                       image: Path) -> None:
+    done = roost("container", "add", "deb/12", str(image), "--runtime", runtime)
+    assert done.returncode == 0, done.stderr
+    assert f"added deb/12 ({runtime}" in done.stdout and "module load deb/12" in done.stdout
+    container = api.get("deb")
+    assert {"python", "python3", "pip"} <= set(container.commands)
+
+    (work / "sub dir").mkdir()
+    os.chdir(work / "sub dir")
+    env = dict(os.environ, PWD=str(work / "sub dir"))
+    env.pop("USER", None)  # CI may not set it; ch-run needs it, so the wrapper supplies it
+    seen = inside(container.wrapper("python"), "a b", "it's", "$HOME", "new\nline", env=env)
+    assert seen["stamp"] is True and seen["prefix"] == "/usr"
+    assert seen["os"] == 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"'
+    assert seen["cwd"] == str(work / "sub dir")
+    assert seen["args"] == ["a b", "it's", "$HOME", "new\nline"]
+    # The host's python is not the image's: the stamp is absent outside.
+    assert not os.path.exists("/.roost-packages")
+
+    listed = roost("container", "list")
+    assert listed.returncode == 0 and "deb/12" in listed.stdout and runtime in listed.stdout
+
+
+def test_pip_install_extras_import_inside_the_container(work: Path, runtime: str) -> None:
+    api.add("deb/12", str(IMAGE_DIR), runtime=runtime)
+    wheel = make_wheel(work)
+    done = roost("container", "pip-install", "deb/12", wheel.name, "--no-index")
+    assert done.returncode == 0, done.stdout + done.stderr
+    container = api.get("deb/12")
+    assert (Path(str(container.extras)) / "roost_extra_probe" / "__init__.py").is_file()
+    code = "import roost_extra_probe as m, os; print(m.WHERE, os.path.exists('/.roost-packages'))"
+    printed = run([str(container.wrapper("python")), "-c", code])
+    assert printed.returncode == 0, printed.stderr
+    where, stamp = printed.stdout.split()
+    assert where.startswith(str(container.extras_inside)) and stamp == "True"
+
+    failed = roost("container", "pip-install", "deb/12", "no-such-package-roost", "--no-index")
+    assert failed.returncode == 1 and "pip in deb/12 failed" in failed.stderr
+
+
+def test_bad_input_gives_clear_errors_and_registers_nothing(work: Path, runtime: str) -> None:
+    cases = [
+        (["container", "add", "deb/12", str(work / "missing.sqfs")], "does not exist"),
+        (["container", "add", "deb/12", str(IMAGE_DIR), "--command", "python3", "--command", "nonesuch"],
+         "has no nonesuch on its PATH"),
+        (["container", "add", "deb/12", str(IMAGE_DIR), "--runtime", "docker"], "unknown container runtime"),
+        (["container", "add", "deb/12", str(IMAGE_DIR), "--bind", "data/relative"], "absolute path"),
+    ]
+    for args, message in cases:
+        done = roost(*args, "--runtime", runtime) if "--runtime" not in args else roost(*args)
+        assert done.returncode == 1, (args, done.stdout)
+        assert message in done.stderr and "hint:" in done.stderr, done.stderr
+        assert not api.containers_dir().exists() or not list(api.containers_dir().rglob("*.json"))
+        assert not api.modulefile_dir().exists() or not list(api.modulefile_dir().rglob("*.lua"))
+
+
+def test_an_image_path_with_spaces_works(work: Path, runtime: str) -> None:
+    spaced = work / "my images" / "py thon.sqfs"
+    spaced.parent.mkdir()
+    os.link(IMAGE_SQFS, spaced)
+    api.add("spaced/1", str(spaced), runtime=runtime, commands=["python3"])
+    seen = inside(api.get("spaced").wrapper("python3"))
+    assert seen["stamp"] is True
+
+
+def test_readding_needs_force_and_remove_leaves_the_image(work: Path, runtime: str) -> None:
+    api.add("deb/12", str(IMAGE_DIR), runtime=runtime, commands=["python3"])
+    again = roost("container", "add", "deb/12", str(IMAGE_DIR), "--runtime", runtime)
+    assert again.returncode == 1 and "already registered" in again.stderr
+    forced = roost("container", "add", "deb/12", str(IMAGE_DIR), "--runtime", runtime, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "pip" in api.get("deb/12").commands
+    shown = roost("container", "show", "deb", "--format", "tcl")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("#%Module") and "prepend-path PATH" in shown.stdout
+    removed = roost("container", "remove", "deb/12")
+    assert removed.returncode == 0 and "removed deb/12" in removed.stdout
+    assert not (api.modulefile_dir() / "deb").exists() and not (api.containers_dir() / "deb").exists()
+    assert IMAGE_DIR.is_dir()
+    missing = roost("container", "show", "deb")
+    assert missing.returncode == 1 and "no container 'deb' is registered" in missing.stderr
+
+
+@pytest.mark.service("lmod")
+@pytest.mark.parametrize("format", ["lua", "tcl"])
+def test_lmod_loads_the_modulefile_and_its_python_runs_inside(work: Path, runtime: str, format: str) -> None:
+    api.add("deb/12", str(IMAGE_SQFS), runtime=runtime)
+    tree = work / "site-modules"
+    if format == "lua":
+        tree = api.modulefile_dir()  # the file roost writes for itself is the one Lmod loads
+    else:
+        exported = roost("container", "export", "deb/12", "--format", "tcl", "--output", str(tree))
+        assert exported.returncode == 0, exported.stderr
+    script = (f"source {LMOD_INIT}; export MODULEPATH='{tree}'; module load deb/12 && "
+              f"python -c \"{INSIDE}\" && module unload deb/12 && command -v python")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LMOD", "_ModuleTable", "__LMOD"))}
+    done = run(["bash", "--norc", "--noprofile", "-c", script], env=env)
+    assert done.returncode == 0, done.stderr
+    loaded, after_unload = done.stdout.strip().splitlines()
+    assert json.loads(loaded)["stamp"] is True
+    assert not after_unload.startswith(str(api.containers_dir()))
+
+
+def test_roost_module_engine_loads_the_modulefile(work: Path, runtime: str) -> None:
+    modules_api = pytest.importorskip("roost.modules.api")
+    api.add("deb/12", str(IMAGE_DIR), runtime=runtime)
+    environ = dict(os.environ, MODULEPATH=str(api.modulefile_dir()))
+    loaded = modules_api.environ_with(["deb/12"], environ)
+    assert loaded["ROOST_CONTAINER"] == "deb/12"
+    done = run(["python", "-c", INSIDE], env=loaded)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["stamp"] is True
+
+
+def test_container_environment_runs_the_images_python_with_its_packages(work: Path, runtime: str) -> None:
+    envs_api = pytest.importorskip("roost.envs.api")
+    wheel = make_wheel(work)
+    env = envs_api.create("boxed", kind="container", options={"image": str(IMAGE_DIR), "runtime": runtime},
+                          packages=[f"./{wheel.name}", "--no-index"])
+    assert [p.name for p in env.manifest.lock] == ["roost-extra-probe"]
+    done = roost("run", "-e", "boxed", "python", "-c",
+                 "import roost_extra_probe as m, os; print(m.WHERE, os.path.exists('/.roost-packages'))")
+    assert done.returncode == 0, done.stderr
+    where, stamp = done.stdout.split()
+    assert where.startswith(str(env.path / "extras")) or where.startswith("/mnt")
+    assert stamp == "True"
+    bad = roost("run", "-e", "nope", "python")
+    assert bad.returncode != 0
+    with pytest.raises(Exception, match="does not exist"):
+        envs_api.create("broken", kind="container", options={"image": str(work / "missing")})
+    assert [e.name for e in envs_api.list_envs()] == ["boxed"]
+
+
+def test_kernel_from_the_container_executes_code(work: Path, runtime: str) -> None:
+    jupyter_client = pytest.importorskip("jupyter_client")
+    api.add("deb/12", str(IMAGE_DIR), runtime=runtime)
+    done = roost("kernel", "install", "deb-box", "--container", "deb/12")
+    assert done.returncode == 0, done.stderr
+    manager = jupyter_client.KernelManager(kernel_name="deb-box")
+    manager.start_kernel()
+    client = manager.client()
+    try:
+        client.start_channels()
+        client.wait_for_ready(timeout=60)
+        outputs: List[Dict[str, Any]] = []
+        client.execute_interactive("import os, sys; print(os.path.exists('/.roost-packages'), sys.prefix)",
+                                   timeout=60, output_hook=outputs.append)
+        text = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
+        assert text.split() == ["True", "/usr"]
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+@pytest.mark.service("slurm")
+def test_batch_job_through_slurm_runs_in_the_container(work: Path, runtime: str) -> None:
+    jobs_api = pytest.importorskip("roost.jobs.api")
+    api.add("deb/12", str(IMAGE_DIR), runtime=runtime)
+    wrapper = api.get("deb/12").wrapper("python")
+    job = jobs_api.submit([str(wrapper), "-c", INSIDE], backend="slurm", time="5:00")
+    record = job.wait(timeout=120)
+    output = jobs_api.log_file(record).read_text()
+    assert record.exit_code == 0, output + "\n".join(jobs_api.stderr_tail(record))
+    seen = json.loads(output.strip().splitlines()[-1])
+    assert seen["stamp"] is True and seen["cwd"] == str(work)
+
+
+def test_container_state_is_private_to_the_user(work: Path) -> None:
+    """Every path roost writes for containers lives under its data dir (tmp_path's home here)."""
+    assert str(api.modulefile_dir()).startswith(os.environ["HOME"])
+    assert api.list_containers() == []
