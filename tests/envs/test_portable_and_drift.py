@@ -80,7 +80,7 @@ def test_module_drift_changed_then_accepted_then_missing(
 
 
 def test_python_drift_changed_and_gone(roost_env: Dict[str, str], tmp_path: Path) -> None:
-    # A private copy of the interpreter binary (its stdlib reached through a symlinked lib/), to change and delete.
+    # A private copy of the interpreter binary (stdlib through a symlinked lib/), to change and delete.
     prefix = tmp_path / "py"
     (prefix / "bin").mkdir(parents=True)
     real = Path(os.path.realpath(PYTHON))

@@ -38,9 +38,7 @@ def load_modules(names: Sequence[str], environ: Mapping[str, str]) -> Tuple[EnvC
     # Record what this load brought in (dependencies included) and what was asked for, not every module
     # that happened to be loaded in the caller's shell.
     wanted = [m for m in result.modules if m.fullname not in before or _asked(m.fullname, names)]
-    records = [
-        ModuleRecord(fullname=m.fullname, file=str(m.file), checksum=str(m.checksum)) for m in wanted
-    ]
+    records = [ModuleRecord(fullname=m.fullname, file=str(m.file), checksum=str(m.checksum)) for m in wanted]
     return result.change, records
 
 

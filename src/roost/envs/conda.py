@@ -9,9 +9,10 @@ them (rattler's ``alternative_target_prefix``), so the rename at the end leaves 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Sequence
 
@@ -48,14 +49,41 @@ def with_external_mpi(specs: List[str], default_mpi: str) -> List[str]:
     return [*kept, f"{mpi} * external_*"]
 
 
+def exact_spec(pin: str) -> str:
+    """environment.yml's ``name=version=build`` as a match spec rattler parses: ``name ==version build``."""
+    parts = pin.strip().split("=")
+    if len(parts) == 3 and all(parts):
+        return f"{parts[0]} =={parts[1]} {parts[2]}"
+    return pin.strip()
+
+
 def _spec_name(spec: str) -> str:
     for separator in (" ", "=", "<", ">", "!", "~", "["):
         spec = spec.split(separator, 1)[0]
     return spec.strip().lower()
 
 
-def _run(coroutine: Any) -> Any:
-    return asyncio.run(coroutine)
+def run_worker(request: Dict[str, Any]) -> List[Dict[str, str]]:
+    """Solve and install in a child (see roost.envs.rattler_worker for why)."""
+    from roost.envs.venv import die_with_parent
+
+    process = subprocess.run(
+        [sys.executable, "-m", "roost.envs.rattler_worker"],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        preexec_fn=die_with_parent,
+    )
+    try:
+        answer = json.loads(process.stdout)
+    except ValueError:
+        raise _conda_error(
+            "the conda solver", f"it stopped (exit {process.returncode}): {process.stderr[-800:]}"
+        ) from None
+    if not answer.get("ok"):
+        raise _conda_error("solving and installing the conda packages", str(answer.get("error")))
+    records: List[Dict[str, str]] = answer["records"]
+    return records
 
 
 class CondaKind(EnvKind):
@@ -74,75 +102,45 @@ class CondaKind(EnvKind):
             )
         return channels
 
-    def _solve(self, channels: List[str], specs: List[str], locked: Sequence[Any] = ()) -> List[Any]:
-        import rattler
-
-        gateway = rattler.Gateway(cache_dir=None)
-        try:
-            platforms: List[Any] = [str(rattler.Platform.current()), "noarch"]
-            records: List[Any] = _run(
-                rattler.solve(
-                    channel_urls(channels),
-                    specs,
-                    gateway=gateway,
-                    platforms=platforms,
-                    locked_packages=list(locked) or None,
-                    virtual_packages=rattler.VirtualPackage.detect(),
-                )
-            )
-            return records
-        except EnvError:
-            raise
-        except Exception as exc:  # rattler raises its own exception types per failure
-            raise _conda_error("solving the conda packages", exc) from None
-
-    def _install(
+    def _apply(
         self,
-        records: List[Any],
+        channels: List[str],
+        specs: List[str],
         target: Path,
         final_prefix: Path,
         config: Config,
-        installed: Sequence[Any] = (),
-    ) -> None:
-        import rattler
-
-        config.conda.pkgs_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            _run(
-                rattler.install(
-                    records,
-                    target_prefix=str(target),
-                    cache_dir=config.conda.pkgs_dir,
-                    show_progress=False,
-                    installed_packages=list(installed) or None,
-                    alternative_target_prefix=None if target == final_prefix else str(final_prefix),
-                )
-            )
-        except Exception as exc:
-            raise _conda_error("installing the conda packages", exc) from None
+        keep_installed: bool,
+    ) -> List[LockedPackage]:
+        records = run_worker(
+            {
+                "channels": channel_urls(channels),
+                "specs": specs,
+                "target": str(target),
+                "final_prefix": str(final_prefix),
+                "pkgs_dir": str(config.conda.pkgs_dir),
+                "keep_installed": keep_installed,
+            }
+        )
+        return sorted((_locked(r) for r in records), key=lambda p: p.name)
 
     def build(self, spec: BuildSpec) -> BuildResult:
         channels = self._channels(spec.options, spec.config)
         requested = list(spec.packages)
         if spec.lock_text is not None:
-            specs = [line.strip() for line in spec.lock_text.splitlines() if line.strip()]
+            specs = [exact_spec(line) for line in spec.lock_text.splitlines() if line.strip()]
+        elif spec.options.get("external_mpi"):
+            specs = with_external_mpi(requested, spec.config.conda.mpi)
         else:
-            specs = (
-                with_external_mpi(requested, spec.config.conda.mpi)
-                if spec.options.get("external_mpi")
-                else requested
-            )
+            specs = requested
         if not specs:
             raise EnvError("a conda env needs at least one package", "name packages, e.g. `python numpy`")
-        spec.progress(f"solving {len(specs)} spec(s) from {', '.join(channels)}")
-        records = self._solve(channels, specs)
-        spec.progress(f"installing {len(records)} conda package(s)")
-        self._install(records, spec.build_dir, spec.prefix, spec.config)
+        spec.progress(f"solving and installing {len(specs)} spec(s) from {', '.join(channels)}")
+        lock = self._apply(channels, specs, spec.build_dir, spec.prefix, spec.config, keep_installed=False)
         kind_data: Dict[str, Any] = {
             "channels": channels,
             "external_mpi": bool(spec.options.get("external_mpi")),
         }
-        return BuildResult(lock=[_locked(r) for r in records], requested=requested, kind_data=kind_data)
+        return BuildResult(lock=lock, requested=requested, kind_data=kind_data)
 
     def install(
         self,
@@ -155,50 +153,32 @@ class CondaKind(EnvKind):
     ) -> BuildResult:
         channels = list(manifest.kind_data.get("channels") or config.conda.channels)
         requested = list(manifest.requested) + [p for p in packages if p not in manifest.requested]
-        specs = (
-            with_external_mpi(requested, config.conda.mpi)
-            if manifest.kind_data.get("external_mpi")
-            else requested
-        )
-        installed = self._prefix_records(prefix)
-        progress(f"solving {len(specs)} spec(s)")
-        # Installed records passed as 'locked' keep their versions unless the new packages need others.
-        records = self._solve(channels, specs, locked=installed)
-        progress(f"installing into {prefix}")
-        self._install(records, prefix, prefix, config, installed=installed)
-        return BuildResult(
-            lock=[_locked(r) for r in records], requested=requested, kind_data=manifest.kind_data
-        )
+        specs = requested
+        if manifest.kind_data.get("external_mpi"):
+            specs = with_external_mpi(requested, config.conda.mpi)
+        progress(f"solving and installing {len(specs)} spec(s)")
+        lock = self._apply(channels, specs, prefix, prefix, config, keep_installed=True)
+        return BuildResult(lock=lock, requested=requested, kind_data=manifest.kind_data)
 
     def sync(
         self, prefix: Path, manifest: Manifest, environ: Mapping[str, str], config: Config, progress: Progress
     ) -> None:
         channels = list(manifest.kind_data.get("channels") or config.conda.channels)
         progress("restoring the locked packages")
-        records = self._solve(channels, [p.pin() for p in manifest.lock])
-        self._install(records, prefix, prefix, config, installed=self._prefix_records(prefix))
-
-    def _prefix_records(self, prefix: Path) -> List[Any]:
-        import rattler
-
-        meta = prefix / "conda-meta"
-        if not meta.is_dir():
-            return []
-        return [rattler.PrefixRecord.from_path(p) for p in sorted(meta.glob("*.json"))]
+        self._apply(
+            channels,
+            [exact_spec(p.pin()) for p in manifest.lock],
+            prefix,
+            prefix,
+            config,
+            keep_installed=True,
+        )
 
     def installed(self, prefix: Path, environ: Mapping[str, str], config: Config) -> List[LockedPackage]:
         result = []
         for path in sorted((prefix / "conda-meta").glob("*.json")):
             data = json.loads(path.read_text())
-            result.append(
-                LockedPackage(
-                    name=data["name"],
-                    version=data["version"],
-                    build=data.get("build", ""),
-                    hashes=[data["sha256"]] if data.get("sha256") else [],
-                    url=data.get("url", ""),
-                )
-            )
+            result.append(_locked(data))
         return result
 
     def activate(self, prefix: Path, manifest: Manifest, change: EnvChange) -> None:
@@ -222,19 +202,19 @@ class CondaKind(EnvKind):
         return "\n".join(lines) + "\n"
 
 
-def _locked(record: Any) -> LockedPackage:
-    sha = record.sha256.hex() if getattr(record, "sha256", None) else ""
+def _locked(record: Mapping[str, Any]) -> LockedPackage:
+    sha = str(record.get("sha256") or "")
     return LockedPackage(
-        name=record.name.normalized,
-        version=str(record.version),
-        build=str(record.build),
+        name=str(record["name"]),
+        version=str(record["version"]),
+        build=str(record.get("build", "")),
         hashes=[sha] if sha else [],
-        url=str(record.url),
+        url=str(record.get("url", "")),
     )
 
 
-def _conda_error(what: str, exc: BaseException) -> EnvError:
-    text = str(exc).strip()
+def _conda_error(what: str, error: str) -> EnvError:
+    text = error.strip()
     lowered = text.lower()
     if "cannot solve" in lowered or "no candidates" in lowered or "nothing provides" in lowered:
         hint = "check the package names and versions exist in the channels (conda.channels or --channel)"

@@ -1,4 +1,8 @@
-import base64, hashlib, os, time, zipfile
+import base64
+import hashlib
+import os
+import time
+import zipfile
 
 NAME, VERSION = "slowpkg", "1.0"
 DIST = f"{NAME}-{VERSION}.dist-info"
