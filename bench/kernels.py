@@ -1,0 +1,105 @@
+"""Kernel start-up benchmark (BENCHMARKS.md, section "Kernels").
+
+Start-to-ready (``KernelManager.start_kernel`` until ``wait_for_ready`` returns, i.e. the kernel answered
+``kernel_info``) for two kernelspecs of the same roost environment:
+
+* roost: the spec ``roost kernel install bench --env benchenv -m gcc -m tools`` writes; its argv runs roost's
+  launcher, which loads the two modules, activates the env, then execs ipykernel;
+* plain: ``[ENV/bin/python, -m, ipykernel_launcher, -f, {connection_file}]`` (what a hand-made kernel.json
+  does), started from the same environment.
+
+The two are started alternately (so load on the shared machine hits both alike); medians and their ratio
+are printed.  Everything lives in a temporary directory (home, Jupyter dir, env store, module tree).
+
+    python bench/kernels.py --rounds 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List
+
+
+def roost(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "roost", *args], check=True, capture_output=True, text=True)
+
+
+def prepare(root: Path) -> Path:
+    """Private dirs in os.environ, a two-module tree, an env with ipykernel; both kernelspecs installed."""
+    home = root / "home"
+    home.mkdir()
+    tree = root / "modules"
+    for fullname, body in {
+        "gcc/12.2.0": 'setenv("GCC_ROOT", "/opt/gcc/12.2.0")\nprepend_path("LD_LIBRARY_PATH", "/gcc/lib")',
+        "tools/1.0": 'setenv("TOOLS_HOME", "/opt/tools/1.0")\nprepend_path("PATH", "/tools/bin")',
+    }.items():
+        (tree / fullname).parent.mkdir(parents=True, exist_ok=True)
+        (tree / f"{fullname}.lua").write_text(body + "\n")
+    os.environ.update({
+        "HOME": str(home), "XDG_DATA_HOME": str(home / ".local/share"),
+        "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache"), "JUPYTER_DATA_DIR": str(home / ".local/share/jupyter"),
+        "JUPYTER_RUNTIME_DIR": str(root / "runtime"), "ROOST_ENVS_DIR": str(root / "envs"),
+        "MODULEPATH": str(tree),
+    })
+    for name in ("JUPYTER_PATH", "LOADEDMODULES", "_ROOST_MT_", "VIRTUAL_ENV", "PYTHONPATH"):
+        os.environ.pop(name, None)
+    roost("env", "create", "benchenv", "ipykernel")
+    roost("kernel", "install", "bench-roost", "--env", "benchenv", "-m", "gcc", "-m", "tools")
+    python = root / "envs" / "benchenv" / "bin" / "python"
+    plain = home / ".local/share/jupyter/kernels/bench-plain"
+    plain.mkdir(parents=True)
+    spec = {"argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "plain", "language": "python"}
+    (plain / "kernel.json").write_text(json.dumps(spec))
+    return python
+
+
+def start_to_ready(kernel_name: str) -> float:
+    from jupyter_client.manager import KernelManager
+
+    manager = KernelManager(kernel_name=kernel_name)
+    started = time.perf_counter()
+    manager.start_kernel(stderr=subprocess.DEVNULL)
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=120)
+        elapsed = time.perf_counter() - started
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=15)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="roost-bench-kernels-") as tmp:
+        prepare(Path(tmp))
+        start_to_ready("bench-plain")  # warm the file cache for both
+        start_to_ready("bench-roost")
+        times: Dict[str, List[float]] = {"bench-roost": [], "bench-plain": []}
+        for _ in range(args.rounds):
+            for name in times:
+                times[name].append(start_to_ready(name))
+    roost_median = statistics.median(times["bench-roost"])
+    plain_median = statistics.median(times["bench-plain"])
+    print(f"rounds: {args.rounds} (alternating), start-to-ready medians")
+    print(f"roost launcher (env + 2 modules): {roost_median * 1000:7.0f} ms")
+    print(f"plain ipykernel spec (same env):  {plain_median * 1000:7.0f} ms")
+    print(f"ratio roost / plain:              {roost_median / plain_median:7.3f}")
+
+
+if __name__ == "__main__":
+    main()
