@@ -45,7 +45,8 @@ def prepare(root: Path) -> Path:
         (tree / f"{fullname}.lua").write_text(body + "\n")
     os.environ.update({
         "HOME": str(home), "XDG_DATA_HOME": str(home / ".local/share"),
-        "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache"), "JUPYTER_DATA_DIR": str(home / ".local/share/jupyter"),
+        "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache"),
+        "JUPYTER_DATA_DIR": str(home / ".local/share/jupyter"),
         "JUPYTER_RUNTIME_DIR": str(root / "runtime"), "ROOST_ENVS_DIR": str(root / "envs"),
         "MODULEPATH": str(tree),
     })
