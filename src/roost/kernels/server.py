@@ -28,12 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Protocol
 
-from roost import paths
+from roost import envvars, paths
 from roost.errors import KernelError
 from roost.kernels.serve import ENDPOINT_FILE, SERVER_MODULES, SESSION_FILE, write_private_json
 from roost.kernels.spec import Recipe
 
-LOGIN_HOST_VARIABLE = "ROOST_LOGIN_HOST"
+LOGIN_HOST_VARIABLE = envvars.declare(
+    "ROOST_LOGIN_HOST", "Host named in the ssh tunnel command `roost jupyter` prints (default: this machine's FQDN)."
+)
 Progress = Callable[[str], None]
 
 
