@@ -75,9 +75,7 @@ def environment_setup(spec: JobSpec, environ: Mapping[str, str]) -> Optional[Env
         try:
             from roost.modules import api as modules_api
         except ImportError as exc:
-            raise JobError(
-                "modules are not available in this roost installation", "submit without --module"
-            ) from exc
+            raise JobError("modules are not available in this roost installation", "submit without --module") from exc
         loaded = modules_api.load(list(spec.modules), current).change
         change.extend(loaded.ops)
         current = loaded.applied_to(current)
@@ -85,9 +83,7 @@ def environment_setup(spec: JobSpec, environ: Mapping[str, str]) -> Optional[Env
         try:
             from roost.envs.api import activation_change
         except ImportError as exc:
-            raise JobError(
-                "environments are not available in this roost installation", "submit without -e"
-            ) from exc
+            raise JobError("environments are not available in this roost installation", "submit without -e") from exc
         change.extend(activation_change(spec.env, current, restorable=False).ops)
     return change
 
@@ -145,9 +141,7 @@ def submit(
 class Executor:
     """Submit Python callables (as submitit does): ``Executor(time="10:00").submit(fn, *args, **kwargs)``."""
 
-    def __init__(
-        self, *, backend: Optional[str] = None, store: Optional[Store] = None, **options: Any
-    ) -> None:
+    def __init__(self, *, backend: Optional[str] = None, store: Optional[Store] = None, **options: Any) -> None:
         JobSpec.create(("true",), **options)  # validate now, not at the first submit
         self.backend = backend
         self.store = store
@@ -185,7 +179,10 @@ def refresh(store: Store, job_ids: Iterable[str]) -> List[JobRecord]:
         if not record.finished:
             unfinished.setdefault(record.backend, []).append(record.id)
     for name, ids in unfinished.items():
-        statuses = open_backend(name, store).status(ids)
+        backend = open_backend(name, store)
+        statuses = backend.status(ids)
+        if backend.records_states:
+            continue
         for status in statuses.values():
             if status.tasks:
                 store.update_status(status)
@@ -210,8 +207,7 @@ def wait(
             return records
         if timeout is not None and time.monotonic() - start >= timeout:
             raise JobError(
-                f"jobs still running after {timeout:g} s: "
-                f"{', '.join(r.id for r in records if not r.finished)}",
+                f"jobs still running after {timeout:g} s: {', '.join(r.id for r in records if not r.finished)}",
                 "wait longer, or check them with: roost status ID",
             )
         time.sleep(delay)
@@ -236,11 +232,7 @@ def log_file(record: JobRecord, *, task: Optional[int] = None, stream: str = "st
 
 def stderr_tail(record: JobRecord, lines: int = 10) -> List[str]:
     """The last lines of a failed job's stderr (the first failed task of an array)."""
-    failed = [
-        t.task
-        for t in record.tasks
-        if t.state not in (JobState.COMPLETED, JobState.PENDING, JobState.RUNNING)
-    ]
+    failed = [t.task for t in record.tasks if t.state not in (JobState.COMPLETED, JobState.PENDING, JobState.RUNNING)]
     path = log_file(record, task=failed[0] if failed else None, stream="stderr")
     try:
         with open(path, "rb") as handle:
@@ -301,9 +293,7 @@ class Job:
         record = self.wait(timeout)
         call_dir = dict(record.spec.environment).get(CALL_DIR_VARIABLE)
         if not call_dir:
-            raise JobError(
-                f"job {self.id} runs a command, not a Python callable", "read its output: roost logs ID"
-            )
+            raise JobError(f"job {self.id} runs a command, not a Python callable", "read its output: roost logs ID")
         result_path = Path(call_dir) / "result.pkl"
         if not result_path.exists():
             tail = "\n".join(stderr_tail(record))
@@ -335,9 +325,7 @@ def _read(path: Path) -> str:
 # ------------------------------------------------------------------------------------------- shells
 
 
-def shell_command(
-    spec: JobSpec, backend: str, environ: Mapping[str, str]
-) -> Tuple[List[str], Dict[str, str]]:
+def shell_command(spec: JobSpec, backend: str, environ: Mapping[str, str]) -> Tuple[List[str], Dict[str, str]]:
     """argv and environment of an interactive shell with the job's resources, env and modules."""
     setup = environment_setup(spec, environ)
     env = setup.applied_to(environ) if setup else dict(environ)

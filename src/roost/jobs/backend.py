@@ -95,6 +95,9 @@ def exit_code_from_wait_status(status: int) -> int:
 
 class Backend(Protocol):
     name: str
+    # True when the backend itself writes task states into the job store (local); callers then must not
+    # write a status snapshot back, or they would undo a state recorded meanwhile.
+    records_states: bool
 
     def available(self) -> bool:
         """Whether this backend can run jobs here."""

@@ -26,6 +26,7 @@ import socket
 import subprocess
 import sys
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
@@ -125,6 +126,7 @@ def _gpu_ids(setting: Optional[str]) -> Tuple[str, ...]:
 
 class LocalBackend:
     name = "local"
+    records_states = True
 
     def __init__(self, store: Store, environ: Optional[Mapping[str, str]] = None) -> None:
         self.store = store
@@ -184,17 +186,13 @@ class LocalBackend:
         with self.store.transaction() as db:
             for job_id in job_ids:
                 base, _, task = job_id.partition("_")
-                where, params = (
-                    ("job_id = ?", [base]) if not task else ("job_id = ? AND task = ?", [base, int(task)])
-                )
+                where, params = ("job_id = ?", [base]) if not task else ("job_id = ? AND task = ?", [base, int(task)])
                 db.execute(
                     f"UPDATE tasks SET state = 'CANCELLED', reason = 'cancelled before it started', "
                     f"ended = ? WHERE {where} AND state = 'PENDING'",
                     [time.time(), *params],
                 )
-                rows = db.execute(
-                    f"SELECT pid FROM tasks WHERE {where} AND state = 'RUNNING'", params
-                ).fetchall()
+                rows = db.execute(f"SELECT pid FROM tasks WHERE {where} AND state = 'RUNNING'", params).fetchall()
                 supervisors += [pid for (pid,) in rows if pid]
         for pid in supervisors:
             if _is_supervisor(pid):
@@ -394,7 +392,7 @@ class Runner:
     def _reap(self) -> None:
         while self.children:
             try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
+                pid, wait_status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 break
             if pid == 0:
@@ -402,16 +400,14 @@ class Runner:
             key = self.children.pop(pid, None)
             if key is not None:
                 self.launched.pop(key, None)
-                _fail_if_still_running(self.store, key, pid)
+                _fail_if_still_running(self.store, key, pid, f" (wait status {wait_status})")
 
     # -- scheduling
 
     def _schedule(self) -> bool:
         """Start what fits; True while anything is pending or running."""
         db = self.store.connection()
-        running = db.execute(
-            "SELECT job_id, task, cpus, mem, gpus, pid FROM tasks WHERE state = 'RUNNING'"
-        ).fetchall()
+        running = db.execute("SELECT job_id, task, cpus, mem, gpus, pid FROM tasks WHERE state = 'RUNNING'").fetchall()
         used_cpus, used_memory = 0, 0
         used_gpus: Set[str] = set()
         seen: Set[Tuple[str, int]] = set()
@@ -425,13 +421,16 @@ class Runner:
                 used_cpus += cpus
                 used_memory += mem
                 used_gpus.update(gpus)
-        waiting = db.execute(
-            "SELECT DISTINCT t.job_id, j.seq FROM tasks t JOIN jobs j ON j.id = t.job_id"
-            " WHERE t.state = 'PENDING' AND j.backend = 'local' ORDER BY j.seq"
-        ).fetchall()
+        # A job with a pending task is itself PENDING or RUNNING (its summary state), so scan jobs, not tasks.
+        waiting = [
+            job_id
+            for (job_id,) in db.execute(
+                "SELECT id FROM jobs WHERE backend = 'local' AND state IN ('PENDING', 'RUNNING') ORDER BY seq"
+            )
+        ]
         if not waiting:
             return bool(running)
-        for job_id, _seq in waiting:
+        for job_id in waiting:
             spec = self._spec(job_id)
             verdict = dependency_verdict(self.store, spec.dependency, spec.name, job_id)
             if verdict is False:
@@ -502,15 +501,16 @@ class Runner:
             try:
                 self._detach_from_runner()
                 code = Supervisor(self.store_path, job_id, task, spec, gpus, bool(self.capacity.gpus)).run()
+            except BaseException:
+                traceback.print_exc()  # into runner.log; the task becomes NODE_FAIL when the runner reaps us
+                sys.stderr.flush()
             finally:
                 os._exit(code)
         self.children[pid] = (job_id, task)
         self.launched[(job_id, task)] = (spec.task_cpus, spec.task_memory, gpus)
 
 
-def dependency_verdict(
-    store: Store, dependency: Optional[Dependency], name: str, job_id: str
-) -> Optional[bool]:
+def dependency_verdict(store: Store, dependency: Optional[Dependency], name: str, job_id: str) -> Optional[bool]:
     """True when the job may start, None while it must wait, False when it never can."""
     if dependency is None:
         return True
@@ -524,8 +524,7 @@ def _condition_verdict(store: Store, kind: str, ids: Sequence[str], name: str, j
     db = store.connection()
     if kind == "singleton":
         row = db.execute(
-            "SELECT COUNT(*) FROM jobs WHERE name = ? AND state = 'RUNNING' AND id != ?"
-            " AND backend = 'local'",
+            "SELECT COUNT(*) FROM jobs WHERE name = ? AND state = 'RUNNING' AND id != ? AND backend = 'local'",
             (name, job_id),
         ).fetchone()
         return None if row[0] else True
@@ -585,18 +584,17 @@ class Supervisor:
         for signum in (signal.SIGCHLD, signal.SIGUSR1):
             signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, self._on_cancel)
-        store = Store(self.store_path)
+        store = Store(self.store_path, initialise=False)
         record = self._claim(store)
         if record is None:
             return 0
         try:
-            state, exit_code, reason = self._run_script(record)
+            state, exit_code, reason = self._run_script(record, store)
         except OSError as exc:
             state, exit_code, reason = JobState.FAILED, 1, f"could not start: {exc}"
         with store.transaction() as db:
             db.execute(
-                "UPDATE tasks SET state = ?, exit_code = ?, reason = ?, ended = ?"
-                " WHERE job_id = ? AND task = ?",
+                "UPDATE tasks SET state = ?, exit_code = ?, reason = ?, ended = ? WHERE job_id = ? AND task = ?",
                 (state.value, exit_code, reason, time.time(), self.job_id, self.task),
             )
         store.refresh_summary([self.job_id])
@@ -611,9 +609,7 @@ class Supervisor:
                 (os.getpid(), time.time(), ",".join(self.gpus), self.job_id, self.task),
             ).rowcount
             if claimed:
-                db.execute(
-                    "UPDATE jobs SET state = 'RUNNING' WHERE id = ? AND state = 'PENDING'", (self.job_id,)
-                )
+                db.execute("UPDATE jobs SET state = 'RUNNING' WHERE id = ? AND state = 'PENDING'", (self.job_id,))
         return store.get(self.job_id, with_tasks=False) if claimed else None
 
     def _environment(self, record: JobRecord, store: Store) -> Dict[str, str]:
@@ -630,8 +626,7 @@ class Supervisor:
             environ["CUDA_VISIBLE_DEVICES"] = ",".join(self.gpus)
         return environ
 
-    def _run_script(self, record: JobRecord) -> Tuple[JobState, Optional[int], str]:
-        store = Store(self.store_path)
+    def _run_script(self, record: JobRecord, store: Store) -> Tuple[JobState, Optional[int], str]:
         environ = self._environment(record, store)
         script = write_script(self.store_path.parent, self.job_id, record.script)
         task = None if self.task == NO_TASK else self.task
@@ -669,9 +664,7 @@ class Supervisor:
         deadline = time.monotonic() + self.spec.time if self.spec.time else None
         while True:
             now = time.monotonic()
-            timeouts = [
-                t - now for t in (deadline if self.outcome is None else None, self.kill_at) if t is not None
-            ]
+            timeouts = [t - now for t in (deadline if self.outcome is None else None, self.kill_at) if t is not None]
             try:
                 return self.process.wait(max(min(timeouts), 0) if timeouts else None)
             except (subprocess.TimeoutExpired, _Interrupted):
@@ -751,11 +744,11 @@ def _is_supervisor(pid: int) -> bool:
         return True  # no /proc (macOS): trust the record
 
 
-def _fail_if_still_running(store: Store, key: Tuple[str, int], pid: int) -> None:
+def _fail_if_still_running(store: Store, key: Tuple[str, int], pid: int, seen_by: str = "") -> None:
     """A supervisor that exits without recording an end crashed: say so instead of RUNNING forever."""
     with store.transaction() as db:
         changed = db.execute(
-            "UPDATE tasks SET state = 'NODE_FAIL', reason = 'the supervisor died', ended = ?"
+            f"UPDATE tasks SET state = 'NODE_FAIL', reason = 'the supervisor died{seen_by}', ended = ?"
             " WHERE job_id = ? AND task = ? AND state IN ('RUNNING', 'PENDING') AND (pid = ? OR pid IS NULL)",
             (time.time(), key[0], key[1], pid),
         ).rowcount
@@ -767,13 +760,11 @@ def fail_dead_supervisors(store: Store, job_ids: Sequence[str]) -> None:
     db = store.connection()
     dead: List[Tuple[str, int, int]] = []
     for job_id in job_ids:
-        for task, pid in db.execute(
-            "SELECT task, pid FROM tasks WHERE job_id = ? AND state = 'RUNNING'", (job_id,)
-        ):
+        for task, pid in db.execute("SELECT task, pid FROM tasks WHERE job_id = ? AND state = 'RUNNING'", (job_id,)):
             if pid and not _is_supervisor(pid):
                 dead.append((job_id, task, pid))
     for job_id, task, pid in dead:
-        _fail_if_still_running(store, (job_id, task), pid)
+        _fail_if_still_running(store, (job_id, task), pid, " (status)")
 
 
 def main(argv: List[str]) -> int:

@@ -59,6 +59,7 @@ def map_state(slurm_state: str) -> JobState:
 
 class SlurmBackend:
     name = "slurm"
+    records_states = False
 
     def __init__(self, store: Store, environ: Optional[Mapping[str, str]] = None) -> None:
         self.store = store
@@ -72,18 +73,12 @@ class SlurmBackend:
     def launcher(self) -> str:
         return "slurm"
 
-    def _run(
-        self, argv: List[str], *, timeout: int, stdin: Optional[str] = None
-    ) -> subprocess.CompletedProcess[str]:
+    def _run(self, argv: List[str], *, timeout: int, stdin: Optional[str] = None) -> subprocess.CompletedProcess[str]:
         self.queries += 1
         try:
-            return subprocess.run(
-                argv, input=stdin, capture_output=True, text=True, timeout=timeout, env=self.environ
-            )
+            return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=timeout, env=self.environ)
         except FileNotFoundError as exc:
-            raise JobError(
-                f"{argv[0]} is not on PATH", "load Slurm's module, or use --backend local"
-            ) from exc
+            raise JobError(f"{argv[0]} is not on PATH", "load Slurm's module, or use --backend local") from exc
         except subprocess.TimeoutExpired as exc:
             raise JobError(
                 f"{argv[0]} did not answer within {timeout} s",
@@ -101,9 +96,7 @@ class SlurmBackend:
         finally:
             os.unlink(handle.name)
         if done.returncode != 0:
-            message = (
-                done.stderr.strip().replace("sbatch: error: ", "") or f"sbatch exited with {done.returncode}"
-            )
+            message = done.stderr.strip().replace("sbatch: error: ", "") or f"sbatch exited with {done.returncode}"
             raise JobError(f"Slurm refused the job: {message}", _sbatch_hint(message))
         native = done.stdout.strip().split(";")[0]
         return self.store.add(
@@ -167,9 +160,7 @@ class SlurmBackend:
                 continue
             job, _, task_text = parts[0].partition("_")
             exit_text, _, signal_text = parts[2].partition(":")
-            code = (
-                128 + int(signal_text) if signal_text.isdigit() and int(signal_text) else int(exit_text or 0)
-            )
+            code = 128 + int(signal_text) if signal_text.isdigit() and int(signal_text) else int(exit_text or 0)
             task = int(task_text) if task_text.isdigit() else None
             result.setdefault(job, JobStatus(job)).tasks.append(
                 TaskStatus(task, map_state(parts[1]), code, parts[3] if len(parts) > 3 else "")

@@ -62,9 +62,7 @@ def parse_memory(text: str, option: str = "--mem") -> int:
     """Slurm memory sizes (``500``, ``500M``, ``4G``, ``1T``; the default unit is MB), in MB."""
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?", text.strip(), flags=re.IGNORECASE)
     if not match:
-        raise JobError(
-            f"{option} {text!r} is not a memory size", "use a number with K, M, G or T, e.g. 4G or 500M"
-        )
+        raise JobError(f"{option} {text!r} is not a memory size", "use a number with K, M, G or T, e.g. 4G or 500M")
     number, unit = float(match.group(1)), (match.group(2) or "M").upper()
     megabytes = round(number * _MEMORY_UNITS[unit])
     if megabytes <= 0:
@@ -143,8 +141,7 @@ class Dependency:
     @classmethod
     def parse(cls, text: str) -> Dependency:
         hint = (
-            "use TYPE:JOBID[:JOBID...] joined by ',' (all) or '?' (any); "
-            f"TYPE is one of {', '.join(DEPENDENCY_TYPES)}"
+            f"use TYPE:JOBID[:JOBID...] joined by ',' (all) or '?' (any); TYPE is one of {', '.join(DEPENDENCY_TYPES)}"
         )
         value = text.strip()
         if "," in value and "?" in value:
@@ -180,9 +177,7 @@ def gpu_count(gpus: Optional[str], gres: Optional[str]) -> int:
     if gpus:
         tail = gpus.rsplit(":", 1)[-1]
         if not tail.isdigit() or int(tail) <= 0:
-            raise JobError(
-                f"--gpus {gpus!r} is not a GPU count", "use N or TYPE:N, e.g. --gpus 2 or --gpus a100:1"
-            )
+            raise JobError(f"--gpus {gpus!r} is not a GPU count", "use N or TYPE:N, e.g. --gpus 2 or --gpus a100:1")
         total += int(tail)
     for item in (gres or "").split(","):
         name, *rest = item.strip().split(":")
@@ -250,13 +245,9 @@ class JobSpec:
             raise JobError("--mem and --mem-per-cpu exclude each other", "give only one of them")
         for directive in self.directives:
             if not directive.startswith("--") or "\n" in directive:
-                raise JobError(
-                    f"directive {directive!r} is not an sbatch option", "write it as --option=value"
-                )
+                raise JobError(f"directive {directive!r} is not an sbatch option", "write it as --option=value")
         if self.job_name is not None and ("\n" in self.job_name or not self.job_name.strip()):
-            raise JobError(
-                f"--job-name {self.job_name!r} is not a usable name", "use a short name without newlines"
-            )
+            raise JobError(f"--job-name {self.job_name!r} is not a usable name", "use a short name without newlines")
         gpu_count(self.gpus, self.gres)
 
     @classmethod

@@ -106,9 +106,10 @@ def default_path() -> Path:
 class Store:
     """The job database.  Open one per process; a forked child must open its own."""
 
-    def __init__(self, path: Optional[Path] = None) -> None:
+    def __init__(self, path: Optional[Path] = None, *, initialise: bool = True) -> None:
         self.path = Path(path) if path else default_path()
         self._connection: Optional[sqlite3.Connection] = None
+        self._needs_schema = initialise  # processes started after the schema exists (supervisors) skip it
 
     @property
     def directory(self) -> Path:
@@ -126,7 +127,8 @@ class Store:
                 ) from exc
             connection.execute("PRAGMA busy_timeout = 60000")
             self._connection = connection
-            self._initialise(connection)
+            if self._needs_schema:
+                self._initialise(connection)
         return self._connection
 
     def _initialise(self, connection: sqlite3.Connection) -> None:
@@ -198,10 +200,7 @@ class Store:
                 )
             db.executemany(
                 "INSERT INTO tasks (job_id, task, state, cpus, mem) VALUES (?, ?, ?, ?, ?)",
-                [
-                    (job_id, index, JobState.PENDING.value, spec.task_cpus, spec.task_memory)
-                    for index in task_indices
-                ],
+                [(job_id, index, JobState.PENDING.value, spec.task_cpus, spec.task_memory) for index in task_indices],
             )
         return job_id
 
@@ -237,9 +236,7 @@ class Store:
     def list(self, *, include_finished: bool = False, limit: int = 1000) -> List[JobRecord]:
         db = self.connection()
         where = "" if include_finished else " WHERE state IN ('PENDING', 'RUNNING')"
-        rows = db.execute(
-            f"SELECT {_JOB_COLUMNS} FROM jobs{where} ORDER BY seq DESC LIMIT ?", (limit,)
-        ).fetchall()
+        rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs{where} ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
         records = [_record_from_row(row) for row in reversed(rows)]
         for record in records:
             record.tasks = self.tasks(record.id)
@@ -251,9 +248,7 @@ class Store:
     def tasks(self, job_id: str) -> List[TaskStatus]:
         rows = (
             self.connection()
-            .execute(
-                "SELECT task, state, exit_code, reason FROM tasks WHERE job_id = ? ORDER BY task", (job_id,)
-            )
+            .execute("SELECT task, state, exit_code, reason FROM tasks WHERE job_id = ? ORDER BY task", (job_id,))
             .fetchall()
         )
         return [
@@ -304,15 +299,25 @@ def _record_from_row(row: Tuple[Any, ...]) -> JobRecord:
 
 
 def _refresh_summary(db: sqlite3.Connection, job_id: str) -> None:
-    """Recompute a job's state, exit code and reason from its tasks."""
-    rows = db.execute(
-        "SELECT task, state, exit_code, reason FROM tasks WHERE job_id = ?", (job_id,)
-    ).fetchall()
-    status = JobStatus(job_id, [TaskStatus(t, JobState(s), c, r) for t, s, c, r in rows])
-    reason = next((t.reason for t in status.tasks if t.reason and t.state is status.state), "")
+    """Recompute a job's state, exit code and reason from its tasks (aggregated in SQL: arrays are big)."""
+    counts = dict(db.execute("SELECT state, COUNT(*) FROM tasks WHERE job_id = ? GROUP BY state", (job_id,)))
+    status = JobStatus(job_id, [TaskStatus(None, JobState(state)) for state in counts])
+    state = status.state
+    exit_code: Optional[int] = None
+    if status.finished:
+        row = db.execute(
+            "SELECT exit_code FROM tasks WHERE job_id = ? AND (exit_code IS NULL OR exit_code != 0)"
+            " ORDER BY task LIMIT 1",
+            (job_id,),
+        ).fetchone()
+        exit_code = 0 if row is None else row[0]
+    row = db.execute(
+        "SELECT reason FROM tasks WHERE job_id = ? AND state = ? AND reason != '' ORDER BY task LIMIT 1",
+        (job_id, state.value),
+    ).fetchone()
     db.execute(
         "UPDATE jobs SET state = ?, exit_code = ?, reason = ? WHERE id = ?",
-        (status.state.value, status.exit_code if status.finished else None, reason, job_id),
+        (state.value, exit_code, row[0] if row else "", job_id),
     )
 
 

@@ -1,0 +1,174 @@
+"""Job benchmarks (BENCHMARKS.md, section "Jobs").
+
+(a) Submission overhead on the real Slurm: ``roost submit`` (the CLI, one process per job, and the Python
+    API in one process) against raw ``sbatch``, N jobs each, held with --begin so nothing runs meanwhile.
+(b) Scheduling overhead of the local backend: N trivial tasks as one array, wall time per task, beside
+    submitit's LocalExecutor running the same number of trivial tasks.
+
+    python bench/jobs.py slurm --jobs 100
+    python bench/jobs.py local --tasks 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Dict, List
+
+
+def _timed(action: Callable[[], object], count: int) -> List[float]:
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _summary(label: str, times: List[float]) -> Dict[str, float]:
+    median = statistics.median(times)
+    print(f"{label:<34} n={len(times):<5} median {median * 1000:8.1f} ms   total {sum(times):7.2f} s")
+    return {"median": median, "total": sum(times)}
+
+
+def bench_slurm(jobs: int) -> None:
+    if not shutil.which("sbatch"):
+        sys.exit("no sbatch here: start Slurm with scripts/services/slurm.sh")
+    held = "--begin=now+3600"  # queued, never started: this measures submission only
+    data = tempfile.mkdtemp(prefix="roost-bench-")
+    env = dict(os.environ, ROOST_DATA_DIR=data, ROOST_JOBS_BACKEND="slurm")
+    ids: List[str] = []
+
+    def sbatch() -> None:
+        out = subprocess.run(
+            ["sbatch", "--parsable", held, "-t", "1", "--wrap", "true"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=data,
+        )
+        ids.append(out.stdout.strip())
+
+    def roost_cli() -> None:
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "roost",
+                "submit",
+                "--parsable",
+                f"--directive={held}",
+                "-t",
+                "1",
+                "--",
+                "true",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+            cwd=data,
+        )
+        ids.append(out.stdout.strip())
+
+    os.environ.update(ROOST_DATA_DIR=data, ROOST_JOBS_BACKEND="slurm")
+    from roost.jobs import api
+    from roost.jobs.store import Store
+
+    store = Store()
+
+    def roost_api() -> None:
+        ids.append(api.submit(["true"], store=store, time="1", directives=[held], workdir=data).id)
+
+    def python_start() -> None:
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+
+    print(f"(a) submitting {jobs} jobs each; Slurm 22.05 on localhost")
+    raw = _summary("sbatch --parsable --wrap true", _timed(sbatch, jobs))
+    cli = _summary("roost submit (CLI process)", _timed(roost_cli, jobs))
+    lib = _summary("roost.jobs.api.submit (in process)", _timed(roost_api, jobs))
+    start = _summary("python -c pass (interpreter start)", _timed(python_start, 20))
+    print(
+        f"ratio CLI/sbatch {cli['median'] / raw['median']:.2f}   API/sbatch {lib['median'] / raw['median']:.2f}"
+        f"   (CLI minus interpreter start)/sbatch {(cli['median'] - start['median']) / raw['median']:.2f}"
+    )
+    for start_index in range(0, len(ids), 500):
+        subprocess.run(["scancel", *ids[start_index : start_index + 500]], check=False)
+    shutil.rmtree(data, ignore_errors=True)
+
+
+def _noop() -> None:
+    return None
+
+
+def bench_local(tasks: int, peer_tasks: int) -> None:
+    data = tempfile.mkdtemp(prefix="roost-bench-")
+    os.environ.update(ROOST_DATA_DIR=data, ROOST_JOBS_BACKEND="local")
+    from roost.jobs import api
+    from roost.jobs.store import Store
+
+    cores = len(os.sched_getaffinity(0))
+    print(f"(b) trivial tasks on the local backend, {cores} cores")
+    results: Dict[str, float] = {}
+    for label, command, count in [
+        ("roost array, task = true", "true", tasks),
+        ("roost array, task = python -c pass", f"{sys.executable} -c pass", peer_tasks),
+    ]:
+        start = time.perf_counter()
+        job = api.submit(
+            command,
+            array=f"0-{count - 1}",
+            workdir=data,
+            output="/dev/null",
+            error="/dev/null",
+            store=Store(),
+        )
+        record = job.wait(timeout=3600)
+        wall = time.perf_counter() - start
+        assert record.state.value == "COMPLETED", record.state
+        results[label] = wall / count
+        print(f"{label:<40} n={count:<5} wall {wall:7.2f} s   per task {wall / count * 1000:7.1f} ms")
+    try:
+        import submitit
+    except ImportError:
+        print("submitit is not installed (pip install submitit): peer skipped")
+        return
+    folder = Path(data) / "submitit"
+    executor = submitit.LocalExecutor(folder=str(folder))
+    executor.update_parameters(timeout_min=60)
+    start = time.perf_counter()
+    jobs = executor.map_array(lambda _: _noop(), range(peer_tasks))
+    for job in jobs:
+        job.result()
+    wall = time.perf_counter() - start
+    print(
+        f"{'submitit LocalExecutor, task = noop()':<40} n={peer_tasks:<5} wall {wall:7.2f} s   per task "
+        f"{wall / peer_tasks * 1000:7.1f} ms"
+    )
+    shutil.rmtree(data, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="which", required=True)
+    slurm = sub.add_parser("slurm")
+    slurm.add_argument("--jobs", type=int, default=100)
+    local = sub.add_parser("local")
+    local.add_argument("--tasks", type=int, default=1000)
+    local.add_argument("--peer-tasks", type=int, default=200, help="tasks for the Python-per-task runs")
+    args = parser.parse_args()
+    if args.which == "slurm":
+        bench_slurm(args.jobs)
+    else:
+        bench_local(args.tasks, args.peer_tasks)
+
+
+if __name__ == "__main__":
+    main()
