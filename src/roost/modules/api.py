@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import List, Mapping, NamedTuple, Optional, Sequence
+from typing import List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from roost.errors import ModuleNotFound
 from roost.modules.command import module_cache_dir
@@ -74,3 +74,27 @@ def loaded(environ: Optional[Mapping[str, str]] = None) -> List[LoadedModule]:
 
     table = ModuleTable.from_environ(os.environ if environ is None else environ)
     return [LoadedModule(m.fullname, m.sn, m.version, m.file, "") for m in table.active()]
+
+
+class ModuleSession:
+    """A shell-less module session: run module commands against an environment kept in this object.
+
+    >>> session = ModuleSession({"MODULEPATH": "/apps/modulefiles", "PATH": "/usr/bin"})
+    >>> report, ok = session.run("load", "python")
+    >>> session.environ["PATH"]
+    """
+
+    def __init__(self, environ: Optional[Mapping[str, str]] = None) -> None:
+        self.environ = dict(os.environ if environ is None else environ)
+
+    def run(self, *argv: str) -> Tuple[str, bool]:
+        """Run ``module ARGV...``; returns (what the user would read, success).  A failure changes nothing."""
+        import json
+
+        from roost.modules.command import run
+        from roost.shell.change import apply_to_environ
+
+        code, messages, ok = run("json", list(argv), environ=self.environ)
+        if code.strip():
+            apply_to_environ(EnvChange.from_json(json.loads(code)), self.environ)
+        return messages, ok

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from roost.errors import ModuleError, RoostError
 
@@ -76,7 +76,9 @@ class Outcome:
 
 
 class Invocation:
-    def __init__(self, shell: str, subcommand: str, args: List[str], flags: Dict[str, bool]) -> None:
+    def __init__(self, shell: str, subcommand: str, args: List[str], flags: Dict[str, bool],
+                 environ: Mapping[str, str]) -> None:
+        self.environ = environ
         self.shell = shell
         self.subcommand = subcommand
         self.args = args
@@ -119,17 +121,19 @@ def parse_ml(argv: Sequence[str]) -> Tuple[str, List[str], Dict[str, bool]]:
     return "ml", words, flags
 
 
-def _engine(force: bool = False):  # type: ignore[no-untyped-def]
+def _engine(inv: Invocation, force: bool = False):  # type: ignore[no-untyped-def]
     from roost.modules.engine import Engine
 
-    return Engine(os.environ, cache_dir=module_cache_dir(), force=force)
+    return Engine(inv.environ, cache_dir=module_cache_dir(inv.environ), force=force)
 
 
-def module_cache_dir() -> Optional[str]:
-    if os.environ.get("ROOST_MODULE_CACHE", "").lower() in ("no", "0", "off", "false"):
+def module_cache_dir(environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    environ = os.environ if environ is None else environ
+    if environ.get("ROOST_MODULE_CACHE", "").lower() in ("no", "0", "off", "false"):
         return None
-    root = os.environ.get("ROOST_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "roost")
+    home = environ.get("HOME") or os.path.expanduser("~")
+    root = environ.get("ROOST_CACHE_DIR") or os.path.join(
+        environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"), "roost")
     return os.path.join(root, "modules")
 
 
@@ -137,19 +141,19 @@ def module_cache_dir() -> Optional[str]:
 def cmd_load(inv: Invocation, out: Outcome) -> None:
     if not inv.args:
         raise ModuleError("load: which module?", "for example: module load python")
-    engine = _engine(inv.flags.get("force", False))
+    engine = _engine(inv, inv.flags.get("force", False))
     engine.load(inv.args, try_only=inv.subcommand == "try-load")
     out.engine = engine
 
 
 def cmd_unload(inv: Invocation, out: Outcome) -> None:
-    engine = _engine(inv.flags.get("force", False))
+    engine = _engine(inv, inv.flags.get("force", False))
     engine.unload(inv.args)
     out.engine = engine
 
 
 def cmd_ml(inv: Invocation, out: Outcome) -> None:
-    engine = _engine(inv.flags.get("force", False))
+    engine = _engine(inv, inv.flags.get("force", False))
     unloads = [a[1:] for a in inv.args if a.startswith("-") and len(a) > 1]
     loads = [a for a in inv.args if not a.startswith("-")]
     if unloads:
@@ -162,25 +166,25 @@ def cmd_ml(inv: Invocation, out: Outcome) -> None:
 def cmd_swap(inv: Invocation, out: Outcome) -> None:
     if len(inv.args) not in (1, 2):
         raise ModuleError("swap needs one or two module names", "for example: module swap gcc/12.2.0 gcc/13.1.0")
-    engine = _engine(inv.flags.get("force", False))
+    engine = _engine(inv, inv.flags.get("force", False))
     engine.swap(*inv.args)
     out.engine = engine
 
 
 def cmd_purge(inv: Invocation, out: Outcome) -> None:
-    engine = _engine(inv.flags.get("force", False))
+    engine = _engine(inv, inv.flags.get("force", False))
     engine.purge()
     out.engine = engine
 
 
 def cmd_reload(inv: Invocation, out: Outcome) -> None:
-    engine = _engine()
+    engine = _engine(inv)
     engine.reload()
     out.engine = engine
 
 
 def cmd_reset(inv: Invocation, out: Outcome) -> None:
-    engine = _engine()
+    engine = _engine(inv)
     engine.reset()
     out.engine = engine
     out.report += "Resetting modules to system default.\n"
@@ -189,7 +193,7 @@ def cmd_reset(inv: Invocation, out: Outcome) -> None:
 def cmd_use(inv: Invocation, out: Outcome) -> None:
     if not inv.args:
         raise ModuleError("use: which directory?", "for example: module use $HOME/modulefiles")
-    engine = _engine()
+    engine = _engine(inv)
     if inv.subcommand == "use":
         engine.use(inv.args, append=inv.flags.get("append", False))
     else:
@@ -200,7 +204,7 @@ def cmd_use(inv: Invocation, out: Outcome) -> None:
 def cmd_list(inv: Invocation, out: Outcome) -> None:
     from roost.modules.table import ModuleTable
 
-    table = ModuleTable.from_environ(os.environ)
+    table = ModuleTable.from_environ(inv.environ)
     if inv.flags.get("json"):
         from roost.modules.report import list_json
 
@@ -214,7 +218,7 @@ def cmd_list(inv: Invocation, out: Outcome) -> None:
 def cmd_avail(inv: Invocation, out: Outcome) -> None:
     from roost.modules import report
 
-    engine = _engine()
+    engine = _engine(inv)
     tree = engine.tree()
     loaded = [m.file for m in engine.table.active()]
     groups = report.avail_items(tree, loaded, inv.args, show_hidden=inv.flags.get("hidden", False),
@@ -226,17 +230,17 @@ def cmd_avail(inv: Invocation, out: Outcome) -> None:
                                        defaults_only=inv.flags.get("default", False))
 
 
-def _spider_records():  # type: ignore[no-untyped-def]
+def _spider_records(inv: Invocation):  # type: ignore[no-untyped-def]
     from roost.modules.engine import read_rc_file
     from roost.modules.spider import spider_all
 
-    return spider_all(os.environ.get("MODULEPATH"), read_rc_file, module_cache_dir())
+    return spider_all(inv.environ.get("MODULEPATH"), read_rc_file, module_cache_dir(inv.environ))
 
 
 def cmd_spider(inv: Invocation, out: Outcome) -> None:
     from roost.modules import report
 
-    records = _spider_records()
+    records = _spider_records(inv)
     name = inv.args[0] if inv.args else None
     if inv.flags.get("json"):
         out.report = _json(report.spider_json(records, name))
@@ -261,14 +265,14 @@ def cmd_spider(inv: Invocation, out: Outcome) -> None:
 def _resolve_for_display(name: str):  # type: ignore[no-untyped-def]
     from roost.modules.table import ModuleTable
 
-    engine = _engine()
+    engine = _engine(inv)
     entry = engine.find_display(name) if hasattr(engine, "find_display") else None
     if entry is None:
         from roost.modules.frame import Spec
 
         entry = engine.find(Spec(name))
     if entry is None:
-        loaded = ModuleTable.from_environ(os.environ).find(name)
+        loaded = ModuleTable.from_environ(inv.environ).find(name)
         if loaded is not None and os.path.exists(loaded.file):
             return loaded.fullname, loaded.file, loaded.kind
         raise engine._not_found(name)
@@ -282,8 +286,8 @@ def cmd_show(inv: Invocation, out: Outcome) -> None:
     if not inv.args:
         raise ModuleError("show: which module?", "for example: module show python")
     for name in inv.args:
-        fullname, file, kind = _resolve_for_display(name)
-        frame = describe(file, kind, fullname, "show")
+        fullname, file, kind = _resolve_for_display(inv, name)
+        frame = describe(file, kind, fullname, "show", inv.environ)
         if inv.flags.get("json"):
             out.report += _json({"fullName": fullname, "path": file, "calls": frame.shown, "whatis": frame.whatis,
                                  "help": "\n".join(frame.help)})
@@ -296,8 +300,8 @@ def cmd_whatis(inv: Invocation, out: Outcome) -> None:
     from roost.modules.spider import describe
 
     for name in inv.args:
-        fullname, file, kind = _resolve_for_display(name)
-        out.report += report.whatis_text(fullname, describe(file, kind, fullname, "whatis").whatis)
+        fullname, file, kind = _resolve_for_display(inv, name)
+        out.report += report.whatis_text(fullname, describe(file, kind, fullname, "whatis", inv.environ).whatis)
 
 
 def cmd_help(inv: Invocation, out: Outcome) -> None:
@@ -308,8 +312,8 @@ def cmd_help(inv: Invocation, out: Outcome) -> None:
     from roost.modules.spider import describe
 
     for name in inv.args:
-        fullname, file, kind = _resolve_for_display(name)
-        out.report += report.help_text(fullname, describe(file, kind, fullname, "help").help)
+        fullname, file, kind = _resolve_for_display(inv, name)
+        out.report += report.help_text(fullname, describe(file, kind, fullname, "help", inv.environ).help)
 
 
 def cmd_keyword(inv: Invocation, out: Outcome) -> None:
@@ -317,7 +321,7 @@ def cmd_keyword(inv: Invocation, out: Outcome) -> None:
 
     if not inv.args:
         raise ModuleError("keyword: which words?", "for example: module keyword mpi")
-    hits = report.keyword_hits(_spider_records(), inv.args)
+    hits = report.keyword_hits(_spider_records(inv), inv.args)
     if inv.flags.get("json"):
         out.report = _json({sn: [r.entry.fullname for r in records] for sn, records in hits.items()})
     else:
@@ -327,12 +331,12 @@ def cmd_keyword(inv: Invocation, out: Outcome) -> None:
 def cmd_is_loaded(inv: Invocation, out: Outcome) -> None:
     from roost.modules.table import ModuleTable
 
-    table = ModuleTable.from_environ(os.environ)
+    table = ModuleTable.from_environ(inv.environ)
     out.ok = bool(inv.args) and all(table.find(name) is not None for name in inv.args)
 
 
 def cmd_is_avail(inv: Invocation, out: Outcome) -> None:
-    engine = _engine()
+    engine = _engine(inv)
     out.ok = bool(inv.args) and all(engine.is_avail(name) for name in inv.args)
 
 
@@ -341,7 +345,7 @@ def cmd_save(inv: Invocation, out: Outcome) -> None:
     from roost.modules.table import ModuleTable
 
     name = inv.args[0] if inv.args else "default"
-    collections.save(name, ModuleTable.from_environ(os.environ))
+    collections.save(name, ModuleTable.from_environ(inv.environ))
     out.report = f"Saved current collection of modules to: \"{name}\"\n"
 
 
@@ -349,7 +353,7 @@ def cmd_restore(inv: Invocation, out: Outcome) -> None:
     from roost.modules import collections
 
     name = inv.args[0] if inv.args else "default"
-    engine = _engine()
+    engine = _engine(inv)
     if not inv.args and not collections.exists(name):
         engine.reset()
         out.engine = engine
@@ -395,7 +399,7 @@ def cmd_disable(inv: Invocation, out: Outcome) -> None:
 
 
 def cmd_overview(inv: Invocation, out: Outcome) -> None:
-    engine = _engine()
+    engine = _engine(inv)
     counts = {sn: len(entries) for sn, entries in engine.tree().by_sn().items()}
     out.report = "".join(f"{sn} ({count})\n" for sn, count in sorted(counts.items(), key=lambda kv: kv[0].lower()))
 
@@ -432,8 +436,10 @@ def _json(data: object) -> str:
 
 
 # ---- running ------------------------------------------------------------------------------------
-def run(shell: str, argv: Sequence[str], *, ml: bool = False) -> Tuple[str, str, bool]:
-    """Run one module command; return (stdout code, stderr text, ok).  Never raises RoostError."""
+def run(shell: str, argv: Sequence[str], *, ml: bool = False,
+        environ: Optional[Mapping[str, str]] = None) -> Tuple[str, str, bool]:
+    """Run one module command against ``environ`` (default: this process's); return (stdout code, stderr
+    text, ok).  Never raises RoostError."""
     from roost.shell.render import render, render_print, render_status
 
     report_to_stdout = shell == "none"
@@ -444,7 +450,7 @@ def run(shell: str, argv: Sequence[str], *, ml: bool = False) -> Tuple[str, str,
         handler = HANDLERS.get(subcommand)
         if handler is None:
             raise ModuleError(f"\"{subcommand}\" is not a module sub-command", "see: module --help")
-        invocation = Invocation(shell, subcommand, args, flags)
+        invocation = Invocation(shell, subcommand, args, flags, os.environ if environ is None else environ)
         outcome = Outcome()
         handler(invocation, outcome)
         code = ""

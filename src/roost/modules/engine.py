@@ -318,7 +318,7 @@ class Engine:
         self.force = force
         self.state.set("MODULEPATH", self.table.system_mpath or None)
         self.table.base_mpath = self.table.system_mpath
-        defaults = os.environ.get("LMOD_SYSTEM_DEFAULT_MODULES", self.state.get("LMOD_SYSTEM_DEFAULT_MODULES") or "")
+        defaults = self.state.get("LMOD_SYSTEM_DEFAULT_MODULES") or ""
         names = [n for n in defaults.replace(",", ":").replace(" ", ":").split(":") if n]
         self.load(names)
 

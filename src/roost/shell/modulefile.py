@@ -27,6 +27,8 @@ class ModuleInfo:
 
     help: str = ""
     whatis: List[str] = field(default_factory=list)
+    extensions: List[str] = field(default_factory=list)  # "numpy/1.26.4": found by `module spider numpy`
+    depends_on: List[str] = field(default_factory=list)  # modules loaded first (and released on unload)
 
 
 # ---------------------------------------------------------------------------------------------------- Lua
@@ -85,6 +87,9 @@ def _lua_header(info: ModuleInfo) -> List[str]:
     if info.help:
         lines.append(f"help({quote_lua(info.help)})")
     lines.extend(f"whatis({quote_lua(line)})" for line in info.whatis)
+    if info.extensions:
+        lines.append(f"extensions({quote_lua(', '.join(info.extensions))})")
+    lines.extend(f"depends_on({quote_lua(name)})" for name in info.depends_on)
     return lines
 
 
@@ -163,6 +168,9 @@ def _tcl_header(info: ModuleInfo) -> List[str]:
     if info.help:
         lines += ["proc ModulesHelp { } {", f"    puts stderr {quote_tcl(info.help)}", "}"]
     lines.extend(f"module-whatis {quote_tcl(line)}" for line in info.whatis)
+    if info.extensions:
+        lines.append(f"extensions {' '.join(quote_tcl(e) for e in info.extensions)}")
+    lines.extend(f"module load {quote_tcl(name)}" for name in info.depends_on)
     return lines
 
 
