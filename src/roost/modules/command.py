@@ -262,15 +262,13 @@ def cmd_spider(inv: Invocation, out: Outcome) -> None:
     out.report = text
 
 
-def _resolve_for_display(name: str):  # type: ignore[no-untyped-def]
+def _resolve_for_display(inv: Invocation, name: str):  # type: ignore[no-untyped-def]
     from roost.modules.table import ModuleTable
 
     engine = _engine(inv)
-    entry = engine.find_display(name) if hasattr(engine, "find_display") else None
-    if entry is None:
-        from roost.modules.frame import Spec
+    from roost.modules.frame import Spec
 
-        entry = engine.find(Spec(name))
+    entry = engine.find(Spec(name))
     if entry is None:
         loaded = ModuleTable.from_environ(inv.environ).find(name)
         if loaded is not None and os.path.exists(loaded.file):

@@ -42,7 +42,8 @@ def find_interpreters(extra: Sequence[str] = ()) -> List[str]:
     pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
     versions = Path(pyenv_root) / "versions"
     if versions.is_dir():
-        candidates += [str(p / "bin" / "python3") for p in sorted(versions.iterdir()) if (p / "bin" / "python3").exists()]
+        found = (p / "bin" / "python3" for p in sorted(versions.iterdir()))
+        candidates += [str(p) for p in found if p.exists()]
     seen: List[str] = []
     for candidate in candidates:
         real = os.path.realpath(candidate)
