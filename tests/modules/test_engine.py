@@ -282,3 +282,17 @@ def test_a_shell_loaded_by_lmod_is_listed(tree) -> None:  # type: ignore[no-unty
                 "_LMFILES_": "/apps/gcc/12.2.0.lua:/apps/openmpi/4.1.5.lua"}
     _, text, _ = module(lmod_env, "-t", "list")
     assert text.split() == ["gcc/12.2.0", "openmpi/4.1.5"]
+
+
+def test_show_whatis_help_and_keyword(tree) -> None:  # type: ignore[no-untyped-def]
+    root, environ = tree
+    _, text, ok = module(environ, "show", "python")
+    assert ok and str(root / "python" / "3.10.4.lua") in text and 'prepend_path("PATH","/opt/py310/bin")' in text
+    _, text, ok = module(environ, "whatis", "python")
+    assert ok and "Description: Python 3.10" in text
+    _, text, ok = module(environ, "help", "python")
+    assert ok and "Python, with numpy" in text
+    _, text, ok = module(environ, "keyword", "numpy")
+    assert ok and "python/3.10.4" in text
+    env, text, ok = module(environ, "show", "nosuch")
+    assert not ok and "module spider nosuch" in text and env == environ
