@@ -143,7 +143,8 @@ def test_lmod_loads_the_modulefile_and_its_python_runs_inside(work: Path, runtim
 
 
 def test_roost_module_engine_loads_the_modulefile(work: Path, runtime: str) -> None:
-    modules_api = pytest.importorskip("roost.modules.api")
+    from roost.modules import api as modules_api
+
     api.add("deb/12", str(IMAGE_DIR), runtime=runtime)
     environ = dict(os.environ, MODULEPATH=str(api.modulefile_dir()))
     loaded = modules_api.environ_with(["deb/12"], environ)
@@ -154,11 +155,14 @@ def test_roost_module_engine_loads_the_modulefile(work: Path, runtime: str) -> N
 
 
 def test_container_environment_runs_the_images_python_with_its_packages(work: Path, runtime: str) -> None:
-    envs_api = pytest.importorskip("roost.envs.api")
+    from roost.envs import api as envs_api
+
     wheel = make_wheel(work)
-    env = envs_api.create("boxed", kind="container", options={"image": str(IMAGE_DIR), "runtime": runtime},
-                          packages=[f"./{wheel.name}", "--no-index"])
-    assert [p.name for p in env.manifest.lock] == ["roost-extra-probe"]
+    cli_env = dict(os.environ, ROOST_CONTAINER_RUNTIME=runtime)
+    created = roost("env", "create", "boxed", "--image", str(IMAGE_DIR), f"./{wheel.name}", env=cli_env)
+    assert created.returncode == 0, created.stderr
+    env = envs_api.get("boxed")
+    assert env.kind == "container" and [p.name for p in env.manifest.lock] == ["roost-extra-probe"]
     done = roost("run", "-e", "boxed", "python", "-c",
                  "import roost_extra_probe as m, os; print(m.WHERE, os.path.exists('/.roost-packages'))")
     assert done.returncode == 0, done.stderr
@@ -173,7 +177,8 @@ def test_container_environment_runs_the_images_python_with_its_packages(work: Pa
 
 
 def test_kernel_from_the_container_executes_code(work: Path, runtime: str) -> None:
-    jupyter_client = pytest.importorskip("jupyter_client")
+    import jupyter_client
+
     api.add("deb/12", str(IMAGE_DIR), runtime=runtime)
     done = roost("kernel", "install", "deb-box", "--container", "deb/12")
     assert done.returncode == 0, done.stderr
@@ -195,7 +200,8 @@ def test_kernel_from_the_container_executes_code(work: Path, runtime: str) -> No
 
 @pytest.mark.service("slurm")
 def test_batch_job_through_slurm_runs_in_the_container(work: Path, runtime: str) -> None:
-    jobs_api = pytest.importorskip("roost.jobs.api")
+    from roost.jobs import api as jobs_api
+
     api.add("deb/12", str(IMAGE_DIR), runtime=runtime)
     wrapper = api.get("deb/12").wrapper("python")
     job = jobs_api.submit([str(wrapper), "-c", INSIDE], backend="slurm", time="5:00")

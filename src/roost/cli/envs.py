@@ -99,6 +99,9 @@ def env() -> None:
 @click.option(
     "--external-mpi", is_flag=True, help="conda: use the site's MPI module (MPI pinned to external_*)."
 )
+@click.option(
+    "--image", help="A container image (SIF, SquashFS, directory) whose python the env runs (kind container)."
+)
 @quiet_option
 @json_option
 def create(
@@ -113,6 +116,7 @@ def create(
     external_mpi: bool,
     quiet: bool,
     as_json: bool,
+    image: Optional[str] = None,
 ) -> None:
     """Create env NAME with PACKAGES, bound to the given modules."""
     from roost import config as config_mod
@@ -123,6 +127,8 @@ def create(
     config = config_mod.load()
     _warn(api.storage_warnings(config), quiet or as_json)
     options = {"channels": list(channels), "external_mpi": external_mpi} if kind == "conda" else {}
+    if image:  # roost.containers.envkind builds it
+        kind, options = "container", {"image": image}
     with _progress(quiet or as_json) as progress:
         created = api.create(
             name,
