@@ -264,8 +264,8 @@ def install(
     """Write a roost kernelspec for ``recipe`` into the kernel directory ``target``."""
     name = check_kernel_name(recipe.name)
     shadows = _check_clash(name, target, force)
-    spec = launcher_spec(recipe, launcher_python or sys.executable, display_name)
     final = target / name
+    spec = launcher_spec(recipe, launcher_python or sys.executable, display_name, final / KERNEL_FILE)
     try:
         _write_atomically(spec, final)
     except OSError as exc:

@@ -125,11 +125,11 @@ class KernelSpec:
             return cls.from_json(json.load(handle))
 
 
-def launcher_spec(recipe: Recipe, launcher_python: str, display_name: str) -> KernelSpec:
+def launcher_spec(recipe: Recipe, launcher_python: str, display_name: str, kernel_json: Path) -> KernelSpec:
     """The kernelspec for a recipe: its argv runs roost's launcher on the kernel.json it sits in.
 
-    ``{resource_dir}`` is expanded by jupyter_client to the kernel's own directory, so the kernel keeps
-    working when the directory is moved or copied to another prefix.
+    The path is written out rather than as ``{resource_dir}``: jupyter_client expands that placeholder, but
+    not every frontend that starts kernels from a kernelspec does (editors' Jupyter plugins, for one).
     """
-    argv = [launcher_python, "-m", LAUNCH_MODULE, "{resource_dir}/kernel.json", "-f", "{connection_file}"]
+    argv = [launcher_python, "-m", LAUNCH_MODULE, str(kernel_json), "-f", "{connection_file}"]
     return KernelSpec(argv=argv, display_name=display_name, metadata={RECIPE_KEY: recipe.to_json()})
