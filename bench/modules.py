@@ -274,7 +274,7 @@ class Cell:
 
 def run_bounds(quick: bool) -> Tuple[float, int, int]:
     """Per-cell time budget (s), minimum and maximum runs per tool: slow cold spiders get the minimum."""
-    return (5.0, 3, 9) if quick else (15.0, 5, 25)
+    return (4.0, 3, 9) if quick else (10.0, 5, 21)
 
 
 def measure_cell(cell: Cell, tools: List[Tool], quick: bool) -> None:
