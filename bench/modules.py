@@ -50,6 +50,7 @@ LMOD_INIT = Path("/usr/share/lmod/lmod/init/bash")
 LMOD_CMD = Path("/usr/share/lmod/lmod/libexec/lmod")
 # Fallback when roost.cli.shell_init does not exist yet: the definition the lead specified.
 ROOST_FALLBACK_FUNCTION = 'module () {{\n    eval "$({python} -m roost.modules.command bash "$@")"\n}}'
+COMMAND_TIMEOUT_S = 180  # a hung command must not hang the whole benchmark
 TARGET_ALL = 0.8
 TARGET_WARM_TREE = 0.3
 # Variables the capture of an init's environment must not carry into timed shells.
@@ -69,9 +70,7 @@ SCENARIOS = (
         "load",
         ("load", *gen_tree.LOAD_COMMAND),
         "clean",
-        "`module load "
-        + " ".join(gen_tree.LOAD_COMMAND)
-        + "` (5 modules over Core→Compiler→MPI, depends_on)",
+        "`module load " + " ".join(gen_tree.LOAD_COMMAND) + "` (5 modules over Core→Compiler→MPI, depends_on)",
     ),
     Scenario("list", ("list",), "loaded", "`module list` (5 loaded)"),
     Scenario("avail", ("avail",), "clean", "`module avail` ({files:,}-file tree)"),
@@ -105,14 +104,14 @@ class Tool:
     ) -> subprocess.CompletedProcess:
         script = f"{self.function}\nmodule {' '.join(args)}\n__status=$?\n{epilogue}\nexit $__status\n"
         out = subprocess.PIPE if capture else subprocess.DEVNULL
-        return subprocess.run(
-            ["bash", "--noprofile", "--norc", "-c", script],
-            env=self.states.get(state, self.env),
-            stdout=out,
-            stderr=out,
-            text=True,
-            check=False,
-        )
+        command = ["bash", "--noprofile", "--norc", "-c", script]
+        env = self.states.get(state, self.env)
+        try:
+            return subprocess.run(
+                command, env=env, stdout=out, stderr=out, text=True, check=False, timeout=COMMAND_TIMEOUT_S
+            )
+        except subprocess.TimeoutExpired:
+            return subprocess.CompletedProcess(command, 124, "", f"timed out after {COMMAND_TIMEOUT_S} s")
 
     def time_once(self, scenario: Scenario, cold: bool) -> float:
         if cold:
@@ -147,9 +146,7 @@ def capture_init(setup: str, env: Dict[str, str]) -> Tuple[str, Dict[str, str]]:
     """Run a shell init, return its ``module`` function definition and the environment it exported."""
     marker = b"\0--roost-bench-env--\0"
     script = f"{setup}\ndeclare -f module\nprintf '\\0--roost-bench-env--\\0'\nenv -0\n"
-    done = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-c", script], env=env, capture_output=True, check=False
-    )
+    done = subprocess.run(["bash", "--noprofile", "--norc", "-c", script], env=env, capture_output=True, check=False)
     if done.returncode != 0 or marker not in done.stdout:
         raise RuntimeError(f"shell init failed ({setup!r}): {done.stderr.decode(errors='replace')[-500:]}")
     function, _, environ = done.stdout.partition(marker)
@@ -203,9 +200,7 @@ def make_roost(work: Path, modulepath: Path, python: str) -> Tool:
 def capture_loaded_state(tool: Tool) -> None:
     """The environment after LOAD_COMMAND, for `module list` (each tool with its own state variables)."""
     tool.clear_cache()
-    script = (
-        f"{tool.function}\nmodule load {' '.join(gen_tree.LOAD_COMMAND)} >/dev/null 2>&1 || exit 3\nenv -0\n"
-    )
+    script = f"{tool.function}\nmodule load {' '.join(gen_tree.LOAD_COMMAND)} >/dev/null 2>&1 || exit 3\nenv -0\n"
     done = subprocess.run(
         ["bash", "--noprofile", "--norc", "-c", script], env=tool.env, capture_output=True, check=False
     )
@@ -224,9 +219,7 @@ def check_outputs(lmod: Tool, roost: Optional[Tool]) -> List[str]:
     loaded: Dict[str, str] = {}
     for tool in tools:
         done = tool.run(("load", *gen_tree.LOAD_COMMAND), epilogue='printf %s "$LOADEDMODULES"', capture=True)
-        loaded[tool.name] = (
-            done.stdout if done.returncode == 0 else f"(exit {done.returncode}) {done.stderr[-300:]}"
-        )
+        loaded[tool.name] = done.stdout if done.returncode == 0 else f"(exit {done.returncode}) {done.stderr[-300:]}"
     if roost is not None and loaded["roost"] != loaded["Lmod"]:
         notes.append(f"load: LOADEDMODULES differs: Lmod `{loaded['Lmod']}`, roost `{loaded['roost']}`")
     terse: Dict[str, set] = {}
@@ -265,11 +258,7 @@ class Cell:
         return roost / lmod if roost is not None and lmod else None
 
     def target(self) -> float:
-        return (
-            TARGET_WARM_TREE
-            if self.phase == "warm" and self.scenario.key in ("avail", "spider")
-            else TARGET_ALL
-        )
+        return TARGET_WARM_TREE if self.phase == "warm" and self.scenario.key in ("avail", "spider") else TARGET_ALL
 
 
 def run_bounds(quick: bool) -> Tuple[float, int, int]:
@@ -319,6 +308,20 @@ def lmod_cache_observation(lmod: Tool, cold_avail: Cell) -> str:
         f"{size:.0f} MB together), which later avail, spider and load commands read. Lmod treats that file "
         "as valid for 24 hours (LMOD_ANCIENT_TIME) whatever changes in the tree: see the next lines"
     )
+
+
+def lmod_cache_settings(lmod: Tool) -> str:
+    """What `lmod --config` says about caches (proves no system spider cache applies to the run)."""
+    done = subprocess.run(
+        [str(LMOD_CMD), "bash", "--config"], env=lmod.env, capture_output=True, text=True, check=False
+    )
+    wanted = ("number of cache dirs", "User cache valid time(sec)", "Write cache after (sec)", "Ignore Cache")
+    found = []
+    for line in (done.stdout + done.stderr).splitlines():
+        for key in wanted:
+            if line.startswith(key):
+                found.append(f"{key} = {line[len(key) :].strip()}")
+    return "; ".join(found) or "`lmod --config` printed no cache settings"
 
 
 def staleness_check(tools: List[Tool], core: Path) -> List[str]:
@@ -398,9 +401,7 @@ def import_profile(roost: Tool, python: str, top: int = 10) -> ImportProfile:
     env = roost.states.get("loaded", roost.env)
     script = f"{_with_importtime(roost.function, python)}\nmodule list\n"
     start = time.perf_counter()
-    done = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-c", script], env=env, capture_output=True, text=True
-    )
+    done = subprocess.run(["bash", "--noprofile", "--norc", "-c", script], env=env, capture_output=True, text=True)
     wall = (time.perf_counter() - start) * 1000
     rows, _ = _parse_importtime(done.stderr)
     program_total = sum(cumulative for cumulative, _, depth, _ in rows if depth == 1) / 1000
@@ -550,20 +551,17 @@ def measure_all(tools: List[Tool], quick: bool, notes: List[str]) -> List[Cell]:
         measure_cell(cell, runnable, quick)
         if cell.phase == "cold" and cell.scenario.key == "avail":
             notes.append("Lmod's user cache: " + lmod_cache_observation(tools[0], cell))
+            notes.append("Lmod's cache settings (`$LMOD_CMD bash --config`): " + lmod_cache_settings(tools[0]))
     return cells
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs per command (about 1.5 min)")
-    parser.add_argument(
-        "--no-write", action="store_true", help="print the section, leave BENCHMARKS.md alone"
-    )
+    parser.add_argument("--no-write", action="store_true", help="print the section, leave BENCHMARKS.md alone")
     parser.add_argument("--lmod-only", action="store_true", help="validate the harness against Lmod alone")
     parser.add_argument("--files", type=int, default=10_000, help="modulefiles in the generated tree")
-    parser.add_argument(
-        "--python", default=sys.executable, help="interpreter roost runs on (default: this one)"
-    )
+    parser.add_argument("--python", default=sys.executable, help="interpreter roost runs on (default: this one)")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it (tree, homes, caches)")
     return parser.parse_args(argv)
 
@@ -602,9 +600,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         notes += staleness_check(tools, info.core)
         notes += check_outputs(lmod, roost)
         if roost is not None:
-            size = sum(
-                p.stat().st_size for d in roost.cache_dirs if d.is_dir() for p in d.rglob("*") if p.is_file()
-            )
+            size = sum(p.stat().st_size for d in roost.cache_dirs if d.is_dir() for p in d.rglob("*") if p.is_file())
             notes.append(f"roost's cache after the warm runs: {size / 1e6:.1f} MB in ROOST_CACHE_DIR")
         for tool in tools:
             notes += [f"{tool.name}: {problem}" for problem in tool.problems]
