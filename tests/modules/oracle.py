@@ -64,6 +64,9 @@ class Step:
         return " ".join(shlex.quote(a) for a in self.args)
 
 
+STATUS = "<status>"  # an LmodBug on this "variable" corrects the step's status ("ok" or "failed")
+
+
 @dataclass(frozen=True)
 class LmodBug:
     """Where Lmod is wrong and roost must not copy it: after the given steps (1-based), roost's ``variable``
@@ -84,12 +87,21 @@ class Case:
     # Extra initial variables; ``@ROOT@`` is replaced by the tree's path.
     env: Tuple[Tuple[str, str], ...] = ()
     lmod_bugs: Tuple[LmodBug, ...] = ()
+    # python: apply the output to a dict; bash/zsh/fish: evaluate it in that shell (aliases and functions too).
+    shell: str = "python"
+
+    def expected_ok_for_roost(self, number: int, lmod_ok: bool) -> bool:
+        """Lmod's status for step ``number`` unless a known bug on ``STATUS`` says what roost must do."""
+        for bug in self.lmod_bugs:
+            if number in bug.steps and bug.variable == STATUS:
+                return bug.roost_value == "ok"
+        return lmod_ok
 
     def expected_for_roost(self, number: int, lmod_view: Dict[str, str]) -> Dict[str, str]:
         """Lmod's variables after step ``number`` with its known bugs corrected."""
         expected = dict(lmod_view)
         for bug in self.lmod_bugs:
-            if number in bug.steps:
+            if number in bug.steps and bug.variable != STATUS:
                 expected.pop(bug.variable, None)
                 if bug.roost_value is not None:
                     expected[bug.variable] = bug.roost_value
@@ -117,9 +129,10 @@ def case(
     modulepath: Sequence[str] = ("Core",),
     env: Optional[Mapping[str, str]] = None,
     lmod_bugs: Sequence[LmodBug] = (),
+    shell: str = "python",
 ) -> Case:
     initial = tuple(sorted((env or {}).items()))
-    return Case(id, tree, tuple(step(s) for s in steps), tuple(modulepath), initial, tuple(lmod_bugs))
+    return Case(id, tree, tuple(step(s) for s in steps), tuple(modulepath), initial, tuple(lmod_bugs), shell)
 
 
 # ------------------------------------------------------------------------------------------ trees/env
@@ -259,6 +272,47 @@ class StepResult:
     stdout: str
     stderr: str
     environ: Dict[str, str]
+    # For real shells: the aliases and functions defined after the step (carried to the next step).
+    shell_state: str = ""
+
+
+# Evaluating a tool's output in a real shell the way the ``module`` function does (``eval "$(TOOL bash ...)"``).
+# Positional arguments: the previous state (aliases/functions), the code, the env dump, the new state.
+_SHELL_DRIVERS: Dict[str, Tuple[str, ...]] = {
+    "bash": ("bash", "--norc", "--noprofile", "-c",
+             'source "$1"; eval "$(cat "$2")"; st=$?; env -0 > "$3"; { alias -p; declare -f; } > "$4"; exit $st',
+             "bash"),
+    "zsh": ("zsh", "-f", "-c",
+            'source "$1"; eval "$(<"$2")"; st=$?; env -0 > "$3"; { alias -L; typeset -f; } > "$4"; exit $st',
+            "zsh"),
+    "fish": ("fish", "--no-config", "-c",
+             'source $argv[1]; cat $argv[2] | source -; set st $status; env -0 > $argv[3]; '
+             'echo -n > $argv[4]; exit $st'),
+}
+# Variables a shell sets for itself.
+_SHELL_OWN_VARIABLES = frozenset({"PWD", "OLDPWD", "SHLVL", "_"})
+
+
+def evaluate_in_shell(
+    shell: str, code: str, environ: Dict[str, str], state: str, scratch: Path
+) -> Tuple[int, Dict[str, str], str, str]:
+    """Evaluate ``code`` in ``shell`` started with ``environ`` and ``state``; return
+    (status, environment after, aliases/functions after, the shell's stderr)."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    files = [scratch / name for name in ("state-in", "code", "env-out", "state-out")]
+    files[0].write_text(state, encoding="utf-8", errors="surrogateescape")
+    files[1].write_text(code, encoding="utf-8", errors="surrogateescape")
+    for out in files[2:]:
+        out.write_bytes(b"")
+    proc = subprocess.run([*_SHELL_DRIVERS[shell], *map(str, files)], env=environ, capture_output=True,
+                          timeout=STEP_TIMEOUT, cwd=scratch)
+    after: Dict[str, str] = {}
+    for entry in files[2].read_bytes().split(b"\0"):
+        name, sep, value = entry.decode("utf-8", "surrogateescape").partition("=")
+        if sep and name not in _SHELL_OWN_VARIABLES:
+            after[name] = value
+    new_state = files[3].read_text(encoding="utf-8", errors="surrogateescape")
+    return proc.returncode, after, new_state, proc.stderr.decode("utf-8", "replace")
 
 
 @dataclass
@@ -268,9 +322,16 @@ class Tool:
     apply: Callable[[str, Dict[str, str]], Optional[bool]]
     cwd: Optional[Path] = None
 
-    def run(self, args: Sequence[str], environ: Dict[str, str]) -> StepResult:
+    def run(
+        self,
+        args: Sequence[str],
+        environ: Dict[str, str],
+        shell: str = "python",
+        shell_state: str = "",
+        scratch: Optional[Path] = None,
+    ) -> StepResult:
         proc = subprocess.run(
-            [*self.command, "python", *args],
+            [*self.command, shell, *args],
             env=environ,
             capture_output=True,
             timeout=STEP_TIMEOUT,
@@ -278,6 +339,14 @@ class Tool:
         )
         stdout = proc.stdout.decode("utf-8", "surrogateescape")
         stderr = proc.stderr.decode("utf-8", "replace")
+        if shell != "python":
+            assert scratch is not None
+            evaluated = evaluate_in_shell(shell, stdout, environ, shell_state, scratch)
+            shell_status, after, state, shell_stderr = evaluated
+            if shell_stderr:
+                stderr += f"\n[{shell} while evaluating {self.name}'s output]\n{shell_stderr}"
+            ok = proc.returncode == 0 and shell_status == 0
+            return StepResult(ok, proc.returncode, stdout, stderr, after, state)
         after = dict(environ)
         try:
             status = self.apply(stdout, after)
@@ -322,14 +391,16 @@ def _new_shell(the_case: Case, root: Path, home: Path, assignments: Sequence[str
 def run_case(the_case: Case, tool: Tool, root: Path, home: Path) -> Run:
     environ = initial_environ(the_case, root, home)
     run = Run(tool.name, root, dict(environ))
+    shell_state = ""
     for one_step in the_case.steps:
         args = [arg.replace(ROOT_PLACEHOLDER, str(root)) for arg in one_step.args]
         if args[0] == NEW_SHELL:
             result = _new_shell(the_case, root, home, args[1:])
         else:
-            result = tool.run(args, environ)
+            scratch = home.parent / f"shell-{tool.name}"
+            result = tool.run(args, environ, the_case.shell, shell_state, scratch)
         run.results.append(result)
-        environ = result.environ
+        environ, shell_state = result.environ, result.shell_state
     return run
 
 
@@ -366,11 +437,16 @@ def _indent(text: str, prefix: str = "      ", keep: int = 12) -> str:
 
 
 VariableDiffs = Dict[str, Tuple[Optional[str], Optional[str]]]
+SHELL_STATE = "<aliases and functions>"
 
 
 def variable_differences(the_case: Case, number: int, lmod: Run, roost: Run) -> VariableDiffs:
-    lmod_view = the_case.expected_for_roost(number, lmod.view(lmod.results[number - 1].environ))
-    roost_view = roost.view(roost.results[number - 1].environ)
+    left, right = lmod.results[number - 1], roost.results[number - 1]
+    lmod_view = the_case.expected_for_roost(number, lmod.view(left.environ))
+    roost_view = roost.view(right.environ)
+    if left.shell_state or right.shell_state:
+        lmod_view[SHELL_STATE] = lmod.relative(left.shell_state)
+        roost_view[SHELL_STATE] = roost.relative(right.shell_state)
     return {
         name: (lmod_view.get(name), roost_view.get(name))
         for name in sorted(set(lmod_view) | set(roost_view))
@@ -384,7 +460,7 @@ def step_differences(
     """What differs after step ``number``; variables already reported with the same values are left out."""
     left, right = lmod.results[number - 1], roost.results[number - 1]
     lines: List[str] = []
-    if left.ok != right.ok:
+    if the_case.expected_ok_for_roost(number, left.ok) != right.ok:
         lines.append(f"  status: lmod {'ok' if left.ok else 'FAILED'} (rc {left.returncode}), "
                      f"roost {'ok' if right.ok else 'FAILED'} (rc {right.returncode})")
         lines.append("    lmod stderr:\n" + _indent(lmod.relative(left.stderr)))

@@ -1,0 +1,2 @@
+setenv("SAMTOOLS_VERSION", myModuleVersion())
+setenv("SAMTOOLS_NAME", myModuleName())

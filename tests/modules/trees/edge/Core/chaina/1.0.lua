@@ -1,0 +1,2 @@
+depends_on("chainb")
+setenv("CHAINA", "yes")

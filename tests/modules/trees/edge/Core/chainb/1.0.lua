@@ -1,0 +1,2 @@
+depends_on("chainc")
+setenv("CHAINB", "yes")

@@ -1,0 +1,2 @@
+setenv("CHAINC", "yes")
+prepend_path("PATH", "/opt/chainc/bin")

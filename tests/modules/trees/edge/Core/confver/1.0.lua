@@ -1,0 +1,2 @@
+conflict("lib/1.0")
+setenv("CONFVER", "yes")

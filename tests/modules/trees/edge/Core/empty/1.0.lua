@@ -1,0 +1,2 @@
+setenv("EMPTY_VALUE", "")
+prepend_path("EMPTY_PATH_ENTRY", "")

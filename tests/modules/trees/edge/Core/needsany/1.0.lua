@@ -1,0 +1,2 @@
+prereq_any("refa", "refb")
+setenv("NEEDSANY", "yes")

@@ -1,0 +1,2 @@
+prereq("lib/2.0")
+setenv("NEEDSVER", "yes")

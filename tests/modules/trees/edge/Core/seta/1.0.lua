@@ -1,0 +1,1 @@
+setenv("SHARED_SETTING", "from seta")

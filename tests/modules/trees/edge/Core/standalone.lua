@@ -1,0 +1,2 @@
+-- A modulefile without a version.
+setenv("STANDALONE", myModuleFullName())

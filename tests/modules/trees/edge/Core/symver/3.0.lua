@@ -1,0 +1,2 @@
+setenv("SYMVER", "3.0")
+setenv("SYMVER_USER_NAME", myModuleUsrName())
