@@ -1,5 +1,6 @@
 """One error hierarchy.  The library raises; the CLI renders (``error: ...`` then ``hint: ...``).
 
+
     RoostError
     ├── ConfigError
     ├── ModuleError
@@ -16,7 +17,9 @@
 
 from __future__ import annotations
 
-from typing import Optional
+TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 class RoostError(Exception):

@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import List, Tuple
 
 from roost.errors import CollectionError
 from roost.modules.table import ModuleTable
+
+TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
+if TYPE_CHECKING:
+    from typing import List, Tuple
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from roost.errors import ModuleError, RoostError
+
+TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
+if TYPE_CHECKING:
+    from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 SHELLS = ("bash", "zsh", "sh", "fish", "python", "json", "none")
 USAGE = """Usage: module [options] sub-command [args ...]

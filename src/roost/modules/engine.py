@@ -9,7 +9,6 @@ load is all-or-nothing, including when one of several modules on the command lin
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Mapping, Optional, Sequence
 
 from roost.errors import ModuleError, ModulefileError, ModuleNotFound
 from roost.modules.frame import Frame, Spec
@@ -17,6 +16,10 @@ from roost.modules.table import TABLE_VAR, Loaded, ModuleTable
 from roost.modules.tree import Entry, ModuleTree, RcInfo, split_modulepath
 from roost.modules.versions import version_key
 from roost.shell.change import Action, EnvChange, Op, ShellState, diff
+
+TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
+if TYPE_CHECKING:
+    from typing import Dict, List, Mapping, Optional, Sequence
 
 MAX_HIERARCHY_PASSES = 20
 

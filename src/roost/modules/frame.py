@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 from roost.errors import MissingPrereq, ModuleConflict, ModulefileError
 from roost.shell.change import Action, Op
 
+TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
+    from typing import Dict, List, Optional, Sequence
+
     from roost.modules.engine import Engine
 
 STACK_PREFIX = "__ROOST_STACK_"

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, List, Optional
 
 from roost.errors import ModulefileError, RoostError
 from roost.modules.frame import Frame, Spec
 from roost.modules.tree import RcInfo
+
+TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
+if TYPE_CHECKING:
+    from typing import Any, List, Optional
 
 _BOOTSTRAP = r"""
 local unpack = table.unpack or unpack

@@ -7,20 +7,26 @@ scripts that read Lmod's output find what they expect.
 from __future__ import annotations
 
 import os
-import shutil
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from roost.modules.spider import SpiderRecord
-from roost.modules.table import Loaded
-from roost.modules.tree import Entry, ModuleTree
 from roost.modules.versions import version_key
+
+TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
+if TYPE_CHECKING:
+    from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+    from roost.modules.spider import SpiderRecord
+    from roost.modules.table import Loaded
+    from roost.modules.tree import Entry, ModuleTree
 
 
 def width() -> int:
     columns = os.environ.get("COLUMNS")
     if columns and columns.isdigit():
         return max(40, int(columns))
-    return shutil.get_terminal_size((80, 24)).columns if os.isatty(2) else 80
+    try:
+        return os.get_terminal_size(2).columns if os.isatty(2) else 80
+    except OSError:
+        return 80
 
 
 def banner(title: str, fill: str = "-") -> str:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import marshal
 import os
-from typing import Dict, List, Mapping, Optional, Tuple
 
 from roost.errors import RoostError
 from roost.modules.frame import Frame
 from roost.modules.tree import DirIndex, Entry, load_dir_index, split_modulepath
 from roost.shell.change import ShellState
+
+TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
+if TYPE_CHECKING:
+    from typing import Dict, List, Mapping, Optional, Tuple
 
 SPIDER_FORMAT = "2:" + __import__("roost").__version__
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Dict, List, Mapping, Optional
+
+TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
+if TYPE_CHECKING:
+    from typing import Dict, List, Mapping, Optional
 
 TABLE_VAR = "_ROOST_MT_"
 TABLE_VERSION = 1

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import marshal
 import os
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from roost.modules.versions import version_key
+
+TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
+if TYPE_CHECKING:
+    from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 CACHE_FORMAT = "3:" + __import__("roost").__version__
 RC_NAMES = (".modulerc.lua", ".modulerc", ".version")
@@ -63,7 +66,8 @@ class RcInfo:
 
 # Evaluates one rc file; given (path, kind, sn or "") returns RcInfo.  Supplied by the engine so that the
 # tree does not import the interpreters (and rc files are read only on a cache miss).
-RcReader = Callable[[str, str, str], RcInfo]
+if TYPE_CHECKING:
+    RcReader = Callable[[str, str, str], RcInfo]
 
 
 def _is_tcl_modulefile(path: str) -> bool:

@@ -7,11 +7,15 @@ sort before the release (``1.0rc1 < 1.0``, ``dev`` lowest); ``-`` after a number
 from __future__ import annotations
 
 import re
-from typing import Tuple
+
+TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
+if TYPE_CHECKING:
+    from typing import Tuple
+
+    VersionKey = Tuple[str, ...]
 
 _COMPONENT = re.compile(r"(\d+|[a-z]+|\.|-)")
 _REPLACE = {"pre": "c", "preview": "c", "-": "final-", "rc": "c", "dev": "@"}
-VersionKey = Tuple[str, ...]
 
 
 def _parts(text: str):  # type: ignore[no-untyped-def]

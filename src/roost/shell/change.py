@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import Dict, Iterable, Iterator, List, Mapping, MutableMapping, NamedTuple, Optional, Tuple
+
+TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
+if TYPE_CHECKING:
+    from typing import Dict, Iterable, Iterator, List, Mapping, MutableMapping, NamedTuple, Optional, Tuple
 
 VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Aliases and shell functions become names in the user's shell: keep them to characters no shell treats
@@ -36,14 +39,24 @@ class Action(enum.Enum):
 PATH_ACTIONS = frozenset({Action.PREPEND, Action.APPEND, Action.REMOVE})
 
 
-class Op(NamedTuple):
+if TYPE_CHECKING:
+
+    class _OpBase(NamedTuple):
+        action: Action
+        name: str
+        value: str = ""
+        sep: str = ":"
+        priority: int = 0
+else:  # the same tuple type without importing typing at run time
+    from collections import namedtuple
+
+    _OpBase = namedtuple("_OpBase", "action name value sep priority", defaults=("", ":", 0))
+
+
+class Op(_OpBase):
     """One operation; ``value`` is unused for unset/unalias/unfunction, ``sep``/``priority`` only for paths."""
 
-    action: Action
-    name: str
-    value: str = ""
-    sep: str = ":"
-    priority: int = 0
+    __slots__ = ()
 
     def as_dict(self) -> Dict[str, object]:
         data: Dict[str, object] = {"action": self.action.value, "name": self.name}

@@ -8,9 +8,12 @@ executed.  Shell *function* bodies are code by definition (``set_shell_function`
 from __future__ import annotations
 
 import json
-from typing import Callable, Dict, List
 
 from roost.shell.change import Action, EnvChange, Op
+
+TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
+if TYPE_CHECKING:
+    from typing import Callable, Dict, List
 
 SHELLS = ("bash", "zsh", "sh", "fish", "python", "json")
 
