@@ -36,9 +36,7 @@ def roost(*args: str, timeout: float = 60, check: bool = False) -> subprocess.Co
         env=dict(os.environ),
     )
     if check and done.returncode != 0:
-        raise AssertionError(
-            f"roost {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
-        )
+        raise AssertionError(f"roost {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
     return done
 
 

@@ -32,8 +32,21 @@ SHOW = 'echo "$ROOSTTEST_LOADED $EXTRA_LOADED $ROOST_ENV"; python -c "import sys
 
 @pytest.mark.parametrize("backend", ["local", pytest.param("slurm", marks=pytest.mark.service("slurm"))])
 def test_env_and_modules_are_active_inside_the_job(env_with_module: str, backend: str, work: Path) -> None:
-    done = roost("submit", "--backend", backend, "--wait", "-t", "1", "-e", env_with_module, "--module",
-                 "extra/2.0", "--wrap", SHOW, timeout=120)
+    done = roost(
+        "submit",
+        "--backend",
+        backend,
+        "--wait",
+        "-t",
+        "1",
+        "-e",
+        env_with_module,
+        "--module",
+        "extra/2.0",
+        "--wrap",
+        SHOW,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert "env-module extra-module demo" in lines

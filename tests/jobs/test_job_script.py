@@ -62,9 +62,7 @@ def test_mpi_launchers_differ_by_backend() -> None:
 
 
 def test_environment_setup_comes_before_threads_and_command() -> None:
-    setup = (
-        EnvChange().set("PATH", "/opt/env/bin:/usr/bin").set("VIRTUAL_ENV", "/opt/env").unset("PYTHONHOME")
-    )
+    setup = EnvChange().set("PATH", "/opt/env/bin:/usr/bin").set("VIRTUAL_ENV", "/opt/env").unset("PYTHONHOME")
     spec = JobSpec.create(
         [],
         wrap="python -c 'print(1)'",

@@ -236,3 +236,16 @@ def _alive(pid: int) -> bool:
             return handle.read().split(") ")[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_shell_is_a_local_subshell_with_threads_set(local: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "roost", "shell", "-c", "3"],
+        input="echo threads=$OMP_NUM_THREADS; exit 7\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "SHELL": "/bin/bash"},
+    )
+    assert done.returncode == 7
+    assert "threads=3" in done.stdout

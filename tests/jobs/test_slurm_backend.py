@@ -107,3 +107,28 @@ def test_status_of_many_jobs_is_one_query(slurm: Path) -> None:
     statuses = backend.status([j.id for j in jobs])
     assert backend.queries == 1
     assert all(statuses[j.id].state is JobState.COMPLETED for j in jobs)
+
+
+def test_shell_runs_on_a_compute_node_under_srun_pty(slurm: Path) -> None:
+    import os
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child becomes roost
+        os.execv(sys.executable, [sys.executable, "-m", "roost", "shell", "-t", "1", "-c", "1"])
+    os.write(fd, b"echo in-job=$SLURM_JOB_ID threads=$OMP_NUM_THREADS; exit 4\n")
+    output = b""
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    _, status = os.waitpid(pid, 0)
+    text = output.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 4, text
+    assert "in-job=" in text and "threads=1" in text
+    assert "in-job= " not in text  # SLURM_JOB_ID is set: the shell runs inside an allocation

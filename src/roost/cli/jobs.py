@@ -78,9 +78,7 @@ def resource_options(function: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--wrap", default=None, help="Run this shell command line instead of CMD.")
 @click.option("--mpi", is_flag=True, help="Launch with srun --mpi=pmi2 (Slurm) or mpiexec (local).")
 @click.option("--dry-run", is_flag=True, help="Print the batch script and submit nothing.")
-@click.option(
-    "--wait", "wait_for_it", is_flag=True, help="Follow the job, stream its output, exit with its code."
-)
+@click.option("--wait", "wait_for_it", is_flag=True, help="Follow the job, stream its output, exit with its code.")
 @click.option("--parsable", is_flag=True, help="Print only the job id.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def submit(
@@ -133,11 +131,10 @@ def follow(store: Store, job_id: str) -> JobRecord:
             next_refresh = time.monotonic() + delay
             delay = min(delay * 1.5, ceiling)
             status_line.show(record)
-        if not record.spec.array:
+        # A log file from an earlier job of the same id may linger until this one starts and truncates it.
+        if not record.spec.array and record.state is not JobState.PENDING:
             for stream, target in streams.items():
-                data, offsets[stream] = api.stream_chunks(
-                    api.log_file(record, stream=stream), offsets[stream]
-                )
+                data, offsets[stream] = api.stream_chunks(api.log_file(record, stream=stream), offsets[stream])
                 if data:
                     status_line.clear()
                     target.write(data)

@@ -23,7 +23,7 @@ from roost import envvars, paths
 from roost.errors import JobError
 from roost.jobs.backend import Backend, JobState, JobStatus
 from roost.jobs.local import LocalBackend, log_path
-from roost.jobs.script import render_script, sbatch_options
+from roost.jobs.script import render_script, sbatch_options, thread_change
 from roost.jobs.slurm import SlurmBackend
 from roost.jobs.spec import JobSpec
 from roost.jobs.store import JobRecord, Store
@@ -186,7 +186,14 @@ def refresh(store: Store, job_ids: Iterable[str]) -> List[JobRecord]:
         for status in statuses.values():
             if status.tasks:
                 store.update_status(status)
+        for job_id in ids:
+            if job_id not in statuses:
+                store.set_reason(job_id, LOST_REASON)
     return store.find(record.id for record in records) if unfinished else records
+
+
+# slurmctld forgets finished jobs after MinJobAge; without accounting nobody can say how they ended.
+LOST_REASON = "unknown to the scheduler now (no accounting to ask); the end state is unknown"
 
 
 def wait(
@@ -205,6 +212,12 @@ def wait(
             on_update(records)
         if all(r.finished for r in records):
             return records
+        lost = [r.id for r in records if not r.finished and r.reason == LOST_REASON]
+        if lost:
+            raise JobError(
+                f"the scheduler no longer knows job(s) {', '.join(lost)} and keeps no accounting",
+                "look at their output files (roost status ID shows where they are)",
+            )
         if timeout is not None and time.monotonic() - start >= timeout:
             raise JobError(
                 f"jobs still running after {timeout:g} s: {', '.join(r.id for r in records if not r.finished)}",
@@ -327,8 +340,9 @@ def _read(path: Path) -> str:
 
 def shell_command(spec: JobSpec, backend: str, environ: Mapping[str, str]) -> Tuple[List[str], Dict[str, str]]:
     """argv and environment of an interactive shell with the job's resources, env and modules."""
-    setup = environment_setup(spec, environ)
-    env = setup.applied_to(environ) if setup else dict(environ)
+    setup = environment_setup(spec, environ) or EnvChange()
+    setup.extend(thread_change(spec).ops)
+    env = setup.applied_to(environ)
     shell = env.get("SHELL") or "bash"
     if backend == "local":
         env["ROOST_SHELL"] = "local"

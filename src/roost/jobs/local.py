@@ -648,7 +648,10 @@ class Supervisor:
                 if err is not out:
                     err.close()
         returncode = self._wait()
-        kill_tree(self.process.pid, signal.SIGKILL)  # nothing of a finished job keeps running
+        # Nothing of a finished job keeps running: its process group goes (the pid itself is reaped, so
+        # only the group is signalled; cancel and timeout also walk /proc for escaped descendants).
+        with _ignore_missing_process():
+            os.killpg(self.process.pid, signal.SIGKILL)
         code = exit_code_from_wait_status(-returncode if returncode < 0 else returncode << 8)
         if self.outcome is JobState.CANCELLED:
             return JobState.CANCELLED, code, "cancelled"
@@ -746,6 +749,13 @@ def _is_supervisor(pid: int) -> bool:
 
 def _fail_if_still_running(store: Store, key: Tuple[str, int], pid: int, seen_by: str = "") -> None:
     """A supervisor that exits without recording an end crashed: say so instead of RUNNING forever."""
+    row = (
+        store.connection()
+        .execute("SELECT state, pid FROM tasks WHERE job_id = ? AND task = ?", (key[0], key[1]))
+        .fetchone()
+    )
+    if row is None or row[0] not in ("RUNNING", "PENDING") or row[1] not in (pid, None):
+        return  # the usual case: the supervisor recorded the end itself
     with store.transaction() as db:
         changed = db.execute(
             f"UPDATE tasks SET state = 'NODE_FAIL', reason = 'the supervisor died{seen_by}', ended = ?"
