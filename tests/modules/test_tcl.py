@@ -613,3 +613,36 @@ def test_interpreter_is_created_once(clean_environ: Dict[str, str], tree: Path) 
     first: Optional[object] = tcl.interpreter()
     load(base_environ(clean_environ, tree), "a")
     assert tcl.interpreter() is first
+
+
+@pytest.mark.parametrize("damage", ["rename catch {}", "rename interp {}; rename info {}", "rename rename {}"])
+def test_a_modulefile_that_breaks_the_interpreter_fails_alone(
+    clean_environ: Dict[str, str], tree: Path, damage: str
+) -> None:
+    write_tree(tree, {"Core/vandal/1": HEADER + damage + "\nsetenv X 1\n", "Core/after/1": HEADER + "setenv OK 1\n"})
+    environ = base_environ(clean_environ, tree)
+    try:
+        load(environ, "vandal")
+    except ModulefileError as error:
+        assert "vandal/1" in error.message
+    assert load(environ, "after")[0]["OK"] == "1"
+
+
+@pytest.mark.parametrize("stop", ["return", "continue"])
+def test_return_and_continue_stop_the_file_cleanly(clean_environ: Dict[str, str], tree: Path, stop: str) -> None:
+    write_tree(tree, {"Core/st/1": HEADER + f"setenv BEFORE 1\nif {{ 1 }} {{ {stop} }}\nsetenv AFTER 1\n"})
+    after, _ = load(base_environ(clean_environ, tree), "st")
+    assert after["BEFORE"] == "1" and "AFTER" not in after and after["LOADEDMODULES"] == "st/1"
+
+
+def test_module_use_in_a_modulefile_reaches_the_next_level(clean_environ: Dict[str, str], tree: Path) -> None:
+    write_tree(tree, {
+        "Core/gcc/12": HEADER + "module use [file dirname [file dirname $ModulesCurrentModulefile]]/../Compiler\n"
+                                "setenv CC gcc\n",
+        "Compiler/zlib/1.3": HEADER + "setenv ZLIB 1.3\n",
+    })
+    environ = base_environ(clean_environ, tree)
+    after, _ = load(environ, "gcc", "zlib")
+    assert after["ZLIB"] == "1.3"
+    assert after["MODULEPATH"].split(":")[0].endswith("Compiler")
+    assert unload(after, "gcc")["MODULEPATH"] == environ["MODULEPATH"]

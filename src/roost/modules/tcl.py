@@ -165,12 +165,19 @@ class _Interpreter:
     def release(self, depth: int) -> None:
         child = _child_name(depth)
         self.contexts[depth] = None
-        if self.tk.call("::roost::reset", child) != "1":
-            self.tk.call("interp", "delete", child)
+        try:
+            reusable = self.tk.call("::roost::reset", child) == "1"
+        except Exception:  # _tkinter.TclError: the file broke the child so that even the reset fails
+            reusable = False
+        if not reusable:
             self.built[depth] = False
+            self.tk.call("catch", ("interp", "delete", child))  # catch: it may be gone already
 
     def run(self, depth: int, code: str) -> Tuple[int, str, str, int, int]:
-        result = self.tk.call("::roost::run", _child_name(depth), code)
+        try:
+            result = self.tk.call("::roost::run", _child_name(depth), code)
+        except Exception as exc:  # the file damaged what ::roost::run relies on (e.g. renamed `catch`)
+            return 1, f"the modulefile broke the Tcl interpreter: {exc}", "", 0, 0
         rc, message, info, line, option_code = self.tk.splitlist(result)
         return int(rc), message, info, _int(line), _int(option_code)
 
