@@ -10,11 +10,13 @@ output.  For Lmod that is the function ``/usr/share/lmod/lmod/init/bash`` define
 (``eval "$(<python> -m roost.modules.command bash "$@")"``), taken from ``declare -f module`` after each init
 ran, so the figures follow the real definitions.  The init itself runs once per shell and is not timed.
 
-Commands, on one tree of 10,000 modulefiles (see gen_tree.py: ~1,800 names, Core -> Compiler -> MPI):
+Commands (trees from gen_tree.py: a large one of 10,000 modulefiles, ~1,800 names, Core -> Compiler -> MPI,
+and a small one holding only the 46 hierarchy modules the load needs):
   load    module load gcc/12.2.0 openmpi/4.1.5 netcdf-c     (5 modules: netcdf-c depends_on hdf5 -> zlib)
-  list    module list                                        (with those 5 loaded)
-  avail   module avail                                       (clean shell, MODULEPATH = Core)
-  spider  module spider hdf5                                 (walks all three levels)
+          on the small and on the large tree
+  list    module list                                        (with those 5 loaded), small and large tree
+  avail   module avail                                       (clean shell, MODULEPATH = Core), large tree
+  spider  module spider hdf5                                 (walks all three levels), large tree
 
 Cold: each tool's module cache is deleted before every timed run (Lmod: ~/.lmod.d/.cache and ~/.cache/lmod in
 a private HOME, no system spider cache configured; roost: its ROOST_CACHE_DIR).  Warm: after a priming
@@ -61,24 +63,22 @@ _SHELL_NOISE = re.compile(r"^(BASH_FUNC_.*|SHLVL|PWD|OLDPWD|_|BASH_EXECUTION_STR
 class Scenario:
     key: str
     args: Tuple[str, ...]
-    state: str  # "clean" (only MODULEPATH=Core) or "loaded" (after LOAD_COMMAND)
-    label: str
+    state: str  # "clean" (MODULEPATH = Core) or "loaded" (after LOAD_COMMAND); "small-" for the small tree
+    label: str  # formatted with files= and small= (the trees' sizes)
 
 
+_LOAD = "`module load " + " ".join(gen_tree.LOAD_COMMAND) + "` (5 modules, Core→Compiler→MPI, depends_on)"
 SCENARIOS = (
-    Scenario(
-        "load",
-        ("load", *gen_tree.LOAD_COMMAND),
-        "clean",
-        "`module load " + " ".join(gen_tree.LOAD_COMMAND) + "` (5 modules over Core→Compiler→MPI, depends_on)",
-    ),
-    Scenario("list", ("list",), "loaded", "`module list` (5 loaded)"),
-    Scenario("avail", ("avail",), "clean", "`module avail` ({files:,}-file tree)"),
+    Scenario("load", ("load", *gen_tree.LOAD_COMMAND), "small-clean", _LOAD + ", {small}-file tree"),
+    Scenario("list", ("list",), "small-loaded", "`module list` (5 loaded), {small}-file tree"),
+    Scenario("load", ("load", *gen_tree.LOAD_COMMAND), "clean", _LOAD + ", {files:,}-file tree"),
+    Scenario("list", ("list",), "loaded", "`module list` (5 loaded), {files:,}-file tree"),
+    Scenario("avail", ("avail",), "clean", "`module avail`, {files:,}-file tree"),
     Scenario(
         "spider",
         ("spider", gen_tree.SPIDER_NAME),
         "clean",
-        f"`module spider {gen_tree.SPIDER_NAME}` " + "({files:,}-file tree)",
+        f"`module spider {gen_tree.SPIDER_NAME}`, " + "{files:,}-file tree",
     ),
 )
 PHASES = ("cold", "warm")
@@ -197,16 +197,25 @@ def make_roost(work: Path, modulepath: Path, python: str) -> Tool:
     return tool
 
 
-def capture_loaded_state(tool: Tool) -> None:
-    """The environment after LOAD_COMMAND, for `module list` (each tool with its own state variables)."""
+def add_states(tool: Tool, small_core: Path) -> None:
+    """Clean and loaded environments for both trees (each tool with its own state variables)."""
+    tool.states["clean"] = tool.env
+    tool.states["small-clean"] = {**tool.env, "MODULEPATH": str(small_core)}
+    for clean in ("clean", "small-clean"):
+        try:
+            tool.states[clean.replace("clean", "loaded")] = loaded_state(tool, tool.states[clean])
+        except RuntimeError as exc:
+            tool.problems.append(str(exc))
+
+
+def loaded_state(tool: Tool, env: Dict[str, str]) -> Dict[str, str]:
+    """The environment after LOAD_COMMAND, for `module list`."""
     tool.clear_cache()
     script = f"{tool.function}\nmodule load {' '.join(gen_tree.LOAD_COMMAND)} >/dev/null 2>&1 || exit 3\nenv -0\n"
-    done = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-c", script], env=tool.env, capture_output=True, check=False
-    )
+    done = subprocess.run(["bash", "--noprofile", "--norc", "-c", script], env=env, capture_output=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"{tool.name}: `module load {' '.join(gen_tree.LOAD_COMMAND)}` failed")
-    tool.states["loaded"] = _parse_env0(done.stdout)
+        raise RuntimeError(f"`module load {' '.join(gen_tree.LOAD_COMMAND)}` failed")
+    return _parse_env0(done.stdout)
 
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -426,7 +435,7 @@ def _fmt_ms(value: Optional[float]) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
 
 
-def results_table(cells: List[Cell], files: int) -> List[str]:
+def results_table(cells: List[Cell], files: int, small: int) -> List[str]:
     lines = [
         "| command | cache | Lmod 8.6 median (ms) | roost median (ms) | roost/Lmod | target | met | runs |",
         "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |",
@@ -439,7 +448,7 @@ def results_table(cells: List[Cell], files: int) -> List[str]:
             met = "n/a" if ratio is None else ("yes" if ratio <= cell.target() else "**no**")
         runs = "/".join(str(len(cell.times.get(t, []))) for t in ("Lmod", "roost"))
         lines.append(
-            f"| {cell.scenario.label.format(files=files)} | {cell.phase} | "
+            f"| {cell.scenario.label.format(files=files, small=small)} | {cell.phase} | "
             f"{_fmt_ms(cell.median_ms('Lmod'))} | "
             f"{_fmt_ms(cell.median_ms('roost'))} | {'n/a' if ratio is None else f'{ratio:.2f}'} | "
             f"≤ {cell.target()} | {met} | {runs} |"
@@ -451,6 +460,7 @@ def results_table(cells: List[Cell], files: int) -> List[str]:
 class Report:
     quick: bool
     tree: gen_tree.TreeInfo
+    small: gen_tree.TreeInfo
     cells: List[Cell]
     notes: List[str]
     startup: Tuple[float, float]
@@ -473,7 +483,9 @@ def render_section(report: Report) -> str:
         f"Run {now}, {report.seconds:.0f} s; {os.cpu_count()} cores shared with other users "
         f"(load average {report.load_before:.2f} before, {report.load_after:.2f} after); "
         f"Python {platform.python_version()}; Lmod 8.6.19 (Debian `lmod`). "
-        f"One tree for every command: {report.tree.summary()}.",
+        f"Trees (bench/gen_tree.py): the large one has {report.tree.summary()}; the small one "
+        f"({report.small.modulefiles} files) holds only the hierarchy modules the load uses, so that load and "
+        "list are also seen where Lmod's directory walk costs little.",
         "",
         "Peer and method: each run is a fresh `bash` that calls the `module` function exactly as the tool's "
         "init defines it (Lmod: `source /usr/share/lmod/lmod/init/bash`; "
@@ -484,7 +496,7 @@ def render_section(report: Report) -> str:
         "cache; roost: `ROOST_CACHE_DIR`); warm = after a priming `module avail` and `module spider` and one "
         "untimed run. The OS page cache is not dropped.",
         "",
-        *results_table(report.cells, report.tree.modulefiles),
+        *results_table(report.cells, report.tree.modulefiles, report.small.modulefiles),
         "",
     ]
     lines += [f"- {note}" for note in report.notes]
@@ -542,14 +554,15 @@ def measure_all(tools: List[Tool], quick: bool, notes: List[str]) -> List[Cell]:
     """Cold cells, priming, warm cells; Lmod's user cache is inspected after the cold avail (tools[0])."""
     cells = [Cell(s, p) for p in PHASES for s in SCENARIOS]
     for cell in cells:
-        if cell.phase == "warm" and cell.scenario.key == SCENARIOS[0].key:
+        if cell.phase == "warm" and cell.scenario == SCENARIOS[0]:
             for tool in tools:
-                tool.run(("avail",))
-                tool.run(("spider", gen_tree.SPIDER_NAME))
-        print(f"measuring {cell.scenario.key} ({cell.phase}) ...", file=sys.stderr)
-        runnable = [t for t in tools if cell.scenario.state == "clean" or "loaded" in t.states]
+                for state in ("small-clean", "clean"):
+                    tool.run(("avail",), state)
+                    tool.run(("spider", gen_tree.SPIDER_NAME), state)
+        print(f"measuring {cell.scenario.key} {cell.scenario.state} ({cell.phase}) ...", file=sys.stderr)
+        runnable = [t for t in tools if cell.scenario.state in t.states]
         measure_cell(cell, runnable, quick)
-        if cell.phase == "cold" and cell.scenario.key == "avail":
+        if cell.phase == "cold" and cell.scenario.key == "avail" and cell.scenario.state == "clean":
             notes.append("Lmod's user cache: " + lmod_cache_observation(tools[0], cell))
             notes.append("Lmod's cache settings (`$LMOD_CMD bash --config`): " + lmod_cache_settings(tools[0]))
     return cells
@@ -591,11 +604,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         else:
             roost = make_roost(work, info.core, args.python)
             tools.append(roost)
-        for tool in list(tools):
-            try:
-                capture_loaded_state(tool)
-            except RuntimeError as exc:
-                tool.problems.append(str(exc))
+        small = gen_tree.write_tree(work / "small-tree", 0)
+        for tool in tools:
+            add_states(tool, small.core)
         cells = measure_all(tools, args.quick, notes)
         notes += staleness_check(tools, info.core)
         notes += check_outputs(lmod, roost)
@@ -607,6 +618,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         report = Report(
             quick=args.quick,
             tree=info,
+            small=small,
             cells=cells,
             notes=notes,
             startup=interpreter_startup_ms(args.python, 5 if args.quick else 15),
