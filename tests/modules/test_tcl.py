@@ -558,6 +558,9 @@ LMOD_TREE = {
     "Core/.modulerc": HEADER + "module-alias h5 hdf5/1.14\n",
     "Core/br/1": HEADER + "setenv BR_BEFORE 1\nbreak\nsetenv BR_AFTER 1\n",
     "Core/u/1": UNLOAD_ERROR,
+    "Core/trim/1": HEADER + 'setenv TRIM_SP "a b  "\nsetenv TRIM_NL "x\\n"\nsetenv TRIM_LEAD "  lead"\n'
+                            "setenv ISL [is-loaded lib/1.0][is-loaded lib][is-loaded lib/2.0]\n"
+                            "module swap lib/2.0\n",
 }
 
 def _case_id(item: object) -> str:
@@ -576,6 +579,7 @@ LMOD_CASES = [
         reason="the engine still records a module whose Tcl frame is abandoned (frame.abandoned)",
         strict=False)),
     case("error-while-unloading", "tcl", "load u", "~unload u"),
+    case("trailing-space-is-loaded-swap", "tcl", "load lib/1.0", "load trim", "unload trim"),
 ]
 
 
