@@ -67,16 +67,20 @@ def start_to_ready(kernel_name: str) -> float:
     from jupyter_client.manager import KernelManager
 
     manager = KernelManager(kernel_name=kernel_name)
-    started = time.perf_counter()
-    manager.start_kernel(stderr=subprocess.DEVNULL)
-    client = manager.client()
-    client.start_channels()
-    try:
-        client.wait_for_ready(timeout=120)
-        elapsed = time.perf_counter() - started
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
+    with tempfile.TemporaryFile() as log:
+        started = time.perf_counter()
+        manager.start_kernel(stderr=log)
+        client = manager.client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=120)
+            elapsed = time.perf_counter() - started
+        except RuntimeError:
+            log.seek(0)
+            raise SystemExit(f"kernel {kernel_name} died:\n{log.read().decode(errors='replace')}") from None
+        finally:
+            client.stop_channels()
+            manager.shutdown_kernel(now=True)
     return elapsed
 
 

@@ -78,7 +78,7 @@ def install_command(name: str, env: Optional[str], modules: Sequence[str], displ
         result = install_kernel(
             name, env=env, modules=split_modules(modules), variables=parse_assignments(assignments),
             display_name=display_name, python=python, target=target, force=force,
-            install_ipykernel=not no_install_ipykernel,
+            install_ipykernel=not no_install_ipykernel, progress=lambda message: click.echo(message, err=True),
         )
     installed = result.installed
     recipe = installed.spec.recipe
@@ -218,13 +218,12 @@ def start_jupyter(env: Optional[str], modules: List[str], backend: Optional[str]
     from roost.kernels import server
     from roost.kernels.prepare import build_recipe, default_display_name, ensure_ipykernel, environ_for
 
-    recipe = build_recipe("jupyter", env=env, modules=modules)
-    if ensure_ipykernel(recipe, environ_for(recipe), install=True):
-        click.echo(f"installed ipykernel into environment {env}", err=True)
-    display = default_display_name(recipe.env, recipe.modules, "roost")
-
     def progress(message: str) -> None:
         click.echo(message, err=True)
+
+    recipe = build_recipe("jupyter", env=env, modules=modules)
+    ensure_ipykernel(recipe, environ_for(recipe), install=True, progress=progress)
+    display = default_display_name(recipe.env, recipe.modules, "roost")
 
     return server.start(recipe, server.batch_submitter(resources, backend), mode=mode,
                         kernel_display_name=display, timeout=timeout, progress=progress)

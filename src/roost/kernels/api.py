@@ -11,12 +11,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 from roost.errors import KernelError
 from roost.kernels import manager
 from roost.kernels.manager import KernelEntry, find_kernel, list_kernels, prefix_dir, sys_prefix_dir, user_dir
-from roost.kernels.prepare import build_recipe, default_display_name, ensure_ipykernel, environ_for
+from roost.kernels.prepare import (
+    build_recipe,
+    default_display_name,
+    ensure_ipykernel,
+    environ_for,
+    no_progress,
+)
 
 __all__ = [
     "InstallResult",
@@ -49,12 +55,13 @@ def install_kernel(
     force: bool = False,
     install_ipykernel: bool = True,
     environ: Optional[Mapping[str, str]] = None,
+    progress: Callable[[str], None] = no_progress,
 ) -> InstallResult:
     """Validate everything (env, modules, variables, ipykernel), then write the kernelspec atomically."""
     environ = dict(environ if environ is not None else os.environ)
     recipe = build_recipe(name, env=env, modules=modules, variables=variables, python=python, environ=environ)
     kernel_env = environ_for(recipe, environ)
-    added = ensure_ipykernel(recipe, kernel_env, install=install_ipykernel)
+    added = ensure_ipykernel(recipe, kernel_env, install=install_ipykernel, progress=progress)
     title = display_name or default_display_name(recipe.env, recipe.modules, recipe.name)
     installed = manager.install(recipe, display_name=title, target=target or user_dir(), force=force)
     return InstallResult(installed, added)

@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from roost.errors import KernelError
 from roost.kernels.launch import LaunchError, kernel_environ
@@ -119,7 +119,12 @@ def ipykernel_install_command(recipe: Recipe) -> List[str]:
     return [recipe.python, "-m", "pip", "install", "ipykernel"]
 
 
-def ensure_ipykernel(recipe: Recipe, kernel_env: Dict[str, str], *, install: bool) -> bool:
+def no_progress(message: str) -> None:
+    pass
+
+
+def ensure_ipykernel(recipe: Recipe, kernel_env: Dict[str, str], *, install: bool,
+                     progress: Callable[[str], None] = no_progress) -> bool:
     """Make sure the kernel's interpreter imports ipykernel; returns True when it had to be installed.
 
     Only a roost environment is installed into (modules' and system interpreters are shared, and usually
@@ -141,6 +146,7 @@ def ensure_ipykernel(recipe: Recipe, kernel_env: Dict[str, str], *, install: boo
     from roost.envs import api as envs_api
 
     # Through the envs capability, so the env's lock records ipykernel (no drift reported later).
+    progress(f"environment {recipe.env} has no ipykernel: installing it")
     envs_api.install(recipe.env, ["ipykernel"])
     problem = ipykernel_problem(recipe.python, kernel_env)
     if problem is not None:
