@@ -24,17 +24,11 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, NamedTuple, Optional, Tuple
 
 from roost import envvars
 from roost.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.9/3.10 only
-    import tomli as tomllib
 
 SITE_CONFIG_DEFAULT = Path("/etc/roost/config.toml")
 
@@ -42,8 +36,8 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-@dataclass(frozen=True)
-class EnvsConfig:
+# NamedTuples, not dataclasses: `activate` reads the config on every call, and dataclasses cost import time.
+class EnvsConfig(NamedTuple):
     dir: Path
     uv_cache: Path
     pip_require_virtualenv: bool = True
@@ -51,19 +45,17 @@ class EnvsConfig:
     home_warn_gb: float = 50.0
 
 
-@dataclass(frozen=True)
-class CondaConfig:
+class CondaConfig(NamedTuple):
     channels: Tuple[str, ...]
     pkgs_dir: Path
     mpi: str = "mpich"
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     envs: EnvsConfig
     conda: CondaConfig
     sources: Tuple[str, ...] = ()  # files read, lowest precedence first (for `show` and error messages)
-    raw: Mapping[str, Any] = field(default_factory=dict)
+    raw: Mapping[str, Any] = {}  # read-only by convention: the merged tables
 
     def section(self, name: str) -> Mapping[str, Any]:
         """The merged table ``[name]`` for capabilities that parse their own settings."""
@@ -87,10 +79,21 @@ def user_config_path(environ: Mapping[str, str]) -> Path:
 
 def read_toml(path: Path) -> Dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        handle = path.open("rb")
     except FileNotFoundError:
         return {}
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read config file {path}: {exc.strerror}", f"check the permissions of {path}"
+        ) from None
+    # Imported only when a file exists: `activate` reads the config on every call.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.9/3.10 only
+        import tomli as tomllib
+    try:
+        with handle:
+            return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}", f"fix or remove {path}") from None
     except OSError as exc:
@@ -166,17 +169,13 @@ def _parse_bool(value: object, where: str) -> bool:
 def _table(merged: Mapping[str, Any], name: str, sources: Any) -> Mapping[str, Any]:
     value = merged.get(name, {})
     if not isinstance(value, dict):
-        raise ConfigError(
-            f"config key {name!r} must be a table ([{name}])", f"check {', '.join(sources) or 'config'}"
-        )
+        raise ConfigError(f"config key {name!r} must be a table ([{name}])", f"check {', '.join(sources) or 'config'}")
     return value
 
 
 def _path(value: object, key: str, environ: Mapping[str, str]) -> Path:
     if not isinstance(value, str) or not value:
-        raise ConfigError(
-            f"config key {key} must be a non-empty path string, not {value!r}", f'set {key} = "/a/path"'
-        )
+        raise ConfigError(f"config key {key} must be a non-empty path string, not {value!r}", f'set {key} = "/a/path"')
     expanded = os.path.expandvars(value)
     if expanded.startswith("~"):
         expanded = environ.get("HOME", str(Path.home())) + expanded[1:]
@@ -187,23 +186,15 @@ def _envs_config(merged: Mapping[str, Any], environ: Mapping[str, str], sources:
     table = _table(merged, "envs", sources)
     default_dir = _default_data_dir(environ) / "envs"
     envs_dir = _path(table["dir"], "envs.dir", environ) if "dir" in table else default_dir
-    uv_cache = (
-        _path(table["uv_cache"], "envs.uv_cache", environ)
-        if "uv_cache" in table
-        else envs_dir / ".cache" / "uv"
-    )
+    uv_cache = _path(table["uv_cache"], "envs.uv_cache", environ) if "uv_cache" in table else envs_dir / ".cache" / "uv"
     try:
         home_warn_gb = float(table.get("home_warn_gb", 50.0))
     except (TypeError, ValueError):
-        raise ConfigError(
-            "config key envs.home_warn_gb must be a number", "set envs.home_warn_gb = 50"
-        ) from None
+        raise ConfigError("config key envs.home_warn_gb must be a number", "set envs.home_warn_gb = 50") from None
     return EnvsConfig(
         dir=envs_dir,
         uv_cache=uv_cache,
-        pip_require_virtualenv=_parse_bool(
-            table.get("pip_require_virtualenv", True), "envs.pip_require_virtualenv"
-        ),
+        pip_require_virtualenv=_parse_bool(table.get("pip_require_virtualenv", True), "envs.pip_require_virtualenv"),
         seed_pip=_parse_bool(table.get("seed_pip", True), "envs.seed_pip"),
         home_warn_gb=home_warn_gb,
     )
@@ -213,15 +204,11 @@ def _conda_config(merged: Mapping[str, Any], environ: Mapping[str, str], sources
     table = _table(merged, "conda", sources)
     envs_table = _table(merged, "envs", sources)
     envs_dir = (
-        _path(envs_table["dir"], "envs.dir", environ)
-        if "dir" in envs_table
-        else _default_data_dir(environ) / "envs"
+        _path(envs_table["dir"], "envs.dir", environ) if "dir" in envs_table else _default_data_dir(environ) / "envs"
     )
     channels = table.get("channels", ["conda-forge"])
     if isinstance(channels, str) or not all(isinstance(c, str) for c in channels):
-        raise ConfigError(
-            "config key conda.channels must be a list of strings", 'set conda.channels = ["conda-forge"]'
-        )
+        raise ConfigError("config key conda.channels must be a list of strings", 'set conda.channels = ["conda-forge"]')
     pkgs_dir = (
         _path(table["pkgs_dir"], "conda.pkgs_dir", environ)
         if "pkgs_dir" in table

@@ -10,7 +10,6 @@ The library never prints: long operations report steps through ``progress`` (a c
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from roost.envs import manifest as manifest_mod
 from roost.envs.kinds import BuildSpec, EnvKind, Progress, get_kind, no_progress
 from roost.envs.manifest import Manifest
 from roost.errors import EnvError
-from roost.shell.change import Action, EnvChange, Op, ShellState, diff
+from roost.shell.change import EnvChange
 
 
 @dataclass(frozen=True)
@@ -137,9 +136,7 @@ def create(
             name=name,
             kind=kind,
             modules=module_records,
-            modulepath=(list(modulepath) or binding.modulepath_entries(base))
-            if modules
-            else list(modulepath),
+            modulepath=(list(modulepath) or binding.modulepath_entries(base)) if modules else list(modulepath),
             python=python_record,
             requested=result.requested,
             lock=result.lock,
@@ -178,15 +175,11 @@ def install(
 ) -> Env:
     """Add packages and update the lock; on failure the env and its lock stay as they were."""
     if not packages:
-        raise EnvError(
-            "no packages to install", "name at least one package, e.g. `roost env install NAME numpy`"
-        )
+        raise EnvError("no packages to install", "name at least one package, e.g. `roost env install NAME numpy`")
     env = get(name, config=config)
     cfg = _config(config)
     kind_impl = get_kind(env.kind)
-    result = kind_impl.install(
-        env.path, env.manifest, list(packages), _build_environ(env, environ), cfg, progress
-    )
+    result = kind_impl.install(env.path, env.manifest, list(packages), _build_environ(env, environ), cfg, progress)
     env.manifest.lock = result.lock
     env.manifest.requested = result.requested
     manifest_mod.write(env.path, env.manifest)
@@ -298,85 +291,11 @@ def _base_python(prefix: Path, kind: str) -> Path:
     return python
 
 
-# --- activation -------------------------------------------------------------------------------------------
+# --- activation (lives in roost.envs.activation, import-light for the shell's `activate`) ---------------
 
+from roost.envs.activation import activation_change, deactivation_change, run_environ  # noqa: E402
 
-def activation_change(
-    name: str,
-    environ: Mapping[str, str],
-    *,
-    config: Optional[config_mod.Config] = None,
-    restorable: bool = True,
-) -> EnvChange:
-    """The absolute change that loads the env's modules, then activates it.
-
-    With ``restorable`` (``roost activate``), the change also stores its own inverse in
-    ``_ROOST_ENV_RESTORE``, which :func:`deactivation_change` renders.  An env already active is deactivated
-    first, so activations never stack.
-    """
-    env = get(name, config=config)
-    state = ShellState(dict(environ))
-    previous = environ.get(envvars.ROOST_ENV_RESTORE)
-    if previous:
-        state.apply(_parse_restore(previous))
-    base = state.export_environ()
-    base_aliases, base_functions = _defined(state.aliases), _defined(state.functions)
-    state.apply(binding.modulepath_prelude(env.manifest.modulepath, base))
-    module_change, _ = binding.load_modules(env.modules, state.export_environ())
-    state.apply(module_change)
-    kind_change = EnvChange()
-    get_kind(env.kind).activate(env.path, env.manifest, kind_change)
-    state.apply(kind_change)
-    state.set(envvars.ROOST_ENV, env.name)
-    if restorable:
-        inverse = _inverse(base, state)
-        state.set(envvars.ROOST_ENV_RESTORE, json.dumps(inverse.to_json(), separators=(",", ":")))
-    return diff(environ, state, before_aliases=base_aliases, before_functions=base_functions)
-
-
-def _defined(named: Mapping[str, Optional[str]]) -> Dict[str, str]:
-    return {k: v for k, v in named.items() if v is not None}
-
-
-def _inverse(base: Mapping[str, str], state: ShellState) -> EnvChange:
-    """Set every variable the activation changed back to its value in ``base`` (or unset it)."""
-    after = state.copy().export_environ()
-    inverse = EnvChange()
-    for var, value in after.items():
-        if base.get(var) != value:
-            inverse.ops.append(Op(Action.SET, var, base[var]) if var in base else Op(Action.UNSET, var))
-    for var in base:
-        if var not in after:
-            inverse.ops.append(Op(Action.SET, var, base[var]))
-    inverse.ops += [Op(Action.UNALIAS, alias) for alias in _defined(state.aliases)]
-    inverse.ops += [Op(Action.UNFUNCTION, function) for function in _defined(state.functions)]
-    inverse.ops.append(Op(Action.UNSET, envvars.ROOST_ENV_RESTORE))
-    return inverse
-
-
-def _parse_restore(text: str) -> EnvChange:
-    try:
-        return EnvChange.from_json(json.loads(text))
-    except (ValueError, KeyError, TypeError):
-        raise EnvError(
-            f"{envvars.ROOST_ENV_RESTORE} is damaged, so the previous state cannot be restored",
-            f"open a new shell, or `unset {envvars.ROOST_ENV_RESTORE} {envvars.ROOST_ENV}`",
-        ) from None
-
-
-def deactivation_change(environ: Mapping[str, str]) -> EnvChange:
-    """The change that puts the shell back exactly as it was before ``roost activate``."""
-    text = environ.get(envvars.ROOST_ENV_RESTORE)
-    if not text:
-        raise EnvError("no roost environment is active in this shell", "activate one with `activate NAME`")
-    return _parse_restore(text)
-
-
-def run_environ(
-    name: str, environ: Mapping[str, str], *, config: Optional[config_mod.Config] = None
-) -> Dict[str, str]:
-    """The environment a command run in the env gets (``roost run``, jobs, kernels)."""
-    return activation_change(name, environ, config=config, restorable=False).applied_to(environ)
+__all__ = ["Env", "activation_change", "create", "deactivation_change", "get", "install", "remove", "run_environ"]
 
 
 def shell_init_change(config: Optional[config_mod.Config] = None) -> EnvChange:
@@ -468,8 +387,7 @@ def describe(env: Env, *, with_usage: bool = False) -> Dict[str, Any]:
         "modules": env.modules,
         "requested": manifest.requested,
         "packages": [
-            {"name": p.name, "version": p.version, **({"build": p.build} if p.build else {})}
-            for p in manifest.lock
+            {"name": p.name, "version": p.version, **({"build": p.build} if p.build else {})} for p in manifest.lock
         ],
         "adopted": manifest.adopted,
         "created": manifest.created,

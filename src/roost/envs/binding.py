@@ -6,11 +6,13 @@ Only this file talks to :mod:`roost.modules.api`; an env without modules never i
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Mapping, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Mapping, Sequence, Tuple
 
 from roost import envvars
-from roost.envs.manifest import ModuleRecord
 from roost.shell.change import EnvChange, ShellState
+
+if TYPE_CHECKING:  # the manifest's dataclasses stay off the `activate` path
+    from roost.envs.manifest import ModuleRecord
 
 
 def modulepath_entries(environ: Mapping[str, str]) -> List[str]:
@@ -27,10 +29,20 @@ def modulepath_prelude(recorded: Sequence[str], environ: Mapping[str, str]) -> E
     return change
 
 
+def load_change(names: Sequence[str], environ: Mapping[str, str]) -> EnvChange:
+    """Just the change of loading ``names`` (activation needs no records)."""
+    if not names:
+        return EnvChange()
+    from roost.modules import api as modules_api
+
+    return modules_api.load(list(names), environ).change
+
+
 def load_modules(names: Sequence[str], environ: Mapping[str, str]) -> Tuple[EnvChange, List[ModuleRecord]]:
     """Load ``names`` on top of ``environ``; the change is absolute (set/unset), as the engine returns it."""
     if not names:
         return EnvChange(), []
+    from roost.envs.manifest import ModuleRecord
     from roost.modules import api as modules_api
 
     before = {m.fullname for m in modules_api.loaded(environ)}
@@ -59,6 +71,7 @@ def check_module(fullname: str, environ: Mapping[str, str]) -> Tuple[EnvChange, 
     if match:
         return change, match[0]
     # Already loaded (say, as another module's dependency): ask the engine what the name resolves to.
+    from roost.envs.manifest import ModuleRecord
     from roost.modules import api as modules_api
 
     found = modules_api.resolve(fullname, environ)

@@ -32,9 +32,7 @@ def channel_urls(channels: Sequence[str]) -> List[str]:
         path = Path(os.path.expanduser(channel))
         if channel.startswith(("/", "~", ".")) or path.is_dir():
             if not path.is_dir():
-                raise EnvError(
-                    f"conda channel directory {channel} does not exist", "check conda.channels or --channel"
-                )
+                raise EnvError(f"conda channel directory {channel} does not exist", "check conda.channels or --channel")
             result.append(path.resolve().as_uri())
         else:
             result.append(channel)
@@ -97,9 +95,7 @@ class CondaKind(EnvKind):
     def _channels(self, options: Mapping[str, Any], config: Config) -> List[str]:
         channels = list(options.get("channels") or config.conda.channels)
         if not channels:
-            raise EnvError(
-                "no conda channel is configured", "pass --channel, or set conda.channels in the config"
-            )
+            raise EnvError("no conda channel is configured", "pass --channel, or set conda.channels in the config")
         return channels
 
     def _apply(
@@ -182,12 +178,9 @@ class CondaKind(EnvKind):
         return result
 
     def activate(self, prefix: Path, manifest: Manifest, change: EnvChange) -> None:
-        change.set("CONDA_PREFIX", str(prefix))
-        change.set("CONDA_DEFAULT_ENV", manifest.name)
-        change.prepend_path("PATH", str(prefix / "bin"))
-        change.unset("PYTHONHOME")
-        # pip inside a conda env is legitimate; the shell-wide guard is for bare ~/.local installs.
-        change.unset("PIP_REQUIRE_VIRTUALENV")
+        from roost.envs.activation import activate_conda
+
+        activate_conda(prefix, manifest.name, change)
 
     def export_text(self, prefix: Path, manifest: Manifest) -> str:
         lines = [f"# roost-module: {m.fullname}" for m in manifest.modules]

@@ -128,9 +128,7 @@ def compare_packages(name: str, lock: List[LockedPackage], installed: List[Locke
     for key, package in locked.items():
         current = now.get(key)
         if current is None:
-            findings.append(
-                Drift("package-missing", f"{package.pin()} is in the lock but not installed", fix)
-            )
+            findings.append(Drift("package-missing", f"{package.pin()} is in the lock but not installed", fix))
         elif (current.version, current.build) != (package.version, package.build):
             findings.append(
                 Drift(

@@ -108,9 +108,7 @@ class EnvKind(ABC):
 def get_kind(name: str) -> EnvKind:
     entry = KIND_MODULES.get(name)
     if entry is None:
-        raise EnvError(
-            f"unknown environment kind {name!r}", f"choose one of: {', '.join(sorted(KIND_MODULES))}"
-        )
+        raise EnvError(f"unknown environment kind {name!r}", f"choose one of: {', '.join(sorted(KIND_MODULES))}")
     module_name, attribute = entry
     try:
         module = importlib.import_module(module_name)

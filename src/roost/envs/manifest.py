@@ -14,13 +14,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
+from roost.envs.layout import LOCK_FILE, MANIFEST_FILE, REQUIREMENTS_FILE, ROOST_DIR, manifest_path, roost_dir
 from roost.errors import EnvError
 
+__all__ = ["LOCK_FILE", "MANIFEST_FILE", "REQUIREMENTS_FILE", "ROOST_DIR", "Manifest", "manifest_path", "roost_dir"]
+
 FORMAT = 1
-ROOST_DIR = ".roost"
-MANIFEST_FILE = "manifest.json"
-REQUIREMENTS_FILE = "requirements.in"  # what was asked for (venv kinds), fed to `uv pip compile`
-LOCK_FILE = "lock.txt"  # what was resolved, with hashes (`uv pip compile --generate-hashes` output)
 
 
 @dataclass(frozen=True)
@@ -47,9 +46,7 @@ class LockedPackage:
     url: str = ""  # conda: where the package came from
 
     def pin(self) -> str:
-        return (
-            f"{self.name}=={self.version}" if not self.build else f"{self.name}={self.version}={self.build}"
-        )
+        return f"{self.name}=={self.version}" if not self.build else f"{self.name}={self.version}={self.build}"
 
 
 @dataclass
@@ -63,9 +60,7 @@ class Manifest:
     lock: List[LockedPackage] = field(default_factory=list)
     system_site_packages: bool = False
     adopted: bool = False
-    kind_data: Dict[str, Any] = field(
-        default_factory=dict
-    )  # per-kind settings: conda channels, an image, ...
+    kind_data: Dict[str, Any] = field(default_factory=dict)  # per-kind settings: conda channels, an image, ...
     created: str = ""
     updated: str = ""
     format: int = FORMAT
@@ -97,23 +92,13 @@ def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def roost_dir(prefix: Path) -> Path:
-    return prefix / ROOST_DIR
-
-
-def manifest_path(prefix: Path) -> Path:
-    return prefix / ROOST_DIR / MANIFEST_FILE
-
-
 def read(prefix: Path) -> Manifest:
     path = manifest_path(prefix)
     try:
         data = json.loads(path.read_text())
         return Manifest.from_json(data)
     except FileNotFoundError:
-        raise EnvError(
-            f"{prefix} has no roost manifest", f"adopt it with `roost env adopt {prefix}`"
-        ) from None
+        raise EnvError(f"{prefix} has no roost manifest", f"adopt it with `roost env adopt {prefix}`") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise EnvError(
             f"the manifest {path} is damaged ({exc})", "remove the environment and create or import it again"

@@ -87,13 +87,9 @@ def _parse_conda(text: str) -> Spec:
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise EnvError(
-            f"the environment file is not valid YAML: {exc}", "fix the file and import it again"
-        ) from None
+        raise EnvError(f"the environment file is not valid YAML: {exc}", "fix the file and import it again") from None
     if not isinstance(data, dict):
-        raise EnvError(
-            "the environment file has no `dependencies:` list", "write it as conda's environment.yml"
-        )
+        raise EnvError("the environment file has no `dependencies:` list", "write it as conda's environment.yml")
     dependencies = data.get("dependencies") or []
     if any(not isinstance(d, str) for d in dependencies):
         raise EnvError(
@@ -123,15 +119,11 @@ def import_env(
     try:
         text = Path(path).read_text()
     except OSError as exc:
-        raise EnvError(
-            f"cannot read {path}: {exc.strerror}", "pass the file written by `roost env export`"
-        ) from None
+        raise EnvError(f"cannot read {path}: {exc.strerror}", "pass the file written by `roost env export`") from None
     spec = parse(text, str(path))
     target = name or spec.name
     if not target:
-        raise EnvError(
-            f"{path} does not name the environment", f"give a name: `roost env import {path} NAME`"
-        )
+        raise EnvError(f"{path} does not name the environment", f"give a name: `roost env import {path} NAME`")
     options = dict(spec.options)
     requested = spec.requested or spec.packages
     python_request = python or _python_request(spec, environ)

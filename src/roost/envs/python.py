@@ -84,13 +84,9 @@ def _probe_path(path: Path, environ: Mapping[str, str]) -> PythonRecord:
 def _run_probe(path: Path, environ: Mapping[str, str]) -> Tuple[str, str]:
     env = {k: v for k, v in environ.items() if k not in ("PYTHONHOME", "PYTHONPATH")}
     try:
-        out = subprocess.run(
-            [str(path), "-I", "-c", _PROBE], capture_output=True, text=True, env=env, timeout=60
-        )
+        out = subprocess.run([str(path), "-I", "-c", _PROBE], capture_output=True, text=True, env=env, timeout=60)
     except OSError as exc:
-        raise EnvError(
-            f"cannot run {path}: {exc.strerror}", "pass the path of a working python binary"
-        ) from None
+        raise EnvError(f"cannot run {path}: {exc.strerror}", "pass the path of a working python binary") from None
     lines = out.stdout.split()
     if out.returncode != 0 or len(lines) != 2:
         raise EnvError(

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import re
-import secrets
-import shutil
-import socket
-import time
 from pathlib import Path
 from typing import Iterator, List, Optional
 
-from roost.envs import manifest as manifest_mod
+from roost.envs import layout
 from roost.errors import EnvError
+
+# fcntl, secrets, shutil, socket and time are imported where used: `activate` imports this module too.
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
 STAGING = ".staging"
@@ -30,9 +27,7 @@ STALE_FOREIGN_SECONDS = 24 * 3600  # another host's staging dir: we cannot see i
 
 def check_name(name: str) -> str:
     if not name:
-        raise EnvError(
-            "an environment name cannot be empty", "pick a name such as `analysis` or `py312-torch`"
-        )
+        raise EnvError("an environment name cannot be empty", "pick a name such as `analysis` or `py312-torch`")
     if not NAME_RE.match(name) or name in (".", ".."):
         raise EnvError(
             f"{name!r} is not a valid environment name",
@@ -58,15 +53,15 @@ class EnvStore:
             entries = sorted(os.listdir(self.root))
         except FileNotFoundError:
             return []
-        return [
-            e
-            for e in entries
-            if not e.startswith(".") and manifest_mod.manifest_path(self.root / e).is_file()
-        ]
+        return [e for e in entries if not e.startswith(".") and layout.manifest_path(self.root / e).is_file()]
 
     @contextlib.contextmanager
     def staging(self, name: str) -> Iterator[Path]:
         """A fresh build directory beside the target; removed unless :meth:`commit` moved it into place."""
+        import secrets
+        import shutil
+        import socket
+
         staging_root = self.root / STAGING
         staging_root.mkdir(parents=True, exist_ok=True)
         self.sweep()
@@ -96,6 +91,8 @@ class EnvStore:
     @contextlib.contextmanager
     def _name_lock(self, name: str) -> Iterator[None]:
         """Two creates of one name at once: the second waits, then finds the name taken."""
+        import fcntl
+
         lock_path = self.root / STAGING / f"{name}.lock"
         with open(lock_path, "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
@@ -106,6 +103,8 @@ class EnvStore:
 
     def sweep(self) -> List[Path]:
         """Remove staging directories left by killed creates."""
+        import shutil
+
         removed: List[Path] = []
         staging_root = self.root / STAGING
         try:
@@ -135,6 +134,8 @@ def exists_error(name: str) -> EnvError:
 
 
 def _is_stale(entry: str, path: Path) -> bool:
+    import socket
+
     parts = entry.split("@")  # '@' is in neither env names nor host names
     if len(parts) != 4:
         return True
@@ -145,6 +146,8 @@ def _is_stale(entry: str, path: Path) -> bool:
 
 
 def _age(path: Path) -> float:
+    import time
+
     try:
         return time.time() - path.stat().st_mtime
     except OSError:

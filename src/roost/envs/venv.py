@@ -109,9 +109,7 @@ def parse_lock(text: str) -> List[LockedPackage]:
             packages.append(LockedPackage(name=spec, version=""))
             continue
         hashes = [item.split("=", 1)[1] for item in rest if item.startswith("--hash=")]
-        packages.append(
-            LockedPackage(name=normalize_name(match.group(1)), version=match.group(3), hashes=hashes)
-        )
+        packages.append(LockedPackage(name=normalize_name(match.group(1)), version=match.group(3), hashes=hashes))
     return packages
 
 
@@ -225,23 +223,18 @@ class VenvKind(EnvKind):
     ) -> None:
         lock = manifest_mod.roost_dir(prefix) / manifest_mod.LOCK_FILE
         if not lock.exists():
-            raise EnvError(
-                f"{prefix} has no lock file", "adopted envs have no lock to restore; install into them"
-            )
+            raise EnvError(f"{prefix} has no lock file", "adopted envs have no lock to restore; install into them")
         progress("restoring the locked packages")
         self._sync(prefix, lock, environ, config)
 
     def installed(self, prefix: Path, environ: Mapping[str, str], config: Config) -> List[LockedPackage]:
-        out = run_uv(
-            ["pip", "freeze", "--python", str(self.python(prefix))], environ, config, "listing packages"
-        )
+        out = run_uv(["pip", "freeze", "--python", str(self.python(prefix))], environ, config, "listing packages")
         return parse_lock(out)
 
     def activate(self, prefix: Path, manifest: Manifest, change: EnvChange) -> None:
-        change.set("VIRTUAL_ENV", str(prefix))
-        change.set("VIRTUAL_ENV_PROMPT", manifest.name)
-        change.prepend_path("PATH", str(prefix / "bin"))
-        change.unset("PYTHONHOME")
+        from roost.envs.activation import activate_venv
+
+        activate_venv(prefix, manifest.name, change)
 
     def export_text(self, prefix: Path, manifest: Manifest) -> str:
         lock = manifest_mod.roost_dir(prefix) / manifest_mod.LOCK_FILE
