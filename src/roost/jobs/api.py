@@ -15,16 +15,14 @@ import os
 import shutil
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from roost import envvars, paths
 from roost.errors import JobError
 from roost.jobs.backend import Backend, JobState, JobStatus
-from roost.jobs.local import LocalBackend, log_path
+from roost.jobs.logs import log_path
 from roost.jobs.script import render_script, sbatch_options, thread_change
-from roost.jobs.slurm import SlurmBackend
 from roost.jobs.spec import JobSpec
 from roost.jobs.store import JobRecord, Store
 from roost.shell.change import EnvChange
@@ -52,8 +50,12 @@ def backend_name(requested: Optional[str] = None, environ: Optional[Mapping[str,
 
 
 def open_backend(name: str, store: Store, environ: Optional[Mapping[str, str]] = None) -> Backend:
-    factories: Dict[str, Callable[..., Backend]] = {"slurm": SlurmBackend, "local": LocalBackend}
-    backend = factories[name](store, environ)
+    # Imported here: a CLI call needs only one of them.
+    if name == "slurm":
+        from roost.jobs.slurm import SlurmBackend as factory
+    else:
+        from roost.jobs.local import LocalBackend as factory  # type: ignore[assignment]
+    backend: Backend = factory(store, environ)
     if not backend.available():
         raise JobError(
             f"the {name} backend is not available here (no sbatch on PATH)",
@@ -148,6 +150,8 @@ class Executor:
         self.options = options
 
     def submit(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Job:
+        import uuid
+
         import cloudpickle
 
         call_dir = paths.data_dir() / "jobs" / "calls" / uuid.uuid4().hex

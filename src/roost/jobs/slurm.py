@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from roost.errors import JobError
@@ -89,12 +88,8 @@ class SlurmBackend:
 
     def submit(self, spec: JobSpec, script: str, job_id: Optional[str] = None) -> str:
         workdir = spec.workdir or os.getcwd()
-        with tempfile.NamedTemporaryFile("w", suffix=".sh", prefix="roost-", delete=False) as handle:
-            handle.write(script)
-        try:
-            done = self._run(["sbatch", "--parsable", handle.name], timeout=SUBMIT_TIMEOUT)
-        finally:
-            os.unlink(handle.name)
+        # The script goes on stdin: sbatch stores it with the job, so no file needs to outlive the call.
+        done = self._run(["sbatch", "--parsable"], timeout=SUBMIT_TIMEOUT, stdin=script)
         if done.returncode != 0:
             message = done.stderr.strip().replace("sbatch: error: ", "") or f"sbatch exited with {done.returncode}"
             raise JobError(f"Slurm refused the job: {message}", _sbatch_hint(message))
