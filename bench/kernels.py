@@ -50,7 +50,7 @@ def prepare(root: Path) -> Path:
         "JUPYTER_RUNTIME_DIR": str(root / "runtime"), "ROOST_ENVS_DIR": str(root / "envs"),
         "MODULEPATH": str(tree),
     })
-    for name in ("JUPYTER_PATH", "LOADEDMODULES", "_ROOST_MT_", "VIRTUAL_ENV", "PYTHONPATH"):
+    for name in ("JUPYTER_PATH", "LOADEDMODULES", "_ROOST_MT_", "VIRTUAL_ENV"):
         os.environ.pop(name, None)
     roost("env", "create", "benchenv", "ipykernel")
     roost("kernel", "install", "bench-roost", "--env", "benchenv", "-m", "gcc", "-m", "tools")
