@@ -25,9 +25,7 @@ def run_roost(
         timeout=timeout,
     )
     if check and result.returncode != 0:
-        raise AssertionError(
-            f"roost {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-        )
+        raise AssertionError(f"roost {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
 
 

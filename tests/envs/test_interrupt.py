@@ -78,9 +78,7 @@ def _points(tmp_path: Path, markers: Path) -> Dict[str, Callable[[], bool]]:
 
 
 @pytest.mark.parametrize("point", ["staging-created", "venv-made", "resolved", "installing"])
-def test_kill_9_leaves_nothing_and_create_can_be_rerun(
-    roost_env: Dict[str, str], tmp_path: Path, point: str
-) -> None:
+def test_kill_9_leaves_nothing_and_create_can_be_rerun(roost_env: Dict[str, str], tmp_path: Path, point: str) -> None:
     markers = tmp_path / f"markers-{point}"
     markers.mkdir()
     process = _start_create(tmp_path, "killed", markers)

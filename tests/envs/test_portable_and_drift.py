@@ -56,9 +56,7 @@ def _check(name: str) -> dict:
     return data
 
 
-def test_module_drift_changed_then_accepted_then_missing(
-    roost_env: Dict[str, str], module_tree: Path
-) -> None:
+def test_module_drift_changed_then_accepted_then_missing(roost_env: Dict[str, str], module_tree: Path) -> None:
     run_roost("env", "create", "mods", "-m", "gcc/12", "-m", "python/3.12", "-q")
     assert _check("mods") == {"name": "mods", "ok": True, "drift": []}
 
@@ -86,10 +84,7 @@ def test_python_drift_changed_and_gone(roost_env: Dict[str, str], tmp_path: Path
     real = Path(os.path.realpath(PYTHON))
     shutil.copy2(real, prefix / "bin" / "python3")
     (prefix / "lib").symlink_to(real.parent.parent / "lib")
-    if (
-        subprocess.run([str(prefix / "bin" / "python3"), "-c", "import os"], capture_output=True).returncode
-        != 0
-    ):
+    if subprocess.run([str(prefix / "bin" / "python3"), "-c", "import os"], capture_output=True).returncode != 0:
         pytest.skip("this interpreter cannot run from a copied binary")
     run_roost("env", "create", "pydrift", "--python", str(prefix / "bin" / "python3"), "-q")
     assert _check("pydrift")["ok"]

@@ -26,9 +26,7 @@ def _nothing_left(tmp_path: Path) -> None:
     assert json.loads(run_roost("env", "list", "--json").stdout) == []
 
 
-def test_create_with_modules_records_them_and_runs_their_python(
-    roost_env: Dict[str, str], tmp_path: Path
-) -> None:
+def test_create_with_modules_records_them_and_runs_their_python(roost_env: Dict[str, str], tmp_path: Path) -> None:
     run_roost("env", "create", "analysis", "-m", "gcc/12", "-m", "python/3.12", "six==1.16.0")
     env = api.get("analysis")
     assert env.modules == ["gcc/12", "python/3.12"]
@@ -133,9 +131,7 @@ def test_run_reports_a_missing_command(roost_env: Dict[str, str]) -> None:
     run_roost("env", "create", "runner", "--python", str(PYTHON), "-q")
     result = run_roost("run", "-e", "runner", "--", "no-such-command-xyz", check=False)
     assert result.returncode == 1 and "no-such-command-xyz" in result.stderr
-    passthrough = run_roost(
-        "run", "-e", "runner", "--", "python", "-c", "import sys; sys.exit(7)", check=False
-    )
+    passthrough = run_roost("run", "-e", "runner", "--", "python", "-c", "import sys; sys.exit(7)", check=False)
     assert passthrough.returncode == 7  # the command's own exit status comes back
 
 

@@ -59,12 +59,8 @@ def _default_shell() -> str:
     return name if name in SHELLS else "bash"
 
 
-quiet_option = click.option(
-    "-q", "--quiet", is_flag=True, help="No progress or warnings (errors still go to stderr)."
-)
-json_option = click.option(
-    "--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (for scripts)."
-)
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress or warnings (errors still go to stderr).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (for scripts).")
 
 
 @click.group("env")
@@ -87,18 +83,10 @@ def env() -> None:
     type=click.Path(path_type=Path),
     help="Install from a requirements file (repeatable).",
 )
-@click.option(
-    "--system-site-packages", is_flag=True, help="Let the env see the packages of the module's Python."
-)
-@click.option(
-    "--kind", default="venv", show_default=True, help="venv, or conda (packages from conda channels)."
-)
-@click.option(
-    "-c", "--channel", "channels", multiple=True, help="conda channel: name, URL or directory (repeatable)."
-)
-@click.option(
-    "--external-mpi", is_flag=True, help="conda: use the site's MPI module (MPI pinned to external_*)."
-)
+@click.option("--system-site-packages", is_flag=True, help="Let the env see the packages of the module's Python.")
+@click.option("--kind", default="venv", show_default=True, help="venv, or conda (packages from conda channels).")
+@click.option("-c", "--channel", "channels", multiple=True, help="conda channel: name, URL or directory (repeatable).")
+@click.option("--external-mpi", is_flag=True, help="conda: use the site's MPI module (MPI pinned to external_*).")
 @click.option(
     "--image", help="A container image (SIF, SquashFS, directory) whose python the env runs (kind container)."
 )
@@ -173,9 +161,7 @@ def list_(as_json: bool) -> None:
         _print_json([api.describe(e) for e in envs])
         return
     if not envs:
-        click.echo(
-            "no environments yet: create one with `roost env create NAME --module python PKG...`", err=True
-        )
+        click.echo("no environments yet: create one with `roost env create NAME --module python PKG...`", err=True)
         return
     width = max(len(e.name) for e in envs)
     for item in envs:
@@ -197,9 +183,7 @@ def show(name: str, as_json: bool) -> None:
         return
     click.echo(f"name:      {data['name']} ({data['kind']}{', adopted' if data['adopted'] else ''})")
     click.echo(f"path:      {data['path']}")
-    click.echo(
-        f"python:    {data['python']} ({data['python_version'] or '-'}, from {data['base_python'] or '-'})"
-    )
+    click.echo(f"python:    {data['python']} ({data['python_version'] or '-'}, from {data['base_python'] or '-'})")
     click.echo(f"modules:   {' '.join(data['modules']) or '-'}")
     click.echo(f"requested: {' '.join(data['requested']) or '-'}")
     click.echo(f"size:      {data['size_bytes'] / 1e6:.1f} MB in {data['files']} files and directories")
