@@ -650,3 +650,25 @@ def test_module_use_in_a_modulefile_reaches_the_next_level(clean_environ: Dict[s
     assert after["ZLIB"] == "1.3"
     assert after["MODULEPATH"].split(":")[0].endswith("Compiler")
     assert unload(after, "gcc")["MODULEPATH"] == environ["MODULEPATH"]
+
+
+def test_modulefiles_run_in_any_thread(clean_environ: Dict[str, str], tree: Path) -> None:
+    """A library user may load modules from a worker thread after the main thread did (a Tcl interpreter only
+    serves the thread that created it)."""
+    import threading
+
+    write_tree(tree, {"Core/a/1": HEADER + "setenv A 1\n"})
+    environ = base_environ(clean_environ, tree)
+    load(environ, "a")
+    results: List[object] = []
+
+    def work() -> None:
+        try:
+            results.append(load(environ, "a")[0]["A"])
+        except Exception as error:  # reported by the assertion below
+            results.append(error)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(60)
+    assert results == ["1"]

@@ -11,18 +11,19 @@ roost gets the same semantics the same way: while Tcl runs, the modulefile's act
 the file has finished they are replayed, in order, on the :class:`~roost.modules.frame.Frame`.  Recording also
 lets ``break`` abandon a modulefile without a trace (Lmod's ``LmodBreak``).
 
-One interpreter per process, created on first use.  Modulefiles run in child interpreters (one per
-nesting depth: an ``is-avail`` may read an rc file while a modulefile runs) whose ``env`` array is a plain
-array filled from the engine's working environment, so nothing a modulefile does reaches ``os.environ``.
-After each file the child is put back to its pristine state (new globals, commands and namespaces removed);
-if the file damaged it beyond that (renamed a command, redefined a built-in procedure) the child is thrown
-away and made again.
+One interpreter per process (per thread, strictly), created on first use.  Modulefiles run in child
+interpreters (one per nesting depth: an ``is-avail`` may read an rc file while a modulefile runs) whose ``env``
+array is a plain array filled from the engine's working environment, so nothing a modulefile does reaches
+``os.environ``.  After each file the child is put back to its pristine state (new globals, commands and
+namespaces removed); if the file damaged it beyond that (renamed a command, redefined a built-in procedure) the
+child is thrown away and made again.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from _thread import get_ident
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from roost.errors import ModulefileError, RoostError
@@ -199,15 +200,18 @@ def _int(text: str) -> int:
         return 0
 
 
-_interpreter: Optional[_Interpreter] = None
+# One per thread: a Tcl interpreter only answers the thread that made it (others get "main thread is not in
+# main loop").  The module command has one thread, so in practice this is one interpreter per process.
+_interpreters: Dict[int, _Interpreter] = {}
 
 
 def interpreter() -> _Interpreter:
-    """The process's Tcl interpreter, made on first use."""
-    global _interpreter
-    if _interpreter is None:
-        _interpreter = _Interpreter()
-    return _interpreter
+    """This thread's Tcl interpreter, made on first use."""
+    ident = get_ident()
+    made = _interpreters.get(ident)
+    if made is None:
+        made = _interpreters[ident] = _Interpreter()
+    return made
 
 
 class _Exit(Exception):
