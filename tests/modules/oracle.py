@@ -26,6 +26,7 @@ from types import SimpleNamespace
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 LMOD_CMD = "/usr/share/lmod/lmod/libexec/lmod"
+LMOD_ML = "/usr/share/lmod/lmod/libexec/ml_cmd"  # translates ml's shorthand into module arguments
 ROOST_CMD: Tuple[str, ...] = (sys.executable, "-m", "roost.modules.command")
 TREES = Path(__file__).parent / "trees"
 ROOT_PLACEHOLDER = "@ROOT@"
@@ -330,6 +331,8 @@ class Tool:
         shell_state: str = "",
         scratch: Optional[Path] = None,
     ) -> StepResult:
+        if args[:1] == ["ml"]:
+            args = self.ml_arguments(args[1:], environ)
         proc = subprocess.run(
             [*self.command, shell, *args],
             env=environ,
@@ -355,6 +358,17 @@ class Tool:
             return StepResult(False, proc.returncode, stdout, stderr, dict(environ))
         ok = proc.returncode == 0 and status is not False
         return StepResult(ok, proc.returncode, stdout, stderr, after)
+
+
+    def ml_arguments(self, args: Sequence[str], environ: Dict[str, str]) -> List[str]:
+        """The ``ml`` shorthand: Lmod's ml_cmd prints the module command it stands for; roost takes ``--ml``."""
+        if self.name == "roost":
+            return ["--ml", *args]
+        proc = subprocess.run([LMOD_ML, *args], env=environ, capture_output=True, text=True,
+                              timeout=STEP_TIMEOUT, check=True)
+        words = shlex.split(proc.stdout)
+        assert words[:1] == ["module"], proc.stdout
+        return words[1:]
 
 
 LMOD = Tool("lmod", (LMOD_CMD,), apply_lmod_python)

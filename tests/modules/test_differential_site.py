@@ -109,6 +109,12 @@ CASES = [
     case("terse-avail-in-hierarchy", "site", "load gcc/12.2.0 openmpi", "?-t avail"),
     case("terse-list-empty", "site", "?-t list"),
     case("terse-spider", "site", "?-t spider", "?-t spider python", "?-t spider gcc"),
+    # ml's shorthand (Lmod: ml_cmd's translation; roost: --ml) and load's "-name" unloads.
+    case("ml-shorthand", "site",
+         "ml gcc/12.2.0 openmpi cuda", "?ml -t", "ml -cuda fftw", "ml", "ml -openmpi", "?ml -t list",
+         "ml swap gcc gcc/13.1.0", "?ml -t av cuda", "ml purge", "?ml -t"),
+    case("load-minus-name-unloads-first", "site",
+         "load cuda", "load python -cuda", "?-t list", "load cuda -python -cuda git", "?-t list"),
     # Status-only subcommands and the lenient load.
     case("is-loaded-and-is-avail", "site",
          "!is-loaded gcc", "load gcc", "is-loaded gcc", "is-avail openmpi", "!is-avail nosuch",
