@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import gc
 import os
 import select
 import shutil
@@ -289,7 +290,7 @@ class Runner:
         self.capacity = Capacity.detect(os.environ)
         self.children: Dict[int, Tuple[str, int]] = {}  # supervisor pid -> (job id, task)
         self.launched: Dict[Tuple[str, int], Tuple[int, int, Tuple[str, ...]]] = {}  # cpus, mem, gpus
-        self.specs: Dict[str, JobSpec] = {}
+        self.jobs: Dict[str, Tuple[JobRecord, Dict[str, str]]] = {}
         self.wakeup_read = -1
         self.wakeup_write = -1
         self.lock: Optional[Any] = None
@@ -302,6 +303,7 @@ class Runner:
             return  # another runner has the queue
         (self.store_path.parent / "runner.pid").write_text(str(os.getpid()))
         self._install_signals()
+        gc.freeze()  # objects alive now are never collected: forked supervisors copy fewer pages
         idle_since: Optional[float] = None
         while True:
             self._reap()
@@ -415,9 +417,14 @@ class Runner:
         return True
 
     def _spec(self, job_id: str) -> JobSpec:
-        if job_id not in self.specs:
-            self.specs[job_id] = self.store.get_spec(job_id)
-        return self.specs[job_id]
+        return self._job(job_id)[0].spec
+
+    def _job(self, job_id: str) -> Tuple[JobRecord, Dict[str, str]]:
+        """A job's record and environment, read once: every task of an array shares them."""
+        if job_id not in self.jobs:
+            record = self.store.get(job_id, with_tasks=False)
+            self.jobs[job_id] = (record, self.store.get_environ(job_id) or dict(os.environ))
+        return self.jobs[job_id]
 
     def _array_slots(self, job_id: str, spec: JobSpec, running: Sequence[Tuple[Any, ...]]) -> Optional[int]:
         if not spec.array or not spec.array.limit:
@@ -460,8 +467,10 @@ class Runner:
         if pid == 0:  # pragma: no cover - the supervisor
             code = 1
             try:
+                gc.disable()  # a short-lived child: collecting would only touch (and copy) shared pages
                 self._detach_from_runner()
-                code = Supervisor(self.store_path, job_id, task, spec, gpus, bool(self.capacity.gpus)).run()
+                record, environ = self._job(job_id)
+                code = Supervisor(self.store_path, record, environ, task, gpus, bool(self.capacity.gpus)).run()
             except BaseException:
                 traceback.print_exc()  # into runner.log; the task becomes NODE_FAIL when the runner reaps us
                 sys.stderr.flush()
@@ -525,16 +534,18 @@ class Supervisor:
     def __init__(
         self,
         store_path: Path,
-        job_id: str,
+        record: JobRecord,
+        environ: Dict[str, str],
         task: int,
-        spec: JobSpec,
         gpus: Tuple[str, ...],
         machine_has_gpus: bool,
     ) -> None:
         self.store_path = store_path
-        self.job_id = job_id
+        self.record = record
+        self.environ = environ
+        self.job_id = record.id
         self.task = task
-        self.spec = spec
+        self.spec = record.spec
         self.gpus = gpus
         self.machine_has_gpus = machine_has_gpus
         self.outcome: Optional[JobState] = None
@@ -546,23 +557,17 @@ class Supervisor:
             signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, self._on_cancel)
         store = Store(self.store_path, initialise=False)
-        record = self._claim(store)
-        if record is None:
+        if not self._claim(store):
             return 0
         try:
-            state, exit_code, reason = self._run_script(record, store)
+            state, exit_code, reason = self._run_script(self.record)
         except OSError as exc:
             state, exit_code, reason = JobState.FAILED, 1, f"could not start: {exc}"
-        with store.transaction() as db:
-            db.execute(
-                "UPDATE tasks SET state = ?, exit_code = ?, reason = ?, ended = ? WHERE job_id = ? AND task = ?",
-                (state.value, exit_code, reason, time.time(), self.job_id, self.task),
-            )
-        store.refresh_summary([self.job_id])
+        store.finish_task(self.job_id, self.task, state, exit_code, reason)
         store.close()
         return 0
 
-    def _claim(self, store: Store) -> Optional[JobRecord]:
+    def _claim(self, store: Store) -> bool:
         with store.transaction() as db:
             claimed = db.execute(
                 "UPDATE tasks SET state = 'RUNNING', pid = ?, started = ?, gpus = ? "
@@ -571,10 +576,10 @@ class Supervisor:
             ).rowcount
             if claimed:
                 db.execute("UPDATE jobs SET state = 'RUNNING' WHERE id = ? AND state = 'PENDING'", (self.job_id,))
-        return store.get(self.job_id, with_tasks=False) if claimed else None
+        return bool(claimed)
 
-    def _environment(self, record: JobRecord, store: Store) -> Dict[str, str]:
-        environ = store.get_environ(self.job_id) or dict(os.environ)
+    def _environment(self, record: JobRecord) -> Dict[str, str]:
+        environ = dict(self.environ)
         task = None if self.task == NO_TASK else self.task
         environ["ROOST_JOB_ID"] = self.job_id if task is None else f"{self.job_id}_{task}"
         environ["ROOST_JOB_NAME"] = record.name
@@ -587,8 +592,8 @@ class Supervisor:
             environ["CUDA_VISIBLE_DEVICES"] = ",".join(self.gpus)
         return environ
 
-    def _run_script(self, record: JobRecord, store: Store) -> Tuple[JobState, Optional[int], str]:
-        environ = self._environment(record, store)
+    def _run_script(self, record: JobRecord) -> Tuple[JobState, Optional[int], str]:
+        environ = self._environment(record)
         script = write_script(self.store_path.parent, self.job_id, record.script)
         task = None if self.task == NO_TASK else self.task
         out_path, err_path = log_path(record, task, "stdout"), log_path(record, task, "stderr")

@@ -274,6 +274,15 @@ class Store:
                 )
             _refresh_summary(db, status.job_id)
 
+    def finish_task(self, job_id: str, task: int, state: JobState, exit_code: Optional[int], reason: str) -> None:
+        """Record how a task ended and refresh its job's summary, in one transaction."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE tasks SET state = ?, exit_code = ?, reason = ?, ended = ? WHERE job_id = ? AND task = ?",
+                (state.value, exit_code, reason, time.time(), job_id, task),
+            )
+            _refresh_summary(db, job_id)
+
     def set_reason(self, job_id: str, reason: str) -> None:
         with self.transaction() as db:
             db.execute("UPDATE jobs SET reason = ? WHERE id = ?", (reason, job_id))
