@@ -21,7 +21,11 @@ RUNTIMES = [
     pytest.param("charliecloud", marks=pytest.mark.service("charliecloud"), id="charliecloud"),
     pytest.param("apptainer", marks=[pytest.mark.service("apptainer"), pytest.mark.service("charliecloud")],
                  id="apptainer"),
+    pytest.param("podman", marks=[pytest.mark.service("podman"), pytest.mark.service("charliecloud")],
+                 id="podman"),
 ]
+# Podman runs directory images (and images in its own store), not SquashFS files.
+SQUASHFS_RUNTIMES = ("charliecloud", "apptainer")
 
 
 def roost(*args: str, timeout: float = 120,

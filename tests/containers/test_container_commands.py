@@ -136,11 +136,12 @@ def test_podman_runs_directories_as_rootfs_and_passes_only_pythonpath() -> None:
     exec_spec = spec("/images/py", ImageKind.DIRECTORY, options=("--runtime", "runc"), extras="/x",
                      extras_inside="/x")
     argv = runtime.argv(exec_spec, "/usr/bin/python3", ["-V"], {"PWD": "/w"})
-    head = ["/usr/bin/podman", "--runtime", "runc", "run", "--rm", "-i", "--env=PYTHONPATH"]
+    head = ["/usr/bin/podman", "--runtime", "runc", "run", "--rm", "-i", "--network=host", "--volume=/tmp:/tmp",
+            "--env=PYTHONPATH"]
     if os.getuid() != 0:
         head.append("--userns=keep-id")
     assert argv == [*head, "--volume=/x:/x", "--volume=/w:/w", "--workdir=/w",
-                    "--rootfs", "/images/py", "/usr/bin/python3", "-V"]
+                    "--rootfs", "/images/py:O", "/usr/bin/python3", "-V"]
     named = runtime.argv(spec("localhost/py:1", ImageKind.REFERENCE), "python", [], {"PWD": "/w"})
     assert named[-2:] == ["localhost/py:1", "python"]
 

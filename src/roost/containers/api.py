@@ -62,6 +62,7 @@ DEFAULT_COMMANDS: Dict[str, Tuple[str, ...]] = {
     "jupyter": ("jupyter",),
 }
 REQUIRED_DEFAULT = "python"
+PROBE_DIR = "/tmp"
 
 
 def modulefile_dir() -> Path:
@@ -202,10 +203,10 @@ def _probe_commands(runtime: Runtime, spec: ExecSpec, wanted: Sequence[str],
     """Paths of ``wanted`` commands inside the image, found by one run of ``sh`` in the container."""
     script = ('for c do p=$(command -v "$c") && case $p in /*) printf "%s\\t%s\\n" "$c" "$p";; esac; done;'
               " exit 0")
-    probe_environ = runtime.process_environ(dict(environ, PWD="/"))
+    # From /tmp, which every runtime shares with the host, so the caller's directory need not be visible.
+    probe_environ = runtime.process_environ(dict(environ, PWD=PROBE_DIR))
     argv = runtime.argv(spec, "/bin/sh", ["-c", script, "sh", *wanted], probe_environ)
-    # From / so that the caller's directory need not be visible inside the image.
-    result = run_probe(argv, probe_environ, cwd="/")
+    result = run_probe(argv, probe_environ, cwd=PROBE_DIR)
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
         raise ContainerError(

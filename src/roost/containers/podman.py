@@ -4,7 +4,8 @@ Podman's own store (named, e.g. ``localhost/pytorch:2.7``).
 From the documented command line (https://docs.podman.io/en/latest/markdown/podman-run.1.html): ``-v SRC:SRC``
 binds at the same path (Podman creates the mount point), ``-w DIR`` sets the working directory, ``--env NAME``
 passes one host variable (Podman passes none by default), ``--device nvidia.com/gpu=all`` exposes NVIDIA GPUs
-through CDI.  Unprivileged users get ``--userns=keep-id`` so files written to binds stay theirs.
+through CDI; ``--network=host`` and ``--volume=/tmp:/tmp`` share the host's network and /tmp as Apptainer and
+Charliecloud do.  Unprivileged users get ``--userns=keep-id`` so files written to binds stay theirs.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ class PodmanRuntime(Runtime):
     def head(self, spec: ExecSpec) -> List[Arg]:
         # Global options (e.g. --runtime runc) come before `run`; the settings' podman_options are global.
         words = [lit(self.executable)] + [lit(option) for option in spec.options]
-        words += [lit("run"), lit("--rm"), lit("-i"), lit("--env=PYTHONPATH")]
+        # Host networking and the host's /tmp, as Apptainer and Charliecloud have: Jupyter kernels talk to
+        # the host on 127.0.0.1 and often find their connection file in /tmp.
+        words += [lit("run"), lit("--rm"), lit("-i"), lit("--network=host"), lit("--volume=/tmp:/tmp"),
+                  lit("--env=PYTHONPATH")]
         if os.getuid() != 0:
             words.append(lit("--userns=keep-id"))
         if spec.gpu:
@@ -41,5 +45,7 @@ class PodmanRuntime(Runtime):
         return [Arg.of("--volume=", *source.parts, ":", *source.parts)]
 
     def tail(self, spec: ExecSpec, command: str) -> List[Arg]:
-        image = [lit("--rootfs"), lit(spec.image)] if spec.kind is ImageKind.DIRECTORY else [lit(spec.image)]
+        # ":O" mounts the directory through an overlay, so the container never writes into the image.
+        rootfs = [lit("--rootfs"), lit(f"{spec.image}:O")]
+        image = rootfs if spec.kind is ImageKind.DIRECTORY else [lit(spec.image)]
         return [*image, lit(command)]
