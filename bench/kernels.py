@@ -84,6 +84,28 @@ def start_to_ready(kernel_name: str) -> float:
     return elapsed
 
 
+def _python_start() -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    return time.perf_counter() - started
+
+
+def launcher_overhead(kernels_dir: Path, rounds: int) -> List[float]:
+    """The launcher alone: the roost kernel's recipe with /bin/true as the interpreter, so the process does
+    everything up to the exec (Python start, imports, module loads, env activation) and then ends."""
+    spec = json.loads((kernels_dir / "bench-roost" / "kernel.json").read_text())
+    spec["metadata"]["roost"]["python"] = "/bin/true"
+    probe = kernels_dir.parent / "launcher-probe.json"
+    probe.write_text(json.dumps(spec))
+    argv = [spec["argv"][0], "-m", "roost.kernels.launch", str(probe), "-f", "unused.json"]
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        subprocess.run(argv, check=True)
+        times.append(time.perf_counter() - started)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -98,12 +120,17 @@ def main() -> None:
         for _ in range(args.rounds):
             for name in times:
                 times[name].append(start_to_ready(name))
+        launcher = launcher_overhead(Path(os.environ["JUPYTER_DATA_DIR"]) / "kernels", args.rounds)
+        python_start = [_python_start() for _ in range(args.rounds)]
     roost_median = statistics.median(times["bench-roost"])
     plain_median = statistics.median(times["bench-plain"])
     print(f"rounds: {args.rounds} (alternating), start-to-ready medians")
     print(f"roost launcher (env + 2 modules): {roost_median * 1000:7.0f} ms")
     print(f"plain ipykernel spec (same env):  {plain_median * 1000:7.0f} ms")
     print(f"ratio roost / plain:              {roost_median / plain_median:7.3f}")
+    print(f"launcher alone, up to its exec:   {statistics.median(launcher) * 1000:7.0f} ms"
+          f"  (python -c pass: {statistics.median(python_start) * 1000:.0f} ms)")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
