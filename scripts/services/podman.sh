@@ -22,8 +22,12 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 CONF
 fi
-# Smoke test on the Charliecloud test image when it exists (charliecloud.sh builds it).
+# The Charliecloud test image (charliecloud.sh builds it), also imported into Podman's store so that images
+# named by reference are tested too; then a smoke test.
 image=/var/tmp/roost-test-images/python
 if [ -d "$image" ]; then
+  if ! podman image exists localhost/roost-test-python:1; then
+    tar -C "$image" --exclude='./dev/*' -cf - . | podman import -q - localhost/roost-test-python:1 >/dev/null
+  fi
   podman run --rm --rootfs "$image:O" /usr/bin/python3 -c 'import sys' >/dev/null
 fi

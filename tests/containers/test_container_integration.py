@@ -89,6 +89,8 @@ def test_bad_input_gives_clear_errors_and_registers_nothing(work: Path, runtime:
          "has no nonesuch on its PATH"),
         (["container", "add", "deb/12", str(IMAGE_DIR), "--runtime", "docker"], "unknown container runtime"),
         (["container", "add", "deb/12", str(IMAGE_DIR), "--bind", "data/relative"], "absolute path"),
+        (["container", "add", "deb/12", "localhost/nonesuch:1"],
+         "is neither a file nor in Podman's image store" if runtime == "podman" else "does not exist"),
     ]
     for args, message in cases:
         done = roost(*args, "--runtime", runtime) if "--runtime" not in args else roost(*args)
@@ -109,6 +111,15 @@ def test_an_image_path_with_spaces_works(work: Path, runtime: str) -> None:
     api.add("spaced/1", str(spaced), runtime=runtime, commands=["python3"])
     seen = inside(api.get("spaced").wrapper("python3"))
     assert seen["stamp"] is True
+
+
+@pytest.mark.service("podman")
+def test_podman_runs_an_image_from_its_own_store(work: Path) -> None:
+    """scripts/services/podman.sh imports the test image as localhost/roost-test-python:1."""
+    api.add("stored/1", "localhost/roost-test-python:1", runtime="podman", commands=["python3"])
+    assert api.get("stored").kind == "reference"
+    seen = inside(api.get("stored").wrapper("python3"), "x")
+    assert seen["stamp"] is True and seen["cwd"] == str(work) and seen["args"] == ["x"]
 
 
 def test_readding_needs_force_and_remove_leaves_the_image(work: Path, runtime: str) -> None:

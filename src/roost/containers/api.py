@@ -189,13 +189,25 @@ def get(name: str) -> Container:
 # ---------------------------------------------------------------------------------------------------- add
 
 
-def _resolve_image(image: str) -> Tuple[str, ImageKind]:
+def _resolve_image(image: str, runtime: str) -> Tuple[str, ImageKind]:
     path = Path(image).expanduser()
+    if not path.exists() and runtime == "podman" and not image.startswith(("/", ".", "~")):
+        return _podman_reference(image)
     if not path.exists():
         raise ContainerError(f"the image {image!r} does not exist",
                              "give the path of a SIF file, a SquashFS file or an image directory")
     resolved = path.resolve()
     return str(resolved), detect_image_kind(resolved)
+
+
+def _podman_reference(image: str) -> Tuple[str, ImageKind]:
+    """An image named in Podman's own store (``localhost/pytorch:2.7``), which must be there already."""
+    podman = get_runtime("podman")
+    found = run_probe([podman.executable, "image", "exists", image], os.environ)
+    if found.returncode != 0:
+        raise ContainerError(f"the image {image!r} is neither a file nor in Podman's image store",
+                             "check `podman images`, or give a path; roost does not pull images")
+    return image, ImageKind.REFERENCE
 
 
 def _probe_commands(runtime: Runtime, spec: ExecSpec, wanted: Sequence[str],
@@ -306,7 +318,7 @@ def plan(
 
     ``extras`` defaults to ``<prefix>/extras``; ``root`` places bin/ and extras/ outside the registry.
     """
-    image_path, kind = _resolve_image(image)
+    image_path, kind = _resolve_image(image, runtime)
     chosen_runtime = choose_runtime(kind, runtime)
     for bind in binds:
         parse_bind(bind)  # every bind is checked before anything is written
