@@ -217,17 +217,24 @@ def test_kernel_from_the_container_executes_code(work: Path, runtime: str) -> No
 
 
 @pytest.mark.service("slurm")
-def test_batch_job_through_slurm_runs_in_the_container(work: Path, runtime: str) -> None:
+def test_batch_job_through_slurm_runs_in_the_container(work: Path, runtime: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from roost.jobs import api as jobs_api
 
     api.add("deb/12", str(IMAGE_DIR), runtime=runtime)
     wrapper = api.get("deb/12").wrapper("python")
-    job = jobs_api.submit([str(wrapper), "-c", INSIDE], backend="slurm", time="5:00")
-    record = job.wait(timeout=120)
-    output = jobs_api.log_file(record).read_text()
-    assert record.exit_code == 0, output + "\n".join(jobs_api.stderr_tail(record))
-    seen = json.loads(output.strip().splitlines()[-1])
-    assert seen["stamp"] is True and seen["cwd"] == str(work)
+    monkeypatch.setenv("MODULEPATH", str(api.modulefile_dir()))
+    jobs = [
+        jobs_api.submit([str(wrapper), "-c", INSIDE], backend="slurm", time="5:00"),
+        # As a user writes it: load the container's module, run python.
+        jobs_api.submit(["python", "-c", INSIDE], backend="slurm", time="5:00", modules=("deb/12",)),
+    ]
+    for job in jobs:
+        record = job.wait(timeout=120)
+        output = jobs_api.log_file(record).read_text()
+        assert record.exit_code == 0, output + "\n".join(jobs_api.stderr_tail(record))
+        seen = json.loads(output.strip().splitlines()[-1])
+        assert seen["stamp"] is True and seen["cwd"] == str(work)
 
 
 def test_container_state_is_private_to_the_user(work: Path) -> None:
