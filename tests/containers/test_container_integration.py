@@ -122,6 +122,15 @@ def test_podman_runs_an_image_from_its_own_store(work: Path) -> None:
     assert seen["stamp"] is True and seen["cwd"] == str(work) and seen["args"] == ["x"]
 
 
+@pytest.mark.service("charliecloud")
+def test_gpu_with_charliecloud_says_what_else_is_needed(work: Path) -> None:
+    done = roost("container", "add", "g/1", str(IMAGE_DIR), "--runtime", "charliecloud", "--gpu",
+                 "--command", "python3")
+    assert done.returncode == 0, done.stderr
+    assert "note: ch-run has no GPU option" in done.stderr and "ch-fromhost --nvidia" in done.stderr
+    assert api.get("g").gpu is True
+
+
 def test_readding_needs_force_and_remove_leaves_the_image(work: Path, runtime: str) -> None:
     api.add("deb/12", str(IMAGE_DIR), runtime=runtime, commands=["python3"])
     again = roost("container", "add", "deb/12", str(IMAGE_DIR), "--runtime", runtime)

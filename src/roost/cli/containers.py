@@ -40,6 +40,8 @@ def add(fullname: str, image: str, runtime: Optional[str], gpu: bool, commands: 
     if result.skipped:
         click.echo(f"  not in the image, so not wrapped: {', '.join(result.skipped)}")
     click.echo(f"  modulefile: {result.modulefile}")
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
     click.echo(f"load it with: module load {found.fullname}   (MODULEPATH needs {api.modulefile_dir()})")
 
 

@@ -141,6 +141,7 @@ class AddResult:
     container: Container
     skipped: List[str]  # default wrappers not made because the image lacks the command
     modulefile: Path
+    notes: List[str] = field(default_factory=list)  # things the user must know (e.g. about --gpu)
 
 
 # ---------------------------------------------------------------------------------------------------- names
@@ -297,7 +298,8 @@ def add(
         extras=Path(extras).expanduser().resolve() if extras else None, settings=settings, environ=environ,
     )
     _write(container, chosen_runtime, environ, force=force, create_extras=extras is None)
-    return AddResult(container, skipped, container.modulefile)
+    notes = [chosen_runtime.gpu_note] if gpu and chosen_runtime.gpu_note else []
+    return AddResult(container, skipped, container.modulefile, notes)
 
 
 def plan(

@@ -29,6 +29,8 @@ class CharliecloudRuntime(Runtime):
     executables = ("ch-run",)
     kinds = frozenset({ImageKind.DIRECTORY, ImageKind.SQUASHFS})
     needs_user = True
+    gpu_note = ("ch-run has no GPU option: inject the host's GPU libraries into the image once with "
+                "`ch-fromhost --nvidia IMAGE` (a directory image)")
 
     def head(self, spec: ExecSpec) -> List[Arg]:
         words = [lit(self.executable)]

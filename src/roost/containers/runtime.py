@@ -250,6 +250,8 @@ class Runtime(ABC):
     needs_user: ClassVar[bool] = False
     # Options added only when the wrapper's stdin and stdout are a terminal (podman -t).
     tty_options: ClassVar[Tuple[str, ...]] = ()
+    # What --gpu needs beyond the command line, said to the user when they ask for it.
+    gpu_note: ClassVar[str] = ""
 
     def __init__(self, executable: str) -> None:
         self.executable = executable
