@@ -19,21 +19,15 @@ import enum
 import os
 import shutil
 import subprocess
-import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple, Type, Union
 
-from roost import envvars, paths
+from roost import envvars
 from roost.errors import ContainerError
 from roost.shell.change import EnvChange
 from roost.shell.render import quote_posix
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.9/3.10 only
-    import tomli as tomllib
 
 ROOST_CONTAINER_RUNTIME = envvars.ROOST_CONTAINER_RUNTIME
 ROOST_CONTAINER_BINDS = envvars.ROOST_CONTAINER_BINDS
@@ -153,7 +147,7 @@ GPU_FLAGS = ("nv", "rocm")
 
 @dataclass(frozen=True)
 class ContainerSettings:
-    """The ``[containers]`` settings, resolved once: site file < user file < ROOST_CONTAINER_* variables."""
+    """The ``[containers]`` settings (roost.config's files: site < user), then ROOST_CONTAINER_* variables."""
 
     runtime: str = "auto"
     binds: Tuple[str, ...] = DEFAULT_BINDS
@@ -162,26 +156,6 @@ class ContainerSettings:
 
     def runtime_options(self, runtime: str) -> Tuple[str, ...]:
         return tuple(self.options.get(runtime, ()))
-
-
-def _config_files() -> List[Path]:
-    site = os.environ.get(envvars.ROOST_SITE_CONFIG) or "/etc/roost/config.toml"
-    user = os.environ.get(envvars.ROOST_CONFIG) or str(paths.config_dir() / "config.toml")
-    return [Path(site), Path(user)]
-
-
-def _read_table(path: Path) -> Dict[str, object]:
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        from roost.errors import ConfigError
-
-        raise ConfigError(f"cannot read {path}: {exc}", "fix the file's TOML syntax") from None
-    table = data.get("containers", {})
-    return table if isinstance(table, dict) else {}
 
 
 def _string_list(value: object, key: str) -> Tuple[str, ...]:
@@ -195,10 +169,10 @@ def _string_list(value: object, key: str) -> Tuple[str, ...]:
 
 
 def load_settings(environ: Optional[Mapping[str, str]] = None) -> ContainerSettings:
+    from roost import config
+
     environ = os.environ if environ is None else environ
-    merged: Dict[str, object] = {}
-    for path in _config_files():
-        merged.update(_read_table(path))
+    merged = config.load(environ).section("containers")
     runtime = str(environ.get(ROOST_CONTAINER_RUNTIME) or merged.get("runtime", "auto"))
     binds_text = environ.get(ROOST_CONTAINER_BINDS)
     if binds_text is not None:
