@@ -53,6 +53,10 @@ CASES = [
     case("latest", "edge", "load wantslatest", "?-t list"),
     case("atleast-unsatisfiable", "edge", "load refa", "!load wantsold", "?-t list"),
     case("version-ordering", "edge", "load ord", "?-t avail ord"),
+    case("version-ordering-mixed", "edge", "load vord", "?-t avail vord"),
+    case("easybuild-style-versions", "edge", "load Python", "?-t avail Python"),
+    case("terse-avail-several-filters", "edge", "?-t avail lib ref"),
+    case("terse-list-filtered", "edge", "load lib refa", "?-t list lib", "?-t list nothing"),
     # Loading and unloading other modules.
     case("one-name-rule-on-one-command", "edge", "load lib/1.0 lib/2.0", "?-t list"),
     case("one-name-rule-replaces", "edge",
@@ -116,6 +120,10 @@ CASES = [
     case("modulepath-only-in-second-dir", "edge", "load onlyother", modulepath=("Core", "Other")),
     case("modulepath-terse-avail", "edge", "?-t avail multi", "?-t avail dup", "?-t avail marked",
          modulepath=("Other", "Core")),
+    case("modulepath-normalised", "edge",
+         "load refa", "?-t avail refa", "use @ROOT@/Other/", "unuse @ROOT@/Other",
+         env={"MODULEPATH": "@ROOT@/Missing:@ROOT@/Core/:@ROOT@/Core"}),
+    case("modulepath-emptied", "edge", "unuse @ROOT@/Core", "!load refa", "use @ROOT@/Core", "load refa"),
     case("modulepath-use-changes-default", "edge",
          "load multi", "use @ROOT@/Other", "?-t list", "load multi", "?-t list"),
 ]

@@ -1,0 +1,1 @@
+setenv("EB_PYTHON", "3.11.3-GCCcore-12.3.0-bare")

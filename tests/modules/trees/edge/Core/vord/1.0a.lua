@@ -1,0 +1,1 @@
+setenv("VORD", "1.0a")

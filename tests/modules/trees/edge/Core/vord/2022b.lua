@@ -1,0 +1,1 @@
+setenv("VORD", "2022b")

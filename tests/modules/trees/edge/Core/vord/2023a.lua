@@ -1,0 +1,1 @@
+setenv("VORD", "2023a")

@@ -1,0 +1,1 @@
+setenv("VORD", "r10")
