@@ -97,7 +97,9 @@ def launcher_overhead(kernels_dir: Path, rounds: int) -> List[float]:
     spec["metadata"]["roost"]["python"] = "/bin/true"
     probe = kernels_dir.parent / "launcher-probe.json"
     probe.write_text(json.dumps(spec))
-    argv = [spec["argv"][0], "-m", "roost.kernels.launch", str(probe), "-f", "unused.json"]
+    original = str(kernels_dir / "bench-roost" / "kernel.json")
+    argv = [str(probe) if arg == original else arg for arg in spec["argv"]]
+    argv = [arg.replace("{connection_file}", "unused.json") for arg in argv]
     times = []
     for _ in range(rounds):
         started = time.perf_counter()

@@ -23,7 +23,8 @@ def test_set_only_kernel_has_its_variables(jupyter_home: Path, tmp_path: Path) -
     value = "a b $HOME `x` 'q' \"dq\" é"
     roost("kernel", "install", "plain", "--set", "ROOST_T_ONE=1", "--set", f"ROOST_T_ODD={value}")
     spec = json.loads((jupyter_home / "kernels" / "plain" / "kernel.json").read_text())
-    assert spec["argv"][1:3] == ["-m", "roost.kernels.launch"]
+    assert spec["argv"][1:4] == ["-E", "-S", "-c"] and "roost.kernels.launch" in spec["argv"][4]
+    assert spec["argv"][5] == str(jupyter_home / "kernels" / "plain" / "kernel.json")
     out = run_in_kernel(
         "plain", "import os; print(os.environ['ROOST_T_ONE']); print(os.environ['ROOST_T_ODD'])",
         tmp_path / "log",

@@ -1,4 +1,5 @@
-"""The launcher in a roost kernelspec's argv: ``python -m roost.kernels.launch KERNEL_JSON -f CONN_FILE``.
+"""The launcher in a roost kernelspec's argv (``python -E -S -c BOOT KERNEL_JSON -f CONNECTION_FILE``, or
+``python -m roost.kernels.launch KERNEL_JSON -f CONNECTION_FILE``).
 
 It reads the recipe from the kernel.json, then, starting from the environment Jupyter gave it:
 
@@ -132,6 +133,20 @@ def fail(name: str, message: str, hint: Optional[str]) -> NoReturn:
     raise SystemExit(1)
 
 
+def environ_with_site_fallback(recipe: Recipe) -> Dict[str, str]:
+    """kernel_environ; if started with -S and a package the modules or envs code needs is not on the explicit
+    sys.path (roost was reinstalled differently since), add site-packages the normal way and try again."""
+    try:
+        return kernel_environ(recipe, os.environ)
+    except ImportError:
+        if not sys.flags.no_site:
+            raise
+        import site
+
+        site.main()
+        return kernel_environ(recipe, os.environ)
+
+
 def main(argv: Sequence[str]) -> NoReturn:
     if len(argv) < 3 or argv[1] != "-f":
         sys.stderr.write(USAGE + "\n")
@@ -141,7 +156,7 @@ def main(argv: Sequence[str]) -> NoReturn:
     try:
         recipe = read_recipe(kernel_json)
         name = recipe.name
-        environ = kernel_environ(recipe, os.environ)
+        environ = environ_with_site_fallback(recipe)
         check_interpreter(recipe)
     except LaunchError as exc:
         fail(name, exc.message, exc.hint)

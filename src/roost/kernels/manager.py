@@ -192,6 +192,21 @@ class Installed:
     on_search_path: bool = True
 
 
+def launcher_sys_path() -> List[str]:
+    """Where roost and the third-party packages its launcher imports live, for ``python -S``."""
+    import importlib.util
+
+    paths: List[str] = []
+    for package in ("roost", "lupa", "tomli"):  # tomli: config on Python < 3.11
+        found = importlib.util.find_spec(package)
+        if found is None or not found.submodule_search_locations:
+            continue
+        parent = os.path.dirname(os.path.abspath(next(iter(found.submodule_search_locations))))
+        if parent not in paths:
+            paths.append(parent)
+    return paths
+
+
 def _check_clash(name: str, target: Path, force: bool) -> List[Path]:
     """Refuse a name that already exists in ``target`` (unless force) or earlier on the search path; return
     the later directories the new kernel will shadow."""
@@ -265,7 +280,8 @@ def install(
     name = check_kernel_name(recipe.name)
     shadows = _check_clash(name, target, force)
     final = target / name
-    spec = launcher_spec(recipe, launcher_python or sys.executable, display_name, final / KERNEL_FILE)
+    spec = launcher_spec(recipe, launcher_python or sys.executable, display_name, final / KERNEL_FILE,
+                         launcher_sys_path())
     try:
         _write_atomically(spec, final)
     except OSError as exc:

@@ -125,11 +125,23 @@ class KernelSpec:
             return cls.from_json(json.load(handle))
 
 
-def launcher_spec(recipe: Recipe, launcher_python: str, display_name: str, kernel_json: Path) -> KernelSpec:
+def launcher_boot(sys_path: List[str]) -> str:
+    """The ``-c`` program of a roost kernel: put roost (and what its launcher imports) on sys.path, run it."""
+    return f"import sys;sys.path[:0]={sys_path!r};from {LAUNCH_MODULE} import main;main(sys.argv[1:])"
+
+
+def launcher_spec(
+    recipe: Recipe, launcher_python: str, display_name: str, kernel_json: Path, sys_path: List[str]
+) -> KernelSpec:
     """The kernelspec for a recipe: its argv runs roost's launcher on the kernel.json it sits in.
 
-    The path is written out rather than as ``{resource_dir}``: jupyter_client expands that placeholder, but
-    not every frontend that starts kernels from a kernelspec does (editors' Jupyter plugins, for one).
+    The launcher runs as ``python -E -S -c BOOT`` with an explicit sys.path (as roost's ``module`` function
+    does): -S skips site-packages' .pth processing, tens of milliseconds paid on every kernel start, and -E
+    keeps PYTHONPATH/PYTHONHOME meant for the kernel away from the launcher.  (``python -m
+    roost.kernels.launch KERNEL_JSON -f CONNECTION_FILE`` does the same, only slower.)
+
+    The kernel.json path is written out rather than as ``{resource_dir}``: jupyter_client expands that
+    placeholder, but not every frontend that starts kernels from a kernelspec does.
     """
-    argv = [launcher_python, "-m", LAUNCH_MODULE, str(kernel_json), "-f", "{connection_file}"]
+    argv = [launcher_python, "-E", "-S", "-c", launcher_boot(sys_path), str(kernel_json), "-f", "{connection_file}"]
     return KernelSpec(argv=argv, display_name=display_name, metadata={RECIPE_KEY: recipe.to_json()})
