@@ -575,9 +575,7 @@ LMOD_CASES = [
     case("quoting", "tcl", "load quote", "unload quote"),
     case("rc-defaults-aliases-hidden", "tcl", "load cuda", "load hdf5", "unload hdf5", "load h5",
          "load hdf5/newest", "load hdf5/1.15"),
-    pytest.param(case("break", "tcl", "load first br", "?-t list"), marks=pytest.mark.xfail(
-        reason="the engine still records a module whose Tcl frame is abandoned (frame.abandoned)",
-        strict=False)),
+    case("break", "tcl", "load first br", "?-t list"),
     case("error-while-unloading", "tcl", "load u", "~unload u"),
     case("trailing-space-is-loaded-swap", "tcl", "load lib/1.0", "load trim", "unload trim"),
 ]

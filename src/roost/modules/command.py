@@ -58,6 +58,7 @@ ALIASES = {
     "update": "reload", "mcc": "describe", "sl": "savelist", "r": "restore", "s": "save", "ls": "list",
     "try_load": "try-load", "is_loaded": "is-loaded", "is_avail": "is-avail",
 }
+LOADS = ("load", "try-load")
 SUBCOMMANDS = {"load", "try-load", "unload", "swap", "purge", "reload", "refresh", "reset", "list", "avail",
                "spider", "show", "whatis", "help", "keyword", "is-loaded", "is-avail", "use", "unuse", "save",
                "restore", "savelist", "describe", "disable", "overview", "ov"}
@@ -94,7 +95,9 @@ def parse(argv: Sequence[str]) -> Tuple[str, List[str], Dict[str, bool]]:
     for arg in argv:
         if arg in FLAGS and not (rest and rest[0] in ("load", "add") and arg in ("-d",)):
             flags[FLAGS[arg]] = True
-        elif arg.startswith("-") and len(arg) > 1 and rest[:1] != ["ml"]:
+        elif arg.startswith("-") and len(arg) > 1 and rest[:1] and ALIASES.get(rest[0], rest[0]) in LOADS:
+            rest.append(arg)  # `module load foo -bar` unloads bar first, as ml does
+        elif arg.startswith("-") and len(arg) > 1:
             raise ModuleError(f"unknown option \"{arg}\"", "see: module --help")
         else:
             rest.append(arg)
@@ -127,7 +130,9 @@ def parse_ml(argv: Sequence[str]) -> Tuple[str, List[str], Dict[str, bool]]:
 def _engine(inv: Invocation, force: bool = False):  # type: ignore[no-untyped-def]
     from roost.modules.engine import Engine
 
-    return Engine(inv.environ, cache_dir=module_cache_dir(inv.environ), force=force)
+    engine = Engine(inv.environ, cache_dir=module_cache_dir(inv.environ), force=force)
+    engine.shell = inv.shell
+    return engine
 
 
 def module_cache_dir(environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
@@ -145,7 +150,10 @@ def cmd_load(inv: Invocation, out: Outcome) -> None:
     if not inv.args:
         raise ModuleError("load: which module?", "for example: module load python")
     engine = _engine(inv, inv.flags.get("force", False))
-    engine.load(inv.args, try_only=inv.subcommand == "try-load")
+    unloads = [a[1:] for a in inv.args if a.startswith("-")]
+    if unloads:
+        engine.unload(unloads)
+    engine.load([a for a in inv.args if not a.startswith("-")], try_only=inv.subcommand == "try-load")
     out.engine = engine
 
 

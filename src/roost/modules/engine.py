@@ -66,6 +66,7 @@ class Engine:
         self.cache_dir = cache_dir
         self.force = force
         self.messages: List[str] = []
+        self.shell = ""  # the shell the output is for (Tcl's `module-info shell`)
         self.warned = False  # an LmodWarning: changes apply, but the command reports failure (as Lmod)
         self.reloaded: List[str] = []
         self.inactive: List[str] = []
@@ -99,14 +100,14 @@ class Engine:
         high = version_key(spec.high) if spec.high else None
 
         def fits(entry: Entry) -> bool:
-            key = version_key(entry.version)
+            key = entry.key
             return (low is None or key >= low) and (high is None or key <= high)
 
         default = tree.default(spec.name)
         if default is not None and fits(default):
             return default
         fitting = [e for e in candidates if fits(e)]
-        return max(fitting, key=lambda e: version_key(e.version), default=None)
+        return max(fitting, key=lambda e: e.key, default=None)
 
     def require(self, name: str, needed_by: str = "") -> Entry:
         entry = self.find(Spec(name))
@@ -141,7 +142,8 @@ class Engine:
                 if try_only:
                     continue
                 raise self._not_found(name)
-            self.load_entry(entry, user_name=name, user=True)
+            # an alias or symbolic version is remembered by what it stands for (as Lmod's userName)
+            self.load_entry(entry, user_name=self.tree().translate(name), user=True)
         self.reconcile_hierarchy()
 
     def load_entry(self, entry: Entry, *, user_name: str = "", user: bool = True, ref: int = 0) -> Optional[Loaded]:
@@ -163,6 +165,8 @@ class Engine:
             evaluate(frame, entry.kind)
         finally:
             self._pending.remove(entry.file)
+        if frame.abandoned:
+            return None
         module = Loaded(entry.fullname, entry.sn, entry.version, entry.file, entry.mpath, entry.kind,
                         props=frame.properties, ref=ref, user=user, family=frame.family_name or "",
                         user_name=user_name)
@@ -382,6 +386,8 @@ class Engine:
     # ---- results --------------------------------------------------------------------------------
     def finish(self) -> EnvChange:
         """Write the module table and LOADEDMODULES/_LMFILES_, then the change from the original environment."""
+        if self.state.get("MODULEPATH") is not None:
+            self.state.path("MODULEPATH", ":")  # Lmod rewrites it normalised: no duplicates, no trailing slashes
         self.state.flush()
         env = self.state.environ
         active = self.table.active()

@@ -58,6 +58,7 @@ class Frame:
         self.properties: Dict[str, str] = {}
         self.family_name: Optional[str] = None
         self.modulepath_added: List[str] = []
+        self.abandoned = False  # Tcl `break`: the modulefile gave up; its changes are dropped
 
     # ---- identity -------------------------------------------------------------------------------
     def my_name(self) -> str:
@@ -105,8 +106,7 @@ class Frame:
         if self._show(f'unsetenv("{name}")'):
             return
         if self.mode == "unload":
-            if restore is not None:
-                self._apply(Op(Action.SET, name, restore))
+            return  # Lmod ignores unsetenv's second argument when unloading
         else:
             self._apply(Op(Action.UNSET, name))
 
@@ -262,6 +262,9 @@ class Frame:
             self.engine.warned = True
 
     def error(self, text: str) -> None:
+        if self.mode == "unload":  # Lmod: the module is unloaded anyway, with a warning and a failed status
+            self.warning(text)
+            return
         if self.mode in ("load",):
             raise ModulefileError(f"{text}", f"raised by module \"{self.fullname}\" ({self.file})")
         if self.mode == "show":

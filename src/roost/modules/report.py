@@ -66,6 +66,9 @@ def avail_items(tree: ModuleTree, loaded_files: Iterable[str], filters: Sequence
                 defaults_only: bool) -> List[Tuple[str, List[AvailItem]]]:
     loaded = set(loaded_files)
     groups: List[Tuple[str, List[AvailItem]]] = []
+    # a filter that names an alias also shows the module the alias stands for
+    via_alias = {tree.translate(alias) for alias in tree.rc.aliases
+                 if any(f.lower() in alias.lower() for f in filters)}
     default_files: Dict[str, Tuple[str, bool]] = {}
     for sn in tree.by_sn():
         default = tree.default(sn)
@@ -74,10 +77,10 @@ def avail_items(tree: ModuleTree, loaded_files: Iterable[str], filters: Sequence
     for index in tree.dirs:
         items = []
         # "multi-entry" sorts before "multi/...": Lmod compares "sn/" strings
-        for entry in sorted(index.entries, key=lambda e: ((e.sn + "/").lower(), version_key(e.version))):
+        for entry in sorted(index.entries, key=lambda e: ((e.sn + "/").lower(), e.key)):
             if tree.is_hidden(entry) and not show_hidden and entry.file not in loaded:
                 continue
-            if filters and not any(_matches(entry, f) for f in filters):
+            if filters and not any(_matches(entry, f) for f in filters) and entry.fullname not in via_alias:
                 continue
             is_default, marked = default_files.get(entry.sn, ("", False))
             item = AvailItem(entry, is_default == entry.file, marked and is_default == entry.file, entry.file in loaded)
@@ -98,8 +101,9 @@ def alias_lines(tree: ModuleTree, filters: Sequence[str]) -> List[str]:
     lines = []
     for alias in sorted(tree.rc.aliases, key=str.lower):
         target = tree.rc.aliases[alias]
-        if not filters or any(f.lower() in alias.lower() or f.lower() in target.lower() for f in filters):
-            lines.append(f"{alias}(@{target})")
+        resolved = tree.translate(target)
+        if not filters or any(f.lower() in alias.lower() or f.lower() in resolved.lower() for f in filters):
+            lines.append(f"{alias}(@{tree.translate(target)})")
     return lines
 
 
@@ -107,7 +111,7 @@ def avail_text(groups: List[Tuple[str, List[AvailItem]]], tree: ModuleTree, *, t
                filters: Sequence[str] = (), defaults_only: bool = False) -> str:
     if terse:
         aliases = "".join(line + "\n" for line in alias_lines(tree, filters))
-        return aliases + _avail_terse(groups, bool(filters) or defaults_only)
+        return aliases + _avail_terse(groups, bool(filters) or defaults_only, tree.symbolic_names())
     lines: List[str] = []
     legend = {"D": False, "L": False, "H": False}
     multiple_versions = {sn for sn, entries in tree.by_sn().items() if len(entries) > 1}
@@ -141,7 +145,8 @@ def avail_text(groups: List[Tuple[str, List[AvailItem]]], tree: ModuleTree, *, t
     return "\n".join(lines) + "\n"
 
 
-def _avail_terse(groups: List[Tuple[str, List[AvailItem]]], filtered: bool) -> str:
+def _avail_terse(groups: List[Tuple[str, List[AvailItem]]], filtered: bool,
+                 symbols: Dict[str, List[str]]) -> str:
     """One line per module under a ``dir:`` line; without a filter each name first gets a ``name/`` line."""
     lines: List[str] = []
     for mpath, items in groups:
@@ -153,6 +158,7 @@ def _avail_terse(groups: List[Tuple[str, List[AvailItem]]], filtered: bool) -> s
             if item.entry.version and item.entry.sn != last_sn and not filtered:
                 lines.append(f"{item.entry.sn}/")
             last_sn = item.entry.sn
+            lines.extend(f"{symbol}(@{item.entry.fullname})" for symbol in sorted(symbols.get(item.entry.fullname, [])))
             lines.append(item.entry.fullname)
     return "\n".join(lines) + ("\n" if lines else "")
 
@@ -169,10 +175,10 @@ def avail_json(groups: List[Tuple[str, List[AvailItem]]], tree: ModuleTree) -> l
 
 # ---- list --------------------------------------------------------------------------------------
 def list_text(modules: List[Loaded], *, terse: bool, filters: Sequence[str] = ()) -> str:
+    if not modules:
+        return "No modules loaded\n"
     active = [m for m in modules if m.status == "active" and _list_match(m, filters)]
     inactive = [m for m in modules if m.status != "active" and _list_match(m, filters)]
-    if not active and not inactive:
-        return "No modules loaded\n"
     if terse:
         return "".join(m.fullname + "\n" for m in active)
     lines: List[str] = []
@@ -206,20 +212,20 @@ def list_json(modules: List[Loaded]) -> list:
 # ---- spider ------------------------------------------------------------------------------------
 def spider_terse(records: Dict[str, List[SpiderRecord]]) -> str:
     """``name/`` and ``name/version`` lines, extensions included, in Lmod's order."""
-    keyed: List[Tuple[Tuple[str, tuple], str]] = []
+    keyed: List[Tuple[Tuple[str, str], str]] = []
     for sn, sn_records in records.items():
         visible = [r for r in _sorted(sn_records) if not r.entry.hidden]
         if not visible:
             continue
         if visible[0].entry.version:
-            keyed.append(((sn, ()), sn + "/"))
-        keyed += [((sn + "/", version_key(r.entry.version)), r.entry.fullname) for r in visible]
+            keyed.append(((sn, ""), sn + "/"))
+        keyed += [((sn + "/", r.entry.key), r.entry.fullname) for r in visible]
     known = {line for _, line in keyed}
     for hits in _extensions(records).values():
         for extension in sorted({e for e, _ in hits}):
             ext_sn, _, version = extension.rpartition("/")
             if (ext_sn or extension) + "/" not in known:
-                keyed.append((((ext_sn or extension), ()), (ext_sn or extension) + "/"))
+                keyed.append((((ext_sn or extension), ""), (ext_sn or extension) + "/"))
                 known.add((ext_sn or extension) + "/")
             if extension not in known:
                 keyed.append(((ext_sn + "/", version_key(version)), extension))
@@ -266,7 +272,7 @@ def _sorted(records: List[SpiderRecord]) -> List[SpiderRecord]:
                     unique[record.entry.fullname].parents.append(chain)
         else:
             unique[record.entry.fullname] = record
-    return sorted(unique.values(), key=lambda r: version_key(r.entry.version))
+    return sorted(unique.values(), key=lambda r: r.entry.key)
 
 
 def _description(record: SpiderRecord) -> str:
@@ -281,13 +287,9 @@ def _description(record: SpiderRecord) -> str:
 
 def _extensions(records: Dict[str, List[SpiderRecord]]) -> Dict[str, List[Tuple[str, str]]]:
     """extension name -> [(extension full name, providing module)]"""
-    found: Dict[str, List[Tuple[str, str]]] = {}
-    for sn_records in records.values():
-        for record in sn_records:
-            for extension in record.info.extensions if record.info else []:
-                name = extension.split("/")[0]
-                found.setdefault(name, []).append((extension, record.entry.fullname))
-    return found
+    from roost.modules.spider import extension_index
+
+    return extension_index(records)
 
 
 def spider_find(records: Dict[str, List[SpiderRecord]], name: str) -> Tuple[str, List[SpiderRecord]]:
@@ -349,8 +351,11 @@ def spider_detail(records: Dict[str, List[SpiderRecord]], name: str, loaded: Seq
         lines += ["      " + "  ".join(chain) for chain in chains]
     else:
         lines += ["", "    This module can be loaded directly: module load " + record.entry.fullname]
-    if record.info and record.info.help:
-        help_lines = [line for text in record.info.help for line in text.strip("\n").splitlines()]
+    from roost.modules.spider import help_of
+
+    help_texts = help_of(record.entry.file, record.entry.kind, record.entry.fullname)
+    if help_texts:
+        help_lines = [line for text in help_texts for line in text.strip("\n").splitlines()]
         lines += ["", "    Help:"] + ["      " + line for line in help_lines]
     lines.append("")
     return "\n".join(lines) + "\n"
@@ -377,7 +382,7 @@ def spider_json(records: Dict[str, List[SpiderRecord]], name: Optional[str]) -> 
             result.append({
                 "fullName": record.entry.fullname, "sn": sn, "version": record.entry.version,
                 "path": record.entry.file, "hidden": record.entry.hidden,
-                "whatis": info.whatis if info else [], "help": "\n".join(info.help) if info else "",
+                "whatis": info.whatis if info else [],
                 "extensions": info.extensions if info else [], "properties": info.properties if info else {},
                 "parents": [list(chain) for chain in record.parents if chain],
             })
@@ -408,7 +413,7 @@ def keyword_hits(records: Dict[str, List[SpiderRecord]], words: Sequence[str]) -
     for sn, sn_records in records.items():
         for record in _sorted(sn_records):
             info = record.info
-            text = " ".join([record.entry.fullname, *(info.whatis if info else []), *(info.help if info else []),
+            text = " ".join([record.entry.fullname, *(info.whatis if info else []),
                              *(info.extensions if info else [])]).lower()
             if any(w in text for w in lowered) and not record.entry.hidden:
                 hits.setdefault(sn, []).append(record)

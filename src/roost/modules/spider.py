@@ -1,7 +1,8 @@
 """What ``spider`` and ``keyword`` know: every modulefile reachable from MODULEPATH through the hierarchy.
 
-Each modulefile is read once in ``spider`` mode (whatis, help, extensions, properties and the MODULEPATH
-directories it adds); the results are cached per file and revalidated by the file's mtime and size.
+Each modulefile is read once in ``spider`` mode (whatis, extensions, properties and the MODULEPATH
+directories it adds); the results are cached per file and revalidated by the file's mtime and size.  Help
+texts are not cached (they are most of the bytes): the one record a detailed spider shows is read again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the 
 if TYPE_CHECKING:
     from typing import Dict, List, Mapping, Optional, Tuple
 
-SPIDER_FORMAT = "2:" + __import__("roost").__version__
+SPIDER_FORMAT = "4:" + __import__("roost").__version__
 
 
 class FileInfo:
@@ -33,7 +34,12 @@ class FileInfo:
         self.modulepaths = modulepaths
 
     def to_tuple(self) -> tuple:
-        return (self.whatis, self.help, self.extensions, self.properties, self.modulepaths)
+        return (self.whatis, self.extensions, self.properties, self.modulepaths)
+
+    @classmethod
+    def from_tuple(cls, data: tuple) -> FileInfo:
+        whatis, extensions, properties, modulepaths = data
+        return cls(whatis, [], extensions, properties, modulepaths)
 
 
 class _SpiderEngine:
@@ -60,6 +66,13 @@ def describe(entry_file: str, kind: str, fullname: str, mode: str = "spider",
     return frame
 
 
+def help_of(file: str, kind: str, fullname: str) -> List[str]:
+    try:
+        return describe(file, kind, fullname, "help").help
+    except (RoostError, OSError):
+        return []
+
+
 def modulefile_info(file: str, kind: str, fullname: str) -> Optional[FileInfo]:
     try:
         frame = describe(file, kind, fullname)
@@ -76,7 +89,7 @@ class SpiderCache:
         if self.path:
             try:
                 with open(self.path, "rb") as handle:
-                    loaded = marshal.load(handle)
+                    loaded = marshal.loads(handle.read())
                 if loaded and loaded[0] == SPIDER_FORMAT:
                     self.data = loaded[1]
             except (OSError, EOFError, ValueError, TypeError):
@@ -90,7 +103,7 @@ class SpiderCache:
         stamp = (stat.st_mtime_ns, stat.st_size)
         cached = self.data.get(entry.file)
         if cached is not None and cached[0] == stamp and cached[1] == entry.fullname:
-            return FileInfo(*cached[2]) if cached[2] is not None else None
+            return FileInfo.from_tuple(cached[2]) if cached[2] is not None else None
         info = modulefile_info(entry.file, entry.kind, entry.fullname)
         self.data[entry.file] = (stamp, entry.fullname, info.to_tuple() if info else None)
         self.dirty = True
@@ -115,9 +128,115 @@ class SpiderRecord:
         self.parents = parents
 
 
+class SpiderResult(dict):  # type: ignore[type-arg]
+    """short name -> [SpiderRecord]; records are built from the snapshot only for the names looked at."""
+
+    def __init__(self, raw: Dict[str, bytes], extensions: Dict[str, List[Tuple[str, str]]]) -> None:
+        super().__init__()
+        self._raw = raw
+        self.extension_index = extensions
+
+    def __missing__(self, sn: str) -> List[SpiderRecord]:
+        if sn not in self._raw:
+            raise KeyError(sn)
+        records = [_record_from_tuple(t) for t in marshal.loads(self._raw[sn])]
+        self[sn] = records
+        return records
+
+    def __contains__(self, sn: object) -> bool:
+        return sn in self._raw
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def keys(self):  # type: ignore[no-untyped-def]
+        return self._raw.keys()
+
+    def items(self):  # type: ignore[no-untyped-def]
+        return ((sn, self[sn]) for sn in self._raw)
+
+    def values(self):  # type: ignore[no-untyped-def]
+        return (self[sn] for sn in self._raw)
+
+
+def _record_to_tuple(record: SpiderRecord) -> tuple:
+    e = record.entry
+    return (e.fullname, e.sn, e.version, e.file, e.kind, e.mpath, e.hidden, e.key,
+            record.info.to_tuple() if record.info else None, record.parents)
+
+
+def _record_from_tuple(data: tuple) -> SpiderRecord:
+    fullname, sn, version, file, kind, mpath, hidden, key, info, parents = data
+    entry = Entry(fullname, sn, version, file, kind, mpath, hidden, key)
+    return SpiderRecord(entry, FileInfo.from_tuple(info) if info else None, list(parents))
+
+
+def extension_index(records: Dict[str, List[SpiderRecord]]) -> Dict[str, List[Tuple[str, str]]]:
+    """extension name -> [(extension full name, providing module)]"""
+    precomputed = getattr(records, "extension_index", None)
+    if precomputed is not None:
+        return precomputed  # type: ignore[no-any-return]
+    found: Dict[str, List[Tuple[str, str]]] = {}
+    for sn_records in records.values():
+        for record in sn_records:
+            for extension in record.info.extensions if record.info else []:
+                found.setdefault(extension.split("/")[0], []).append((extension, record.entry.fullname))
+    return found
+
+
+def _snapshot_file(cache_dir: Optional[str], modulepath: str) -> Optional[str]:
+    if not cache_dir:
+        return None
+    import zlib
+
+    return os.path.join(cache_dir, f"spider-{zlib.crc32(modulepath.encode('utf-8', 'surrogateescape')):08x}.marshal")
+
+
+def _load_snapshot(path: Optional[str], modulepath: str) -> Optional[SpiderResult]:
+    """The last walk's result, if nothing it saw has changed (every directory, rc file and modulefile)."""
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            data = marshal.loads(handle.read())
+        if data[0] != SPIDER_FORMAT or data[1] != modulepath:
+            return None
+        stat = os.stat
+        for file, stamp in data[2]:
+            st = stat(file)
+            if (st.st_mtime_ns if isinstance(stamp, int) else (st.st_mtime_ns, st.st_size)) != stamp:
+                return None
+    except (OSError, EOFError, ValueError, TypeError, IndexError):
+        return None
+    return SpiderResult(data[3], data[4])
+
+
 def spider_all(modulepath: Optional[str], read_rc, cache_dir: Optional[str]) -> Dict[str, List[SpiderRecord]]:  # type: ignore[no-untyped-def]
-    """Every module reachable from ``modulepath`` (following MODULEPATH edits), grouped by short name."""
+    """Every module reachable from ``modulepath`` (following MODULEPATH edits), grouped by short name.
+
+    A snapshot of the whole result is kept per MODULEPATH and used while every stamp it recorded still holds.
+    """
+    snapshot_path = _snapshot_file(cache_dir, modulepath or "")
+    snapshot = _load_snapshot(snapshot_path, modulepath or "")
+    if snapshot is not None:
+        return snapshot
+    result, stamps = _walk(modulepath, read_rc, cache_dir)
+    if snapshot_path:
+        from roost.modules.tree import _write_atomically
+
+        # one marshalled blob per short name: a lookup unpacks only the names it reads
+        raw = {sn: marshal.dumps([_record_to_tuple(r) for r in records]) for sn, records in result.items()}
+        data = (SPIDER_FORMAT, modulepath or "", stamps, raw, extension_index(result))
+        _write_atomically(snapshot_path, marshal.dumps(data))
+    return result
+
+
+def _walk(modulepath: Optional[str], read_rc, cache_dir: Optional[str]):  # type: ignore[no-untyped-def]
     cache = SpiderCache(cache_dir)
+    stamps: List[Tuple[str, object]] = []
     queue: List[Tuple[str, Tuple[str, ...]]] = [(m, ()) for m in split_modulepath(modulepath)]
     seen_dirs: Dict[str, List[Tuple[str, ...]]] = {}
     by_file: Dict[str, SpiderRecord] = {}
@@ -132,18 +251,22 @@ def spider_all(modulepath: Optional[str], read_rc, cache_dir: Optional[str]) -> 
         if not os.path.isdir(mpath):
             continue
         index: DirIndex = load_dir_index(mpath, read_rc, cache_dir)
+        stamps.extend(index.stamps.items())
         hidden_by_rc = set(index.rc.hidden)
         for entry in index.entries:
             if entry.fullname in hidden_by_rc:
                 entry.hidden = True
             info = cache.info(entry)
+            cached = cache.data.get(entry.file)
+            if cached is not None:
+                stamps.append((entry.file, cached[0]))
             record = SpiderRecord(entry, info, [chain])
             by_file[entry.file] = record
             result.setdefault(entry.sn, []).append(record)
             for added in info.modulepaths if info else []:
                 queue.append((added, (*chain, entry.fullname)))
     cache.save()
-    return result
+    return result, stamps
 
 
 def _add_chain(by_file: Dict[str, SpiderRecord], mpath: str, chain: Tuple[str, ...]) -> None:

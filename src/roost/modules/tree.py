@@ -21,7 +21,7 @@ TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the 
 if TYPE_CHECKING:
     from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
-CACHE_FORMAT = "3:" + __import__("roost").__version__
+CACHE_FORMAT = "5:" + __import__("roost").__version__
 RC_NAMES = (".modulerc.lua", ".modulerc", ".version")
 _SKIP_SUFFIXES = ("~", ".swp", ".bak", ".orig", ".rej", ".old")
 
@@ -29,16 +29,18 @@ _SKIP_SUFFIXES = ("~", ".swp", ".bak", ".orig", ".rej", ".old")
 class Entry:
     """One modulefile found under one MODULEPATH directory."""
 
-    __slots__ = ("fullname", "sn", "version", "file", "kind", "mpath", "hidden")
+    __slots__ = ("fullname", "sn", "version", "file", "kind", "mpath", "hidden", "key")
 
-    def __init__(self, fullname: str, sn: str, version: str, file: str, kind: str, mpath: str) -> None:
+    def __init__(self, fullname: str, sn: str, version: str, file: str, kind: str, mpath: str,
+                 hidden: Optional[bool] = None, key: Optional[str] = None) -> None:
         self.fullname = fullname
         self.sn = sn
         self.version = version
         self.file = file
         self.kind = kind
         self.mpath = mpath
-        self.hidden = any(part.startswith(".") for part in fullname.split("/"))
+        self.hidden = any(part.startswith(".") for part in fullname.split("/")) if hidden is None else hidden
+        self.key = version_key(version) if key is None else key  # Lmod's version order, cached with the index
 
     def __repr__(self) -> str:
         return f"Entry({self.fullname!r}, {self.file!r})"
@@ -145,7 +147,7 @@ class DirIndex:
             return False
 
     def to_data(self) -> tuple:
-        entries = [(e.fullname, e.sn, e.version, e.file, e.kind) for e in self.entries]
+        entries = [(e.fullname, e.sn, e.version, e.file, e.kind, e.hidden, e.key) for e in self.entries]
         return (CACHE_FORMAT, self.mpath, entries, self.defaults, self.rc.to_tuple(), self.stamps)
 
     @classmethod
@@ -154,7 +156,7 @@ class DirIndex:
             return None
         _, mpath, entries, defaults, rc, stamps = data
         index = cls(mpath)
-        index.entries = [Entry(f, s, v, p, k, mpath) for f, s, v, p, k in entries]
+        index.entries = [Entry(f, s, v, p, k, mpath, h, key) for f, s, v, p, k, h, key in entries]
         index.defaults = defaults
         index.rc = RcInfo.from_tuple(rc)
         index.stamps = stamps
@@ -175,7 +177,7 @@ def load_dir_index(mpath: str, read_rc: RcReader, cache_dir: Optional[str]) -> D
     if cache_file:
         try:
             with open(cache_file, "rb") as handle:
-                cached = DirIndex.from_data(marshal.load(handle))
+                cached = DirIndex.from_data(marshal.loads(handle.read()))
             if cached is not None and cached.mpath == mpath and cached.still_valid():
                 return cached
         except (OSError, EOFError, ValueError, TypeError):
@@ -268,17 +270,35 @@ class ModuleTree:
         visible = [e for e in candidates if not self.is_hidden(e)] or candidates
         best: Optional[Entry] = None
         for entry in visible:  # first directory wins a tie, so compare strictly
-            if best is None or version_key(entry.version) > version_key(best.version):
+            if best is None or entry.key > best.key:
                 best = entry
         return best
 
-    def resolve(self, name: str) -> Optional[Entry]:
-        """The entry a user name refers to: alias, short name (default version), full name or symbolic version."""
+    def translate(self, name: str) -> str:
+        """Follow aliases (``module_alias``) and symbolic versions (``module_version``) to the name they mean."""
         name = name.rstrip("/")
         seen = set()
-        while name in self.rc.aliases and name not in seen:
+        while name not in seen:
             seen.add(name)
-            name = self.rc.aliases[name]
+            if name in self.rc.aliases:
+                name = self.rc.aliases[name]
+            elif name in self.rc.versions and not name.endswith("/default") and name not in self.by_fullname():
+                name = self.rc.versions[name]
+            else:
+                break
+        return name
+
+    def symbolic_names(self) -> Dict[str, List[str]]:
+        """full name -> its symbolic versions other than default (``symver/stable`` for ``symver/2.0``)."""
+        names: Dict[str, List[str]] = {}
+        for symbol, target in self.rc.versions.items():
+            if not symbol.endswith("/default"):
+                names.setdefault(self.translate(target), []).append(symbol)
+        return names
+
+    def resolve(self, name: str) -> Optional[Entry]:
+        """The entry a user name refers to: alias, short name (default version), full name or symbolic version."""
+        name = self.translate(name)
         exact = self.by_fullname().get(name)
         if (exact is not None and exact.version != "") or (exact is not None and name not in self.by_sn()):
             return exact
@@ -298,12 +318,15 @@ class ModuleTree:
 
     def latest(self, sn: str) -> Optional[Entry]:
         candidates = self.by_sn().get(sn, [])
-        return max(candidates, key=lambda e: version_key(e.version), default=None)
+        return max(candidates, key=lambda e: e.key, default=None)
 
     def _prefix_match(self, sn: str, version: str) -> Optional[Entry]:
         """``gcc/12`` finds the highest ``gcc/12.*`` (Lmod's partial version match)."""
+        marked = self.marked_default(sn)
+        if marked is not None and marked.version.startswith(version + "."):
+            return marked
         matches = [e for e in self.by_sn()[sn] if e.version.startswith(version + ".")]
-        return max(matches, key=lambda e: version_key(e.version), default=None)
+        return max(matches, key=lambda e: e.key, default=None)
 
     def resolve_all(self, sn: str) -> List[Entry]:
         return self.by_sn().get(sn, [])

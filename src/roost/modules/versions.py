@@ -10,9 +10,7 @@ import re
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
-    from typing import Tuple
-
-    VersionKey = Tuple[str, ...]
+    VersionKey = str
 
 _COMPONENT = re.compile(r"(\d+|[a-z]+|\.|-)")
 _REPLACE = {"pre": "c", "preview": "c", "-": "final-", "rc": "c", "dev": "@"}
@@ -40,4 +38,5 @@ def version_key(version: str) -> VersionKey:
             while parts and parts[-1] == "000000000":
                 parts.pop()
         parts.append(part)
-    return tuple(parts)
+    # Joined with NUL, the parts compare exactly as the tuple would, and a str is cheap to cache and compare.
+    return "\x00".join(parts)

@@ -229,7 +229,7 @@ class PathVar:
             self.priority[entry] = priority
 
     def add(self, value: str, front: bool, priority: int) -> None:
-        parts = [normalize_entry(p) for p in split_path(value, self.sep)]
+        parts = [normalize_entry(p) for p in value.split(self.sep)]  # "" is an entry: the system default
         # prepend "a:b" keeps a before b, so insert from the last one
         for entry in reversed(parts) if front else parts:
             if entry in self.counts:
@@ -240,7 +240,7 @@ class PathVar:
             self._insert(entry, front, priority)
 
     def remove(self, value: str, *, force: bool = False) -> None:
-        for entry in (normalize_entry(p) for p in split_path(value, self.sep)):
+        for entry in (normalize_entry(p) for p in value.split(self.sep)):
             if entry not in self.counts:
                 continue
             self.counts[entry] = 0 if force else self.counts[entry] - 1
@@ -251,8 +251,12 @@ class PathVar:
 
     def value(self) -> Optional[str]:
         if self.entries == [""]:
-            return self.sep + self.sep  # only the empty entry left: Lmod writes it as ";;" (Lua's default path)
-        return self.sep.join(self.entries) if self.entries else None
+            return self.sep + self.sep  # only the empty entry left: Lmod writes it as "::" (";;" in LUA_PATH)
+        if not self.entries:
+            return None
+        # A trailing empty entry ("the system default" in MANPATH) is written as a doubled separator, as Lmod does.
+        value = self.sep.join(self.entries)
+        return value + self.sep if self.entries[-1] == "" else value
 
     def tracked_counts(self) -> Dict[str, int]:
         return {e: c for e, c in self.counts.items() if c != 1}
