@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Optional, Tuple
 
@@ -42,7 +43,11 @@ def add(fullname: str, image: str, runtime: Optional[str], gpu: bool, commands: 
     click.echo(f"  modulefile: {result.modulefile}")
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
-    click.echo(f"load it with: module load {found.fullname}   (MODULEPATH needs {api.modulefile_dir()})")
+    hint = f"load it with: module load {found.fullname}"
+    directory = str(api.modulefile_dir())
+    if directory not in os.environ.get("MODULEPATH", "").split(":"):
+        hint += f"   (after `module use {directory}`, which `roost shell-init` does)"
+    click.echo(hint)
 
 
 @container.command("list")
