@@ -11,6 +11,7 @@ Example file::
     pip_require_virtualenv = true           # shell-init exports PIP_REQUIRE_VIRTUALENV=true
     seed_pip = true                         # put pip into new venvs (people expect `pip install` to work)
     home_warn_gb = 50                       # warn when envs land on a home filesystem smaller than this
+    module_system = "roost"                 # or "lmod": the site's Lmod ($LMOD_CMD) loads env modules
 
     [conda]
     channels = ["conda-forge"]
@@ -43,6 +44,7 @@ class EnvsConfig(NamedTuple):
     pip_require_virtualenv: bool = True
     seed_pip: bool = True
     home_warn_gb: float = 50.0
+    module_system: str = "roost"  # "lmod": load env modules through the site's Lmod ($LMOD_CMD)
 
 
 class CondaConfig(NamedTuple):
@@ -197,7 +199,16 @@ def _envs_config(merged: Mapping[str, Any], environ: Mapping[str, str], sources:
         pip_require_virtualenv=_parse_bool(table.get("pip_require_virtualenv", True), "envs.pip_require_virtualenv"),
         seed_pip=_parse_bool(table.get("seed_pip", True), "envs.seed_pip"),
         home_warn_gb=home_warn_gb,
+        module_system=_module_system(table.get("module_system", "roost")),
     )
+
+
+def _module_system(value: object) -> str:
+    if value not in ("roost", "lmod"):
+        raise ConfigError(
+            f'envs.module_system must be "roost" or "lmod", not {value!r}', 'set envs.module_system = "roost"'
+        )
+    return str(value)
 
 
 def _conda_config(merged: Mapping[str, Any], environ: Mapping[str, str], sources: Any) -> CondaConfig:

@@ -91,7 +91,7 @@ def activation_change(
     base_aliases, base_functions = _defined(state.aliases), _defined(state.functions)
     state.apply(binding.modulepath_prelude(data.get("modulepath", []), base))
     modules = [str(m["fullname"]) for m in data.get("modules", [])]
-    state.apply(binding.load_change(modules, state.export_environ()))
+    state.apply(binding.load_change(modules, state.export_environ(), str(data.get("module_system", binding.ROOST))))
     state.apply(_kind_change(prefix, data))
     state.set(envvars.ROOST_ENV, name)
     if restorable:

@@ -20,10 +20,29 @@ from roost import config as config_mod
 from roost import envvars
 from roost.envs import binding, store
 from roost.envs import manifest as manifest_mod
+from roost.envs.activation import activation_change, deactivation_change, run_environ
 from roost.envs.kinds import BuildSpec, EnvKind, Progress, get_kind, no_progress
 from roost.envs.manifest import Manifest
 from roost.errors import EnvError
 from roost.shell.change import EnvChange
+
+__all__ = [
+    "Env",
+    "activation_change",
+    "adopt",
+    "create",
+    "deactivation_change",
+    "describe",
+    "get",
+    "install",
+    "list_envs",
+    "remove",
+    "run_environ",
+    "shell_init_change",
+    "storage_warnings",
+    "sync",
+    "usage",
+]
 
 
 @dataclass(frozen=True)
@@ -110,7 +129,7 @@ def create(
         base = binding.loaded_environ(binding.modulepath_prelude(modulepath, environ), environ)
         if modules:
             progress(f"loading modules: {' '.join(modules)}")
-        module_change, module_records = binding.load_modules(modules, base)
+        module_change, module_records = binding.load_modules(modules, base, cfg.envs.module_system)
         build_environ = binding.loaded_environ(module_change, base)
         python_record = None
         if kind_impl.needs_python:
@@ -136,6 +155,7 @@ def create(
             name=name,
             kind=kind,
             modules=module_records,
+            module_system=cfg.envs.module_system,
             modulepath=(list(modulepath) or binding.modulepath_entries(base)) if modules else list(modulepath),
             python=python_record,
             requested=result.requested,
@@ -203,7 +223,7 @@ def _build_environ(env: Env, environ: Optional[Mapping[str, str]]) -> Dict[str, 
     """The caller's environment with the env's modules loaded (what its installers must run under)."""
     environ = dict(os.environ if environ is None else environ)
     base = binding.loaded_environ(binding.modulepath_prelude(env.manifest.modulepath, environ), environ)
-    change, _ = binding.load_modules(env.modules, base)
+    change, _ = binding.load_modules(env.modules, base, env.manifest.module_system)
     return binding.loaded_environ(change, base)
 
 
@@ -216,7 +236,10 @@ def remove(name: str, *, config: Optional[config_mod.Config] = None) -> Path:
         link.unlink()
         return env.path
     # Rename first, then delete: a crash half-way leaves a hidden directory, not a half env under the name.
-    trash = link.parent / store.STAGING / f"{name}@removing@0@{os.urandom(4).hex()}"
+    import socket
+
+    # Named like a staging dir of this process, so a sweep removes it if we die half-way through.
+    trash = link.parent / store.STAGING / f"{name}@{socket.gethostname()}@{os.getpid()}@{os.urandom(4).hex()}"
     trash.parent.mkdir(parents=True, exist_ok=True)
     os.rename(link, trash)
     shutil.rmtree(trash, ignore_errors=True)
@@ -242,7 +265,7 @@ def adopt(
     if manifest_mod.manifest_path(prefix).exists():
         raise EnvError(f"{prefix} is already a roost environment", "use it by its name (`roost env list`)")
     environ = dict(os.environ if environ is None else environ)
-    module_change, module_records = binding.load_modules(modules, environ)
+    module_change, module_records = binding.load_modules(modules, environ, cfg.envs.module_system)
     build_environ = binding.loaded_environ(module_change, environ)
     kind_impl = get_kind(kind)
     python_record = None
@@ -255,6 +278,7 @@ def adopt(
         name=name,
         kind=kind,
         modules=module_records,
+        module_system=cfg.envs.module_system,
         modulepath=binding.modulepath_entries(environ) if modules else [],
         python=python_record,
         requested=result.requested,
@@ -291,11 +315,7 @@ def _base_python(prefix: Path, kind: str) -> Path:
     return python
 
 
-# --- activation (lives in roost.envs.activation, import-light for the shell's `activate`) ---------------
-
-from roost.envs.activation import activation_change, deactivation_change, run_environ  # noqa: E402
-
-__all__ = ["Env", "activation_change", "create", "deactivation_change", "get", "install", "remove", "run_environ"]
+# --- activation: see roost.envs.activation (kept import-light for the shell's `activate`) -----------------
 
 
 def shell_init_change(config: Optional[config_mod.Config] = None) -> EnvChange:

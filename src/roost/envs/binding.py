@@ -1,11 +1,13 @@
 """The bond between an env and its modules: load them through the module engine, record what was loaded.
 
-Only this file talks to :mod:`roost.modules.api`; an env without modules never imports the engine.
+Only this file talks to :mod:`roost.modules.api` (or, with ``system="lmod"``, the site's Lmod through
+:mod:`roost.envs.lmod`); an env without modules never imports either.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Mapping, Sequence, Tuple
 
 from roost import envvars
@@ -29,19 +31,32 @@ def modulepath_prelude(recorded: Sequence[str], environ: Mapping[str, str]) -> E
     return change
 
 
-def load_change(names: Sequence[str], environ: Mapping[str, str]) -> EnvChange:
+ROOST = "roost"
+LMOD = "lmod"
+SYSTEMS = (ROOST, LMOD)
+
+
+def load_change(names: Sequence[str], environ: Mapping[str, str], system: str = ROOST) -> EnvChange:
     """Just the change of loading ``names`` (activation needs no records)."""
     if not names:
         return EnvChange()
+    if system == LMOD:
+        from roost.envs import lmod
+
+        return lmod.load(names, environ)[0]
     from roost.modules import api as modules_api
 
     return modules_api.load(list(names), environ).change
 
 
-def load_modules(names: Sequence[str], environ: Mapping[str, str]) -> Tuple[EnvChange, List[ModuleRecord]]:
+def load_modules(
+    names: Sequence[str], environ: Mapping[str, str], system: str = ROOST
+) -> Tuple[EnvChange, List[ModuleRecord]]:
     """Load ``names`` on top of ``environ``; the change is absolute (set/unset), as the engine returns it."""
     if not names:
         return EnvChange(), []
+    if system == LMOD:
+        return _lmod_load_modules(names, environ)
     from roost.envs.manifest import ModuleRecord
     from roost.modules import api as modules_api
 
@@ -54,6 +69,21 @@ def load_modules(names: Sequence[str], environ: Mapping[str, str]) -> Tuple[EnvC
     return result.change, records
 
 
+def _lmod_load_modules(names: Sequence[str], environ: Mapping[str, str]) -> Tuple[EnvChange, List[ModuleRecord]]:
+    from roost.envs import lmod
+    from roost.envs.manifest import ModuleRecord
+    from roost.envs.python import file_sha256
+
+    before = {fullname for fullname, _ in lmod.loaded(environ)}
+    change, after = lmod.load(names, environ)
+    records = []
+    for fullname, file in after:
+        if fullname not in before or _asked(fullname, names):
+            checksum = file_sha256(Path(file)) if file and os.path.isfile(file) else ""
+            records.append(ModuleRecord(fullname=fullname, file=file, checksum=checksum))
+    return change, records
+
+
 def _asked(fullname: str, names: Sequence[str]) -> bool:
     return any(fullname == name or fullname.startswith(name.rstrip("/") + "/") for name in names)
 
@@ -64,12 +94,16 @@ def loaded_environ(change: EnvChange, environ: Mapping[str, str]) -> Dict[str, s
     return state.export_environ()
 
 
-def check_module(fullname: str, environ: Mapping[str, str]) -> Tuple[EnvChange, ModuleRecord]:
+def check_module(fullname: str, environ: Mapping[str, str], system: str = ROOST) -> Tuple[EnvChange, ModuleRecord]:
     """Load one recorded module (raises the engine's ModuleError when it is gone or broken)."""
-    change, records = load_modules([fullname], environ)
+    change, records = load_modules([fullname], environ, system)
     match = [r for r in records if r.fullname == fullname]
     if match:
         return change, match[0]
+    if system == LMOD:
+        from roost.envs.manifest import ModuleRecord
+
+        return change, ModuleRecord(fullname=fullname, file="", checksum="")
     # Already loaded (say, as another module's dependency): ask the engine what the name resolves to.
     from roost.envs.manifest import ModuleRecord
     from roost.modules import api as modules_api

@@ -55,7 +55,7 @@ def _module_drift(env: api.Env, environ: Dict[str, str]) -> List[Drift]:
     state = binding.loaded_environ(binding.modulepath_prelude(env.manifest.modulepath, environ), environ)
     for record in env.manifest.modules:
         try:
-            change, current = binding.check_module(record.fullname, state)
+            change, current = binding.check_module(record.fullname, state, env.manifest.module_system)
         except RoostError as exc:
             short = record.fullname.split("/")[0]
             findings.append(
@@ -153,7 +153,7 @@ def accept(
     records: List[ModuleRecord] = []
     for record in env.manifest.modules:
         try:
-            change, current = binding.check_module(record.fullname, state)
+            change, current = binding.check_module(record.fullname, state, env.manifest.module_system)
         except RoostError as exc:
             raise EnvError(
                 f"cannot accept: module {record.fullname} no longer loads ({exc.message})",

@@ -54,6 +54,7 @@ class Manifest:
     name: str
     kind: str
     modules: List[ModuleRecord] = field(default_factory=list)
+    module_system: str = "roost"  # or "lmod": the site's Lmod loads this env's modules
     modulepath: List[str] = field(default_factory=list)
     python: Optional[PythonRecord] = None
     requested: List[str] = field(default_factory=list)
@@ -75,6 +76,7 @@ class Manifest:
             name=str(data["name"]),
             kind=str(data.get("kind", "venv")),
             modules=[ModuleRecord(**m) for m in data.get("modules", [])],
+            module_system=str(data.get("module_system", "roost")),
             modulepath=list(data.get("modulepath", [])),
             python=PythonRecord(**python) if python else None,
             requested=list(data.get("requested", [])),

@@ -58,6 +58,11 @@ def parse(text: str, filename: str = "") -> Spec:
     spec.system_site_packages = directives.get("system-site-packages", ["false"])[-1] == "true"
     if directives.get("external-mpi", ["false"])[-1] == "true":
         spec.options["external_mpi"] = True
+    if directives.get("kind") and not is_yaml:
+        spec.kind = directives["kind"][-1]
+    for key in ("image", "runtime"):  # settings of the container kind
+        if directives.get(key):
+            spec.options[key] = directives[key][-1]
     return spec
 
 
