@@ -248,3 +248,29 @@ def test_shell_is_a_local_subshell_with_threads_set(local: Path) -> None:
     )
     assert done.returncode == 7
     assert "threads=3" in done.stdout
+
+
+def test_memory_requests_keep_jobs_apart(local: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROOST_LOCAL_MEMORY", "1G")
+    marks = local / "marks"
+    jobs = [
+        api.submit(f"echo start $(date +%s.%N) >> {marks}; sleep 0.4; echo end $(date +%s.%N) >> {marks}", mem="600M")
+        for _ in range(2)
+    ]
+    records = api.wait(Store(), [j.id for j in jobs], timeout=60)
+    assert all(r.state is JobState.COMPLETED for r in records)
+    events = [line.split()[0] for line in marks.read_text().splitlines()]
+    assert events == ["start", "end", "start", "end"]  # 2 x 600M never fit in 1G at once
+
+
+def test_jobs_outlive_a_killed_runner(local: Path) -> None:
+    job = api.submit("sleep 1; echo still-here")
+    runner_pid_file = Path(os.environ["HOME"]) / ".local" / "share" / "roost" / "jobs" / "runner.pid"
+    deadline = time.time() + 20
+    while job.state is not JobState.RUNNING and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(int(runner_pid_file.read_text()), signal.SIGKILL)
+    later = api.submit("echo after")  # starts a new runner
+    records = api.wait(Store(), [job.id, later.id], timeout=30)
+    assert [r.state for r in records] == [JobState.COMPLETED, JobState.COMPLETED]
+    assert job.stdout() == "still-here\n"

@@ -397,9 +397,14 @@ class Runner:
             spec = self._spec(job_id)
             verdict = dependency_verdict(self.store, spec.dependency, spec.name, job_id)
             if verdict is False:
-                self._cancel_never_satisfied(job_id)
+                self._cancel_pending(job_id, "DependencyNeverSatisfied")
                 continue
             if verdict is None:
+                continue
+            try:
+                self.capacity.check_fits(spec)
+            except JobError as exc:  # this runner was started with a smaller machine than the submit saw
+                self._cancel_pending(job_id, exc.message)
                 continue
             slots = self._array_slots(job_id, spec, running)
             for task in self._pending_tasks(job_id, slots):
@@ -446,12 +451,12 @@ class Runner:
         )
         return [task for (task,) in rows if (job_id, task) not in self.launched]
 
-    def _cancel_never_satisfied(self, job_id: str) -> None:
+    def _cancel_pending(self, job_id: str, reason: str) -> None:
+        """End the job's pending tasks that can never start, with the reason."""
         with self.store.transaction() as db:
             db.execute(
-                "UPDATE tasks SET state = 'CANCELLED', reason = 'DependencyNeverSatisfied', ended = ?"
-                " WHERE job_id = ? AND state = 'PENDING'",
-                (time.time(), job_id),
+                "UPDATE tasks SET state = 'CANCELLED', reason = ?, ended = ? WHERE job_id = ? AND state = 'PENDING'",
+                (reason, time.time(), job_id),
             )
         self.store.refresh_summary([job_id])
 
