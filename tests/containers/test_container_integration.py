@@ -63,6 +63,8 @@ def test_wrappers_run_python_inside_the_image_in_the_callers_directory(work: Pat
 
     listed = roost("container", "list")
     assert listed.returncode == 0 and "deb/12" in listed.stdout and runtime in listed.stdout
+    records = json.loads(roost("container", "list", "--json").stdout)
+    assert [(r["name"], r["version"], r["image"]) for r in records] == [("deb", "12", str(image))]
 
 
 def test_pip_install_extras_import_inside_the_container(work: Path, runtime: str) -> None:
@@ -98,6 +100,17 @@ def test_bad_input_gives_clear_errors_and_registers_nothing(work: Path, runtime:
         assert message in done.stderr and "hint:" in done.stderr, done.stderr
         assert not api.containers_dir().exists() or not list(api.containers_dir().rglob("*.json"))
         assert not api.modulefile_dir().exists() or not list(api.modulefile_dir().rglob("*.lua"))
+
+
+def test_a_moved_image_is_flagged_in_the_list(work: Path, runtime: str) -> None:
+    copy = work / "copy.sqfs"
+    os.link(IMAGE_SQFS, copy)
+    api.add("moved/1", str(copy if runtime in SQUASHFS_RUNTIMES else IMAGE_DIR), runtime=runtime,
+            commands=["python3"])
+    if runtime in SQUASHFS_RUNTIMES:
+        copy.unlink()
+    listed = roost("container", "list")
+    assert ("(image missing)" in listed.stdout) == (runtime in SQUASHFS_RUNTIMES)
 
 
 def test_an_image_path_with_spaces_works(work: Path, runtime: str) -> None:

@@ -63,7 +63,8 @@ def list_command(as_json: bool) -> None:
         return
     width = max(len(c.fullname) for c in containers)
     for c in containers:
-        click.echo(f"{c.fullname:<{width}}  {c.runtime:<12}  {c.image}")
+        missing = "  (image missing)" if c.kind != "reference" and not os.path.exists(c.image) else ""
+        click.echo(f"{c.fullname:<{width}}  {c.runtime:<12}  {c.image}{missing}")
 
 
 @container.command("show")
