@@ -56,10 +56,11 @@ def test_dry_run_prints_the_script_and_submits_nothing(local: Path) -> None:
         (["--dependency", "afterok"], "--dependency"),
         (["--dependency", "afterok:L999"], "L999"),
         (["--cpus-per-task", "4096"], "cores"),
+        (["missing.py"], "missing.py"),
     ],
 )
 def test_bad_input_is_a_clear_error_and_leaves_no_record(local: Path, args: list, words: str) -> None:
-    done = roost("submit", *args, "--", "true")
+    done = roost("submit", *args) if args[-1].endswith(".py") else roost("submit", *args, "--", "true")
     assert done.returncode != 0
     assert "error:" in done.stderr and words in done.stderr
     assert "hint:" in done.stderr

@@ -98,9 +98,14 @@ def submit(
       roost submit -a 0-99%10 --wrap 'python task.py $SLURM_ARRAY_TASK_ID'
     """
     argv = list(command)
-    if argv and argv[0].endswith(".py") and not argv[0].startswith("-"):
-        argv = [api.python_for(options.get("env")), *argv]
     options["workdir"] = str(Path(options["workdir"]).resolve()) if options.get("workdir") else os.getcwd()
+    if argv and argv[0].endswith(".py") and not argv[0].startswith("-"):
+        if not (Path(options["workdir"]) / argv[0]).is_file():
+            raise JobError(
+                f"no Python script {argv[0]} in {options['workdir']}",
+                "check the name, or give the command after --: roost submit -- CMD",
+            )
+        argv = [api.python_for(options.get("env")), *argv]
     spec = JobSpec.create(argv, **options)
     name = api.backend_name(backend)
     if dry_run:

@@ -186,6 +186,8 @@ class LocalBackend:
         with self.store.transaction() as db:
             for job_id in job_ids:
                 base, _, task = job_id.partition("_")
+                if task and not task.isdigit():
+                    raise JobError(f"{job_id!r} is not a job id", "use ID, or ID_TASK for one array task")
                 where, params = ("job_id = ?", [base]) if not task else ("job_id = ? AND task = ?", [base, int(task)])
                 db.execute(
                     f"UPDATE tasks SET state = 'CANCELLED', reason = 'cancelled before it started', "
