@@ -113,6 +113,15 @@ def test_a_moved_image_is_flagged_in_the_list(work: Path, runtime: str) -> None:
     assert ("(image missing)" in listed.stdout) == (runtime in SQUASHFS_RUNTIMES)
 
 
+@pytest.mark.service("charliecloud")
+def test_a_failed_write_leaves_nothing_registered(work: Path) -> None:
+    api.containers_dir().parent.mkdir(parents=True)
+    api.containers_dir().write_text("in the way")  # a file where roost's directory should be
+    done = roost("container", "add", "deb/12", str(IMAGE_DIR), "--runtime", "charliecloud")
+    assert done.returncode == 1 and "cannot register deb/12" in done.stderr and "hint:" in done.stderr
+    assert not api.modulefile_dir().exists()
+
+
 def test_an_image_path_with_spaces_works(work: Path, runtime: str) -> None:
     spaced = work / "my images" / "py thon.sqfs"
     spaced.parent.mkdir()

@@ -355,7 +355,14 @@ def _write(container: Container, runtime: Runtime, environ: Mapping[str, str], *
                 old_extras.rename(staging / "extras")
             shutil.rmtree(container.prefix)
         staging.rename(container.prefix)
-        module_tmp.rename(container.modulefile)
+        try:
+            module_tmp.rename(container.modulefile)
+        except OSError:
+            shutil.rmtree(container.prefix, ignore_errors=True)  # no record without its modulefile
+            raise
+    except OSError as exc:
+        raise ContainerError(f"cannot register {container.fullname}: {exc.strerror} ({exc.filename})",
+                             f"check free space and permissions under {paths.data_dir()}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         module_tmp.unlink(missing_ok=True)
