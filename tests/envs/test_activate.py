@@ -114,3 +114,31 @@ def test_unknown_env_activation_is_an_error_with_no_code(roost_env: Dict[str, st
     result = run_roost("activate", "--shell", "bash", "nope", check=False)
     assert result.returncode == 1 and result.stdout == ""
     assert "no environment named 'nope'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "shell",
+    [pytest.param("zsh", marks=pytest.mark.service("zsh")), pytest.param("fish", marks=pytest.mark.service("fish"))],
+)
+def test_round_trip_in_zsh_and_fish(roost_env: Dict[str, str], shell: str) -> None:
+    run_roost("env", "create", "other", "-m", "gcc/12", "-m", "python/3.12", "-q")
+    roost = f"{sys.executable} -m roost"
+    if shell == "fish":
+        script = (
+            f"{DUMP}; eval ({roost} activate --shell fish other | string collect); {DUMP}; "
+            f"eval ({roost} deactivate --shell fish | string collect); {DUMP}"
+        )
+        argv = ["fish", "--no-config", "-c", script]
+    else:
+        script = (
+            f'{DUMP}; eval "$({roost} activate --shell zsh other)"; {DUMP}; '
+            f'eval "$({roost} deactivate --shell zsh)"; {DUMP}; true'  # zsh would exec a last command, lowering SHLVL
+        )
+        argv = ["zsh", "-f", "-c", script]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    before, active, after = _dumps(result.stdout)
+    assert active["VIRTUAL_ENV"] == str(api.get("other").path) and active["GCC_ROOT"] == "/opt/gcc/12"
+    before.pop("_", None)
+    after.pop("_", None)
+    assert after == before
