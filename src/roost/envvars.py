@@ -59,16 +59,12 @@ CONDA_PREFIX = declare(
     "CONDA_PREFIX", "The active conda environment (set by `roost activate` for conda envs).", "conda"
 )
 ROOST_CONTAINER_RUNTIME = declare(
-    "ROOST_CONTAINER_RUNTIME", "Container runtime for `roost container add`: auto, apptainer, singularity, charliecloud, podman."
+    "ROOST_CONTAINER_RUNTIME",
+    "Container runtime for `roost container add`: auto, apptainer, singularity, charliecloud, podman.",
 )
 ROOST_CONTAINER_BINDS = declare(
-    "ROOST_CONTAINER_BINDS", "Colon-separated default container binds: absolute paths or $VARIABLES expanded at run time."
-)
-ROOST_CONTAINER_RUNTIME = declare(
-    "ROOST_CONTAINER_RUNTIME", "Container runtime for `roost container add`: auto, apptainer, singularity, charliecloud, podman."
-)
-ROOST_CONTAINER_BINDS = declare(
-    "ROOST_CONTAINER_BINDS", "Colon-separated default container binds: absolute paths or $VARIABLES expanded at run time."
+    "ROOST_CONTAINER_BINDS",
+    "Colon-separated default container binds: absolute paths or $VARIABLES expanded at run time.",
 )
 MODULEPATH = declare("MODULEPATH", "Directories searched for modulefiles, in order.", "lmod")
 LOADEDMODULES = declare("LOADEDMODULES", "Loaded modules' full names, colon-separated, in load order.", "lmod")
