@@ -2,8 +2,8 @@
 
 (a) Submission overhead on the real Slurm: ``roost submit`` (the CLI, one process per job, and the Python
     API in one process) against raw ``sbatch``, N jobs each, held with --begin so nothing runs meanwhile.
-(b) Scheduling overhead of the local backend: N trivial tasks as one array, wall time per task, beside
-    submitit's LocalExecutor running the same number of trivial tasks.
+(b) Scheduling overhead of the local backend: N trivial tasks as one array, wall time per task; and the same
+    Python no-op callable as an array through roost's Executor.map_array beside submitit's LocalExecutor.map_array.
 
     python bench/jobs.py slurm --jobs 100
     python bench/jobs.py local --tasks 1000
@@ -108,6 +108,10 @@ def _noop() -> None:
     return None
 
 
+def _noop_of(_: int) -> None:
+    return None
+
+
 def bench_local(tasks: int, peer_tasks: int) -> None:
     data = tempfile.mkdtemp(prefix="roost-bench-")
     os.environ.update(ROOST_DATA_DIR=data, ROOST_JOBS_BACKEND="local")
@@ -116,25 +120,22 @@ def bench_local(tasks: int, peer_tasks: int) -> None:
 
     cores = len(os.sched_getaffinity(0))
     print(f"(b) trivial tasks on the local backend, {cores} cores")
-    results: Dict[str, float] = {}
-    for label, command, count in [
-        ("roost array, task = true", "true", tasks),
-        ("roost array, task = python -c pass", f"{sys.executable} -c pass", peer_tasks),
-    ]:
-        start = time.perf_counter()
-        job = api.submit(
-            command,
-            array=f"0-{count - 1}",
-            workdir=data,
-            output="/dev/null",
-            error="/dev/null",
-            store=Store(),
-        )
-        record = job.wait(timeout=3600)
-        wall = time.perf_counter() - start
-        assert record.state.value == "COMPLETED", record.state
-        results[label] = wall / count
-        print(f"{label:<40} n={count:<5} wall {wall:7.2f} s   per task {wall / count * 1000:7.1f} ms")
+    start = time.perf_counter()
+    job = api.submit("true", array=f"0-{tasks - 1}", workdir=data, output="/dev/null", error="/dev/null", store=Store())
+    record = job.wait(timeout=3600)
+    wall = time.perf_counter() - start
+    assert record.state.value == "COMPLETED", record.state
+    print(f"{'roost array, task = true':<40} n={tasks:<5} wall {wall:7.2f} s   per task {wall / tasks * 1000:7.1f} ms")
+    start = time.perf_counter()
+    executor = api.Executor(backend="local", output="/dev/null", error="/dev/null", workdir=data)
+    handles = executor.map_array(_noop_of, range(peer_tasks))
+    for handle in handles:
+        handle.result(timeout=3600)
+    wall = time.perf_counter() - start
+    print(
+        f"{'roost Executor.map_array, task = noop()':<40} n={peer_tasks:<5} wall {wall:7.2f} s   per task "
+        f"{wall / peer_tasks * 1000:7.1f} ms"
+    )
     try:
         import submitit
     except ImportError:

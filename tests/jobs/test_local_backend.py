@@ -167,6 +167,14 @@ def test_python_callable_round_trip(local: Path) -> None:
     assert failing.state is JobState.FAILED
 
 
+def test_map_array_runs_one_array_with_a_result_per_task(local: Path) -> None:
+    executor = api.Executor(backend="local", array_limit=2)
+    jobs = executor.map_array(_square_plus, [1, 2, 3], [0, 10, 20])
+    assert len({job.id for job in jobs}) == 1  # one submission
+    assert [job.result(timeout=60) for job in jobs] == [1, 14, 29]
+    assert Store().get(jobs[0].id).spec.array is not None
+
+
 def test_jobs_outlive_a_killed_cli(local: Path) -> None:
     cli = subprocess.Popen(
         [sys.executable, "-m", "roost", "submit", "--wait", "--", "bash", "-c", "sleep 1; echo survived"],

@@ -143,13 +143,35 @@ def submit(
 class Executor:
     """Submit Python callables (as submitit does): ``Executor(time="10:00").submit(fn, *args, **kwargs)``."""
 
-    def __init__(self, *, backend: Optional[str] = None, store: Optional[Store] = None, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        backend: Optional[str] = None,
+        store: Optional[Store] = None,
+        array_limit: Optional[int] = None,
+        **options: Any,
+    ) -> None:
+        """``options`` as for :func:`submit`; ``array_limit`` caps how many tasks of a map_array run at once."""
         JobSpec.create(("true",), **options)  # validate now, not at the first submit
         self.backend = backend
         self.store = store
+        self.array_limit = array_limit
         self.options = options
 
     def submit(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Job:
+        """One job running ``function(*args, **kwargs)``."""
+        return self._submit(function, [(args, kwargs)], array=False)[0]
+
+    def map_array(self, function: Callable[..., Any], *iterables: Iterable[Any]) -> List[Job]:
+        """One array job, task i running ``function(*items_i)`` (as submitit's map_array); a handle per task."""
+        calls: List[Tuple[Tuple[Any, ...], Dict[str, Any]]] = [(tuple(items), {}) for items in zip(*iterables)]
+        if not calls:
+            return []
+        return self._submit(function, calls, array=True)
+
+    def _submit(
+        self, function: Callable[..., Any], calls: List[Tuple[Tuple[Any, ...], Dict[str, Any]]], array: bool
+    ) -> List[Job]:
         import uuid
 
         import cloudpickle
@@ -157,19 +179,27 @@ class Executor:
         call_dir = paths.data_dir() / "jobs" / "calls" / uuid.uuid4().hex
         call_dir.mkdir(parents=True)
         # The submitter's sys.path travels along, so functions from its own modules unpickle in the job.
-        payload = cloudpickle.dumps((function, args, kwargs))
+        payload = cloudpickle.dumps((function, calls))
         (call_dir / "call.pkl").write_bytes(cloudpickle.dumps((list(sys.path), payload)))
         options = dict(self.options)
         options.setdefault("job_name", getattr(function, "__name__", "call"))
+        if array:
+            limit = f"%{self.array_limit}" if self.array_limit else ""
+            options["array"] = f"0-{len(calls) - 1}{limit}"
         environment = dict(options.pop("environment", None) or {})
         environment[CALL_DIR_VARIABLE] = str(call_dir)
+        if array:
+            environment["ROOST_CALL_ARRAY"] = "1"
         command = (sys.executable, "-m", "roost.jobs.call", str(call_dir))
-        spec = JobSpec.create(command, environment=environment, **options)
         try:
-            return submit_spec(spec, backend=self.backend, store=self.store)
+            spec = JobSpec.create(command, environment=environment, **options)
+            job = submit_spec(spec, backend=self.backend, store=self.store)
         except BaseException:
             shutil.rmtree(call_dir, ignore_errors=True)
             raise
+        if not array:
+            return [job]
+        return [Job(job.id, job.store, task=index) for index in range(len(calls))]
 
 
 # ------------------------------------------------------------------------------------------ looking
@@ -267,41 +297,56 @@ def stderr_tail(record: JobRecord, lines: int = 10) -> List[str]:
 class Job:
     """A handle on one job record: status, wait, result (for callables), cancel, logs."""
 
-    def __init__(self, job_id: str, store: Optional[Store] = None) -> None:
+    def __init__(self, job_id: str, store: Optional[Store] = None, *, task: Optional[int] = None) -> None:
         self.id = job_id
+        self.task = task  # one task of an array job, or None for the whole job
         self.store = store or Store()
 
     def __repr__(self) -> str:
-        return f"Job({self.id!r})"
+        return f"Job({self.id!r})" if self.task is None else f"Job({self.id!r}, task={self.task})"
 
     def record(self) -> JobRecord:
         return refresh(self.store, [self.id])[0]
 
     def status(self) -> JobStatus:
-        return self.record().status()
+        status = self.record().status()
+        if self.task is not None:
+            status.tasks = [t for t in status.tasks if t.task == self.task]
+        return status
 
     @property
     def state(self) -> JobState:
-        return self.record().state
+        return self.status().state
 
     @property
     def exit_code(self) -> Optional[int]:
-        return self.record().exit_code
+        return self.status().exit_code
 
     def done(self) -> bool:
-        return self.record().finished
+        return self.status().finished
 
     def wait(self, timeout: Optional[float] = None) -> JobRecord:
-        return wait(self.store, [self.id], timeout=timeout)[0]
+        if self.task is None:
+            return wait(self.store, [self.id], timeout=timeout)[0]
+        start, delay = time.monotonic(), 0.05
+        while not self.done():  # one task of an array: the rest need not have finished
+            if timeout is not None and time.monotonic() - start >= timeout:
+                raise JobError(
+                    f"task {self.id}_{self.task} still running after {timeout:g} s",
+                    "wait longer, or check it with: roost status ID",
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, 2.0)
+        return self.store.get(self.id)
 
     def cancel(self) -> None:
-        cancel(self.store, [self.id])
+        cancel(self.store, [self.id if self.task is None else f"{self.id}_{self.task}"])
 
     def stdout(self, task: Optional[int] = None) -> str:
-        return _read(log_file(self.store.get(self.id), task=task))
+        return _read(log_file(self.store.get(self.id), task=self.task if task is None else task))
 
     def stderr(self, task: Optional[int] = None) -> str:
-        return _read(log_file(self.store.get(self.id), task=task, stream="stderr"))
+        return _read(log_file(self.store.get(self.id), task=self.task if task is None else task, stream="stderr"))
 
     def result(self, timeout: Optional[float] = None) -> Any:
         """Wait, then return what the submitted callable returned (or raise JobFailed with its traceback)."""
@@ -311,7 +356,7 @@ class Job:
         call_dir = dict(record.spec.environment).get(CALL_DIR_VARIABLE)
         if not call_dir:
             raise JobError(f"job {self.id} runs a command, not a Python callable", "read its output: roost logs ID")
-        result_path = Path(call_dir) / "result.pkl"
+        result_path = Path(call_dir) / ("result.pkl" if self.task is None else f"result-{self.task}.pkl")
         if not result_path.exists():
             tail = "\n".join(stderr_tail(record))
             raise JobFailed(
@@ -322,8 +367,9 @@ class Job:
         kind, value, trace = outcome
         if kind == "ok":
             return value
+        name = self.id if self.task is None else f"{self.id}_{self.task}"
         raise JobFailed(
-            f"job {self.id} raised {type(value).__name__}: {value}\n{trace}".rstrip(),
+            f"job {name} raised {type(value).__name__}: {value}\n{trace}".rstrip(),
             f"see the whole log: roost logs {self.id} --err",
         ) from value
 
