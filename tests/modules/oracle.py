@@ -13,6 +13,7 @@ dict.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import shlex
@@ -20,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -391,6 +393,8 @@ class Run:
 
 
 NEW_SHELL = "@new-shell"
+WRITE_FILE = "@write"
+REMOVE_FILE = "@remove"
 
 
 def _new_shell(the_case: Case, root: Path, home: Path, assignments: Sequence[str]) -> StepResult:
@@ -402,6 +406,21 @@ def _new_shell(the_case: Case, root: Path, home: Path, assignments: Sequence[str
     return StepResult(True, 0, "", "", environ)
 
 
+def _edit_tree(root: Path, args: Sequence[str], environ: Dict[str, str]) -> StepResult:
+    """The pseudo-steps ``@write RELPATH TEXT`` and ``@remove RELPATH``: a site admin edits the tree between
+    two commands (caches must notice).  The times are pushed 2 s ahead, as a later edit would have them."""
+    target = root / args[1]
+    if args[0] == WRITE_FILE:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(args[2].replace(ROOT_PLACEHOLDER, str(root)) + "\n", encoding="utf-8")
+    else:
+        target.unlink()
+    later = time.time() + 2
+    for path in ((target, target.parent) if target.exists() else (target.parent,)):
+        os.utime(path, (later, later))
+    return StepResult(True, 0, "", "", dict(environ))
+
+
 def run_case(the_case: Case, tool: Tool, root: Path, home: Path) -> Run:
     environ = initial_environ(the_case, root, home)
     run = Run(tool.name, root, dict(environ))
@@ -410,6 +429,8 @@ def run_case(the_case: Case, tool: Tool, root: Path, home: Path) -> Run:
         args = [arg.replace(ROOT_PLACEHOLDER, str(root)) for arg in one_step.args]
         if args[0] == NEW_SHELL:
             result = _new_shell(the_case, root, home, args[1:])
+        elif args[0] in (WRITE_FILE, REMOVE_FILE):
+            result = _edit_tree(root, args, environ)
         else:
             scratch = home.parent / f"shell-{tool.name}"
             result = tool.run(args, environ, the_case.shell, shell_state, scratch)
@@ -418,13 +439,19 @@ def run_case(the_case: Case, tool: Tool, root: Path, home: Path) -> Run:
     return run
 
 
+def run_tool(the_case: Case, tool: Tool, workdir: Path) -> Run:
+    """One tool's run on its own copy of the tree and its own home (collections, caches, tree edits)."""
+    base = workdir / tool.name
+    root = install_tree(the_case.tree, base)
+    return run_case(the_case, tool, root, base / "home")
+
+
 def run_both(the_case: Case, workdir: Path) -> Tuple[Run, Run]:
-    """Run the case through Lmod and roost concurrently, each with its own home (collections are per tool)."""
-    root = install_tree(the_case.tree, workdir)
+    """Run the case through Lmod and roost concurrently."""
     runs: Dict[str, Run] = {}
 
     def target(tool: Tool) -> None:
-        runs[tool.name] = run_case(the_case, tool, root, workdir / f"home-{tool.name}")
+        runs[tool.name] = run_tool(the_case, tool, workdir)
 
     threads = [threading.Thread(target=target, args=(tool,)) for tool in (LMOD, ROOST)]
     for thread in threads:
@@ -490,10 +517,18 @@ def step_differences(
         expected = normalise_output(lmod.relative(left.stderr))
         actual = normalise_output(roost.relative(right.stderr))
         if expected != actual:
-            lines.append("  output (stderr, whitespace-normalised):\n"
-                         + "    lmod :\n" + _indent("\n".join(expected))
-                         + "    roost:\n" + _indent("\n".join(actual)))
+            header = "  output (stderr, whitespace-normalised; - lmod, + roost):\n"
+            lines.append(header + _output_diff(expected, actual))
     return lines
+
+
+def _output_diff(expected: List[str], actual: List[str]) -> str:
+    """The whole output when short, else a unified diff with a little context."""
+    if len(expected) + len(actual) <= 16:
+        return ("    lmod :\n" + _indent("\n".join(expected) or "<nothing>")
+                + "    roost:\n" + _indent("\n".join(actual) or "<nothing>"))
+    diff = difflib.unified_diff(expected, actual, "lmod", "roost", n=2, lineterm="")
+    return _indent("\n".join(list(diff)[2:]), keep=40)
 
 
 def _show(value: Optional[str]) -> str:
@@ -547,14 +582,12 @@ def lmod_and_roost(the_case: Case, workdir: Path) -> Tuple[Run, Run]:
         lmod, roost = run_both(the_case, workdir)
         _LMOD_RUNS[the_case] = lmod
         return lmod, roost
-    root = install_tree(the_case.tree, workdir)
-    return cached, run_case(the_case, ROOST, root, workdir / "home-roost")
+    return cached, run_tool(the_case, ROOST, workdir)
 
 
 def lmod_only(the_case: Case, workdir: Path) -> Run:
     if the_case not in _LMOD_RUNS:
-        root = install_tree(the_case.tree, workdir)
-        _LMOD_RUNS[the_case] = run_case(the_case, LMOD, root, workdir / "home-lmod")
+        _LMOD_RUNS[the_case] = run_tool(the_case, LMOD, workdir)
     return _LMOD_RUNS[the_case]
 
 
