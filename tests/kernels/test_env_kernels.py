@@ -111,3 +111,11 @@ def test_module_python_without_ipykernel_is_explained(site: Dict[str, Path], tmp
     assert "hint: install it with:" in done.stderr and "install --python" in done.stderr
     assert not (site["kernels"] / "k-py").exists()
     shutil.rmtree(site["modules"] / "python")
+
+
+def test_env_that_remembers_its_modules(site: Dict[str, Path], tmp_path: Path) -> None:
+    """An env created with a module gets it back in the kernel without --module."""
+    roost("env", "create", "withgcc", "--module", "gcc", "iniconfig")
+    roost("kernel", "install", "withgcc", "--env", "withgcc")
+    out = run_in_kernel("withgcc", "import os; print(os.environ.get('GCC_ROOT'))", tmp_path / "log")
+    assert out.strip() == "/opt/gcc/12"

@@ -132,3 +132,17 @@ def test_remove(jupyter_home: Path) -> None:
     assert kernel_names(jupyter_home / "kernels") == []
     done = roost("kernel", "remove", "gone-soon", check=False)
     assert done.returncode != 0 and "no kernel named" in done.stderr
+
+
+def test_prefix_outside_the_search_path_and_unreadable_specs(jupyter_home: Path, tmp_path: Path) -> None:
+    done = roost("kernel", "install", "elsewhere", "--prefix", str(tmp_path / "prefix"), "--set", "A=1")
+    assert "not on Jupyter's search path" in done.stderr
+    assert str(tmp_path / "prefix" / "share" / "jupyter") in done.stderr
+    assert (tmp_path / "prefix" / "share" / "jupyter" / "kernels" / "elsewhere" / "kernel.json").is_file()
+
+    damaged = jupyter_home / "kernels" / "damaged"
+    damaged.mkdir(parents=True)
+    (damaged / "kernel.json").write_text("{not json")
+    listed = {k["name"]: k for k in json.loads(roost("kernel", "list", "--json").stdout)}
+    assert listed["damaged"]["problems"] == ["kernel.json cannot be read"]
+    assert "BROKEN" in roost("kernel", "list").stdout
