@@ -30,7 +30,7 @@ ROOST_MODULE_CACHE = declare("ROOST_MODULE_CACHE", "Set to 'no' to disable the a
 ROOST_REQUIRE_SERVICES = declare(
     "ROOST_REQUIRE_SERVICES", "Test suite only: comma-separated services whose absence fails tests instead of skipping them."
 )
-ROOST_MT = declare("_ROOST_MT_", "roost's table of loaded modules (JSON; written by the module command).")
+ROOST_MT = declare("_ROOST_MT_", "roost's table of loaded modules (base64 of marshal data; written by the module command).")
 ROOST_ENVS_DIR = declare(
     "ROOST_ENVS_DIR", "Where roost environments live (config envs.dir; default <data dir>/envs)."
 )

@@ -449,7 +449,7 @@ def run(shell: str, argv: Sequence[str], *, ml: bool = False,
         environ: Optional[Mapping[str, str]] = None) -> Tuple[str, str, bool]:
     """Run one module command against ``environ`` (default: this process's); return (stdout code, stderr
     text, ok).  Never raises RoostError."""
-    from roost.shell.render import render, render_print, render_status
+    from roost.shell.quote import render_print, render_status
 
     report_to_stdout = shell == "none"
     try:
@@ -465,6 +465,8 @@ def run(shell: str, argv: Sequence[str], *, ml: bool = False,
         code = ""
         messages = ""
         if outcome.engine is not None:
+            from roost.shell.render import render
+
             change = outcome.engine.finish()  # type: ignore[attr-defined]
             outcome.ok = outcome.ok and not outcome.engine.warned  # type: ignore[attr-defined]
             if shell not in ("none",):

@@ -393,7 +393,7 @@ class Engine:
         active = self.table.active()
         # keep the table once it matters: modules loaded, or `module use` made the base differ from the system
         if self.table.modules or self.table.base_mpath != self.table.system_mpath:
-            env[TABLE_VAR] = self.table.to_json()
+            env[TABLE_VAR] = self.table.encode()
         else:
             env.pop(TABLE_VAR, None)
         if active:

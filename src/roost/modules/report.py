@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 
-from roost.modules.versions import version_key
-
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
     from typing import Dict, Iterable, List, Optional, Sequence, Tuple
@@ -228,6 +226,8 @@ def spider_terse(records: Dict[str, List[SpiderRecord]]) -> str:
                 keyed.append((((ext_sn or extension), ""), (ext_sn or extension) + "/"))
                 known.add((ext_sn or extension) + "/")
             if extension not in known:
+                from roost.modules.versions import version_key
+
                 keyed.append(((ext_sn + "/", version_key(version)), extension))
                 known.add(extension)
     return "".join(line + "\n" for _, line in sorted(keyed))

@@ -10,30 +10,19 @@ from __future__ import annotations
 import json
 
 from roost.shell.change import Action, EnvChange, Op
+from roost.shell.quote import (  # noqa: F401  (re-exported: callers import quoting from here)
+    _double_quoted,
+    quote_fish,
+    quote_posix,
+    render_print,
+    render_status,
+)
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
     from typing import Callable, Dict, List
 
 SHELLS = ("bash", "zsh", "sh", "fish", "python", "json")
-
-
-def quote_posix(value: str) -> str:
-    """Single-quote for sh/bash/zsh: nothing inside single quotes is special except the quote itself."""
-    return "'" + value.replace("'", "'\\''") + "'"
-
-
-def _double_quoted(value: str) -> str:
-    """Escape for use inside double quotes (where only \\ " $ and ` are special)."""
-    for char in ("\\", '"', "$", "`"):
-        value = value.replace(char, "\\" + char)
-    return value
-
-
-def quote_fish(value: str) -> str:
-    """fish single quotes: only backslash and the quote itself need escaping."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
 
 # Removing one entry from a separator-delimited variable needs a loop in the shell; it is emitted once,
 # then unset, when a relative change (not a module command's absolute diff) contains a removal.
@@ -155,28 +144,6 @@ def render(change: EnvChange, shell: str) -> str:
 
         raise RoostError(f"unknown shell {shell!r}", f"choose one of: {', '.join(SHELLS)}") from None
     return renderer(change)
-
-
-def render_print(text: str, shell: str) -> str:
-    """Code that makes the evaluating shell print ``text`` on its stdout (``module --redirect``, ``--json``)."""
-    if not text:
-        return ""
-    if shell == "fish":
-        return f"printf '%s' {quote_fish(text)};\n"
-    if shell in ("bash", "zsh", "sh"):
-        return f"printf '%s' {quote_posix(text)};\n"
-    if shell == "python":
-        return f"import sys; sys.stdout.write({text!r})\n"
-    return ""
-
-
-def render_status(ok: bool, shell: str) -> str:
-    """The last statement of a module command: its exit status in the evaluating shell."""
-    if shell == "python":
-        return f"_mlstatus = {ok}\n"
-    if shell in ("bash", "zsh", "sh", "fish"):
-        return "" if ok else "false;\n"
-    return ""
 
 
 def eval_function_body(argv: List[str], shell: str, *, extra_first: bool = False) -> str:

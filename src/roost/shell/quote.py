@@ -1,0 +1,46 @@
+"""Quoting for shells, and the two statements a module command may emit besides an environment change.
+
+Kept apart from :mod:`roost.shell.render` so that ``module list`` (which changes nothing) imports nothing else.
+"""
+
+from __future__ import annotations
+
+
+def quote_posix(value: str) -> str:
+    """Single-quote for sh/bash/zsh: nothing inside single quotes is special except the quote itself."""
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def _double_quoted(value: str) -> str:
+    """Escape for use inside double quotes (where only \\ " $ and ` are special)."""
+    for char in ("\\", '"', "$", "`"):
+        value = value.replace(char, "\\" + char)
+    return value
+
+
+def quote_fish(value: str) -> str:
+    """fish single quotes: only backslash and the quote itself need escaping."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+
+def render_print(text: str, shell: str) -> str:
+    """Code that makes the evaluating shell print ``text`` on its stdout (``module --redirect``, ``--json``)."""
+    if not text:
+        return ""
+    if shell == "fish":
+        return f"printf '%s' {quote_fish(text)};\n"
+    if shell in ("bash", "zsh", "sh"):
+        return f"printf '%s' {quote_posix(text)};\n"
+    if shell == "python":
+        return f"import sys; sys.stdout.write({text!r})\n"
+    return ""
+
+
+def render_status(ok: bool, shell: str) -> str:
+    """The last statement of a module command: its exit status in the evaluating shell."""
+    if shell == "python":
+        return f"_mlstatus = {ok}\n"
+    if shell in ("bash", "zsh", "sh", "fish"):
+        return "" if ok else "false;\n"
+    return ""
