@@ -15,7 +15,7 @@ import pytest
 from kernel_helpers import roost
 from server_client import api, execute
 
-from roost.kernels.server import http_status
+from roost.kernels.server import answering_host, http_status
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 BACKENDS = [
@@ -52,6 +52,12 @@ def test_status_needs_the_token(session: Dict[str, Any]) -> None:
     assert http_status(status, None) == 403
     assert http_status(status, "not-the-token") == 403
     assert http_status(session["url"], None) == 200  # the printed URL carries the token
+
+
+def test_unresolvable_node_name_falls_back_to_its_address(session: Dict[str, Any]) -> None:
+    endpoint = {"node": "no-such-node.invalid", "addresses": ["127.0.0.1"], "port": session["port"]}
+    assert answering_host(endpoint, session["token"]) == "127.0.0.1"
+    assert answering_host(endpoint, "wrong-token") is None
 
 
 def test_connection_details_are_private_and_complete(session: Dict[str, Any]) -> None:

@@ -47,6 +47,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def node_addresses(node: str) -> List[str]:
+    """This node's non-loopback IPv4 addresses by its name: a fallback for a login node that cannot resolve
+    the compute node's short name."""
+    try:
+        infos = socket.getaddrinfo(node, None, socket.AF_INET, socket.SOCK_STREAM)
+    except OSError:
+        return []
+    addresses: List[str] = []
+    for info in infos:
+        address = str(info[4][0])
+        if not address.startswith("127.") and address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
 def write_session_kernel(session_dir: str, recipe: Recipe, display_name: str) -> str:
     """The session's default kernel: its interpreter, in the environment the server already has."""
     data_dir = os.path.join(session_dir, "share", "jupyter")
@@ -112,7 +127,7 @@ def main(argv: List[str]) -> NoReturn:
         fail(exc.message, exc.hint or "")
     port = free_port()
     node = socket.gethostname()
-    endpoint = {"node": node, "port": port, "pid": os.getpid()}
+    endpoint = {"node": node, "addresses": node_addresses(node), "port": port, "pid": os.getpid()}
     write_private_json(os.path.join(session_dir, ENDPOINT_FILE), endpoint)
     sys.stderr.write(f"roost jupyter: starting {session['mode']} on {node}:{port}\n")
     sys.stderr.flush()

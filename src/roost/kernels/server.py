@@ -252,6 +252,14 @@ def read_endpoint(session: Session) -> Optional[Dict[str, Any]]:
         return None
 
 
+def answering_host(endpoint: Dict[str, Any], token: str) -> Optional[str]:
+    """The node's name if Jupyter answers there with the token, else the first of its addresses that does."""
+    for host in [endpoint["node"], *endpoint.get("addresses", [])]:
+        if http_status(f"http://{host}:{endpoint['port']}/api/status", token) == 200:
+            return str(host)
+    return None
+
+
 def _died(session: Session, job: ServerJob, how: str) -> KernelError:
     tail = job.log_tail(20).rstrip()
     discard(session)
@@ -273,9 +281,9 @@ def wait_until_ready(session: Session, job: ServerJob, *, timeout: float = 600,
             raise _died(session, job, how)
         endpoint = read_endpoint(session)
         if endpoint is not None:
-            base = f"http://{endpoint['node']}:{endpoint['port']}"
-            if http_status(f"{base}/api/status", session.token) == 200:
-                session.node, session.port = str(endpoint["node"]), int(endpoint["port"])
+            host = answering_host(endpoint, session.token)
+            if host is not None:
+                session.node, session.port = host, int(endpoint["port"])
                 session.save()
                 return session
             message = f"job {job.job_id}: Jupyter is starting on {endpoint['node']}:{endpoint['port']}"
