@@ -399,7 +399,7 @@ def show_text(file: str, shown: List[str]) -> str:
 
 
 def whatis_text(fullname: str, whatis: List[str]) -> str:
-    return "".join(f"{fullname:<20}: {line}\n" for line in whatis) or f"{fullname:<20}: (no whatis)\n"
+    return "".join(f"{fullname:<20} : {line}\n" for line in whatis) or f"{fullname:<20} : (no whatis)\n"
 
 
 def help_text(fullname: str, help_parts: List[str]) -> str:
