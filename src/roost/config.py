@@ -25,13 +25,17 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
-from typing import Any, Dict, Mapping, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Mapping, NamedTuple, Optional, Tuple
 
 from roost import envvars
 from roost.errors import ConfigError
 
-SITE_CONFIG_DEFAULT = Path("/etc/roost/config.toml")
+if TYPE_CHECKING:
+    from pathlib import Path
+# pathlib is imported where Paths are made: `activate` imports this module and usually needs no Path at all
+# (see envs_dir_fast).
+
+SITE_CONFIG_DEFAULT = "/etc/roost/config.toml"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -65,18 +69,53 @@ class Config(NamedTuple):
         return value if isinstance(value, dict) else {}
 
 
+def _home(environ: Mapping[str, str]) -> str:
+    return environ.get("HOME") or os.path.expanduser("~")
+
+
+def site_config_file(environ: Mapping[str, str]) -> str:
+    return environ.get(envvars.ROOST_SITE_CONFIG) or SITE_CONFIG_DEFAULT
+
+
+def user_config_file(environ: Mapping[str, str]) -> str:
+    value = environ.get(envvars.ROOST_CONFIG)
+    if value:
+        return value
+    base = environ.get("XDG_CONFIG_HOME") or os.path.join(_home(environ), ".config")
+    return os.path.join(base, "roost", "config.toml")
+
+
+def default_data_dir(environ: Mapping[str, str]) -> str:
+    # paths.data_dir() reads os.environ; this mirrors it for the environ being resolved.
+    value = environ.get(envvars.ROOST_DATA_DIR)
+    if value:
+        return value
+    base = environ.get("XDG_DATA_HOME") or os.path.join(_home(environ), ".local", "share")
+    return os.path.join(base, "roost")
+
+
+def envs_dir_fast(environ: Mapping[str, str]) -> Optional[str]:
+    """``envs.dir`` when it is known without reading a config file, else None (then use :func:`load`).
+
+    The shell's `activate` runs on every call: this spares it pathlib and the TOML parser in the common case.
+    """
+    if environ.get(envvars.ROOST_ENVS_DIR):
+        return environ[envvars.ROOST_ENVS_DIR]
+    if os.path.exists(site_config_file(environ)) or os.path.exists(user_config_file(environ)):
+        return None
+    return os.path.join(default_data_dir(environ), "envs")
+
+
 def site_config_path(environ: Mapping[str, str]) -> Path:
-    value = environ.get(envvars.ROOST_SITE_CONFIG)
-    return Path(value) if value else SITE_CONFIG_DEFAULT
+    from pathlib import Path
+
+    return Path(site_config_file(environ))
 
 
 def user_config_path(environ: Mapping[str, str]) -> Path:
-    value = environ.get(envvars.ROOST_CONFIG)
-    if value:
-        return Path(value)
-    xdg = environ.get("XDG_CONFIG_HOME")
-    base = Path(xdg) if xdg else Path(environ.get("HOME", str(Path.home()))) / ".config"
-    return base / "roost" / "config.toml"
+    from pathlib import Path
+
+    return Path(user_config_file(environ))
 
 
 def read_toml(path: Path) -> Dict[str, Any]:
@@ -178,9 +217,11 @@ def _table(merged: Mapping[str, Any], name: str, sources: Any) -> Mapping[str, A
 def _path(value: object, key: str, environ: Mapping[str, str]) -> Path:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"config key {key} must be a non-empty path string, not {value!r}", f'set {key} = "/a/path"')
+    from pathlib import Path
+
     expanded = os.path.expandvars(value)
     if expanded.startswith("~"):
-        expanded = environ.get("HOME", str(Path.home())) + expanded[1:]
+        expanded = _home(environ) + expanded[1:]
     return Path(expanded)
 
 
@@ -229,9 +270,6 @@ def _conda_config(merged: Mapping[str, Any], environ: Mapping[str, str], sources
 
 
 def _default_data_dir(environ: Mapping[str, str]) -> Path:
-    # paths.data_dir() reads os.environ; this mirrors it for the environ being resolved.
-    value = environ.get(envvars.ROOST_DATA_DIR)
-    if value:
-        return Path(value)
-    xdg = environ.get("XDG_DATA_HOME")
-    return (Path(xdg) if xdg else Path(environ.get("HOME", str(Path.home()))) / ".local" / "share") / "roost"
+    from pathlib import Path
+
+    return Path(default_data_dir(environ))

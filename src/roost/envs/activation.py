@@ -1,49 +1,56 @@
 """Activation: load an env's recorded modules, then activate it; and the exact inverse for deactivate.
 
-This module is on the path of every shell ``activate``, so it imports little: the manifest is read as
-JSON (no dataclasses), the built-in kinds' operations are here, and only other kinds (a container) load
-their :class:`~roost.envs.kinds.EnvKind`.
+This module is on the path of every shell ``activate``, so it imports little: no pathlib, no dataclasses
+(the manifest is read as JSON), no TOML parser unless a config file exists; the built-in kinds' operations
+are here, and only other kinds (a container) load their :class:`~roost.envs.kinds.EnvKind`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from roost import config as config_mod
 from roost import envvars
-from roost.envs import binding, layout, store
+from roost.envs import binding, layout
 from roost.errors import EnvError
 from roost.shell.change import Action, EnvChange, Op, ShellState, diff
 
 
-def activate_venv(prefix: Path, name: str, change: EnvChange) -> None:
-    change.set(envvars.VIRTUAL_ENV, str(prefix))
+def activate_venv(prefix: str, name: str, change: EnvChange) -> None:
+    change.set(envvars.VIRTUAL_ENV, prefix)
     change.set("VIRTUAL_ENV_PROMPT", name)
-    change.prepend_path("PATH", str(prefix / "bin"))
+    change.prepend_path("PATH", os.path.join(prefix, "bin"))
     change.unset("PYTHONHOME")
 
 
-def activate_conda(prefix: Path, name: str, change: EnvChange) -> None:
-    change.set(envvars.CONDA_PREFIX, str(prefix))
+def activate_conda(prefix: str, name: str, change: EnvChange) -> None:
+    change.set(envvars.CONDA_PREFIX, prefix)
     change.set("CONDA_DEFAULT_ENV", name)
-    change.prepend_path("PATH", str(prefix / "bin"))
+    change.prepend_path("PATH", os.path.join(prefix, "bin"))
     change.unset("PYTHONHOME")
     # pip inside a conda env is legitimate; the shell-wide guard is for bare ~/.local installs.
     change.unset(envvars.PIP_REQUIRE_VIRTUALENV)
 
 
-BUILTIN: Dict[str, Callable[[Path, str, EnvChange], None]] = {"venv": activate_venv, "conda": activate_conda}
+BUILTIN: Dict[str, Callable[[str, str, EnvChange], None]] = {"venv": activate_venv, "conda": activate_conda}
 
 
-def read_manifest(name: str, config: Optional[config_mod.Config] = None) -> Tuple[Path, Dict[str, Any]]:
+def envs_dir(environ: Mapping[str, str], config: Optional[config_mod.Config] = None) -> str:
+    if config is not None:
+        return str(config.envs.dir)
+    return config_mod.envs_dir_fast(environ) or str(config_mod.load(environ).envs.dir)
+
+
+def read_manifest(
+    name: str, environ: Mapping[str, str], config: Optional[config_mod.Config] = None
+) -> Tuple[str, Dict[str, Any]]:
     """(prefix, manifest as JSON) of env ``name``, without building the manifest objects."""
-    envs_dir = (config if config is not None else config_mod.load()).envs.dir
-    link = store.EnvStore(envs_dir).path(name)
+    link = os.path.join(envs_dir(environ, config), layout.check_name(name))
     try:
-        data: Dict[str, Any] = json.loads(layout.manifest_path(link).read_text())
+        with open(os.path.join(link, layout.ROOST_DIR, layout.MANIFEST_FILE)) as handle:
+            data: Dict[str, Any] = json.load(handle)
     except FileNotFoundError:
         raise EnvError(
             f"no environment named {name!r}", "list them with `roost env list`, or create it with `roost env create`"
@@ -52,20 +59,22 @@ def read_manifest(name: str, config: Optional[config_mod.Config] = None) -> Tupl
         raise EnvError(
             f"the manifest of {name!r} is damaged ({exc})", f"remove it: `roost env remove {name}`"
         ) from None
-    return Path(os.path.realpath(link)), data
+    return os.path.realpath(link), data
 
 
-def _kind_change(prefix: Path, data: Dict[str, Any]) -> EnvChange:
+def _kind_change(prefix: str, data: Dict[str, Any]) -> EnvChange:
     change = EnvChange()
     kind = str(data.get("kind", "venv"))
     builtin = BUILTIN.get(kind)
     if builtin is not None:
         builtin(prefix, str(data["name"]), change)
     else:
+        from pathlib import Path
+
         from roost.envs.kinds import get_kind
         from roost.envs.manifest import Manifest
 
-        get_kind(kind).activate(prefix, Manifest.from_json(data), change)
+        get_kind(kind).activate(Path(prefix), Manifest.from_json(data), change)
     return change
 
 
@@ -82,7 +91,7 @@ def activation_change(
     ``_ROOST_ENV_RESTORE``, which :func:`deactivation_change` renders.  An env already active is deactivated
     first, so activations never stack.
     """
-    prefix, data = read_manifest(name, config)
+    prefix, data = read_manifest(name, environ, config)
     state = ShellState(dict(environ))
     previous = environ.get(envvars.ROOST_ENV_RESTORE)
     if previous:

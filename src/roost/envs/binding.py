@@ -7,7 +7,6 @@ Only this file talks to :mod:`roost.modules.api` (or, with ``system="lmod"``, th
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Mapping, Sequence, Tuple
 
 from roost import envvars
@@ -70,6 +69,8 @@ def load_modules(
 
 
 def _lmod_load_modules(names: Sequence[str], environ: Mapping[str, str]) -> Tuple[EnvChange, List[ModuleRecord]]:
+    from pathlib import Path
+
     from roost.envs import lmod
     from roost.envs.manifest import ModuleRecord
     from roost.envs.python import file_sha256

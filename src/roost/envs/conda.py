@@ -180,7 +180,7 @@ class CondaKind(EnvKind):
     def activate(self, prefix: Path, manifest: Manifest, change: EnvChange) -> None:
         from roost.envs.activation import activate_conda
 
-        activate_conda(prefix, manifest.name, change)
+        activate_conda(str(prefix), manifest.name, change)
 
     def export_text(self, prefix: Path, manifest: Manifest) -> str:
         lines = [f"# roost-module: {m.fullname}" for m in manifest.modules]

@@ -11,29 +11,17 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import re
 from pathlib import Path
 from typing import Iterator, List, Optional
 
 from roost.envs import layout
+from roost.envs.layout import NAME_RE, check_name
 from roost.errors import EnvError
 
-# fcntl, secrets, shutil, socket and time are imported where used: `activate` imports this module too.
+__all__ = ["NAME_RE", "STAGING", "EnvStore", "check_name", "exists_error"]
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
 STAGING = ".staging"
 STALE_FOREIGN_SECONDS = 24 * 3600  # another host's staging dir: we cannot see its pid, so wait a day
-
-
-def check_name(name: str) -> str:
-    if not name:
-        raise EnvError("an environment name cannot be empty", "pick a name such as `analysis` or `py312-torch`")
-    if not NAME_RE.match(name) or name in (".", ".."):
-        raise EnvError(
-            f"{name!r} is not a valid environment name",
-            "use letters, digits and . _ + - (no slashes or spaces, not starting with . or -)",
-        )
-    return name
 
 
 class EnvStore:

@@ -234,7 +234,7 @@ class VenvKind(EnvKind):
     def activate(self, prefix: Path, manifest: Manifest, change: EnvChange) -> None:
         from roost.envs.activation import activate_venv
 
-        activate_venv(prefix, manifest.name, change)
+        activate_venv(str(prefix), manifest.name, change)
 
     def export_text(self, prefix: Path, manifest: Manifest) -> str:
         lock = manifest_mod.roost_dir(prefix) / manifest_mod.LOCK_FILE
