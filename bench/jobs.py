@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 
 def _timed(action: Callable[[], object], count: int) -> List[float]:
@@ -104,6 +104,18 @@ def bench_slurm(jobs: int) -> None:
     shutil.rmtree(data, ignore_errors=True)
 
 
+def _runner_cpu_seconds(pid_file: Path) -> Optional[float]:
+    """CPU used by the runner and every process it reaped (supervisors, and through them the tasks):
+    a figure that, unlike wall time, does not depend on what else the machine is doing."""
+    try:
+        stat = Path(f"/proc/{pid_file.read_text().strip()}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
+    return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
+
+
 def _noop() -> None:
     return None
 
@@ -126,6 +138,12 @@ def bench_local(tasks: int, peer_tasks: int) -> None:
     wall = time.perf_counter() - start
     assert record.state.value == "COMPLETED", record.state
     print(f"{'roost array, task = true':<40} n={tasks:<5} wall {wall:7.2f} s   per task {wall / tasks * 1000:7.1f} ms")
+    cpu = _runner_cpu_seconds(Path(data) / "jobs" / "runner.pid")
+    if cpu is not None:
+        print(
+            f"{'  CPU of runner + supervisors + tasks':<40} {cpu:25.2f} s   per task {cpu / tasks * 1000:7.1f} ms"
+            f"   (= {cpu / tasks / cores * 1000:.1f} ms of wall on {cores} idle cores)"
+        )
     start = time.perf_counter()
     executor = api.Executor(backend="local", output="/dev/null", error="/dev/null", workdir=data)
     handles = executor.map_array(_noop_of, range(peer_tasks))
