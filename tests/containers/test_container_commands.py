@@ -137,7 +137,7 @@ def test_podman_runs_directories_as_rootfs_and_passes_only_pythonpath() -> None:
                      extras_inside="/x")
     argv = runtime.argv(exec_spec, "/usr/bin/python3", ["-V"], {"PWD": "/w"})
     head = ["/usr/bin/podman", "--runtime", "runc", "run", "--rm", "-i", "--network=host", "--volume=/tmp:/tmp",
-            "--env=PYTHONPATH"]
+            "--env=PYTHONPATH", "--env=PIP_TARGET"]
     if os.getuid() != 0:
         head.append("--userns=keep-id")
     assert argv == [*head, "--volume=/x:/x", "--volume=/w:/w", "--workdir=/w",

@@ -80,6 +80,13 @@ def test_pip_install_extras_import_inside_the_container(work: Path, runtime: str
     where, stamp = printed.stdout.split()
     assert where.startswith(str(container.extras_inside)) and stamp == "True"
 
+    # After `module load`, a plain `pip install` lands in the extras too (the image is read-only).
+    second = make_wheel(work, "second_probe", "2.0")
+    installed = run([str(container.wrapper("pip")), "install", "--no-index", f"./{second.name}"])
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert run([str(container.wrapper("python")), "-c", "import second_probe"]).returncode == 0
+    assert (Path(str(container.extras)) / "second_probe").is_dir()
+
     failed = roost("container", "pip-install", "deb/12", "no-such-package-roost", "--no-index")
     assert failed.returncode == 1 and "pip in deb/12 failed" in failed.stderr
 

@@ -1,11 +1,12 @@
 """Podman: ``podman run --rm -i [options] IMAGE CMD ARGS`` on directory images (``--rootfs``) and images in
 Podman's own store (named, e.g. ``localhost/pytorch:2.7``).
 
-From the documented command line (https://docs.podman.io/en/latest/markdown/podman-run.1.html): ``-v SRC:SRC``
-binds at the same path (Podman creates the mount point), ``-w DIR`` sets the working directory, ``--env NAME``
-passes one host variable (Podman passes none by default), ``--device nvidia.com/gpu=all`` exposes NVIDIA GPUs
-through CDI; ``--network=host`` and ``--volume=/tmp:/tmp`` share the host's network and /tmp as Apptainer and
-Charliecloud do.  Unprivileged users get ``--userns=keep-id`` so files written to binds stay theirs.
+From the documented command line (https://docs.podman.io/en/latest/markdown/podman-run.1.html):
+``-v SRC:SRC`` binds at the same path (Podman creates the mount point), ``-w DIR`` sets the working
+directory, ``--env NAME`` passes one host variable (Podman passes none by default; roost passes PYTHONPATH
+and PIP_TARGET), ``--device nvidia.com/gpu=all`` exposes NVIDIA GPUs through CDI; ``--network=host`` and
+``--volume=/tmp:/tmp`` share the host's network and /tmp as Apptainer and Charliecloud do.  Unprivileged
+users get ``--userns=keep-id`` so files written to binds stay theirs.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class PodmanRuntime(Runtime):
         # Host networking and the host's /tmp, as Apptainer and Charliecloud have: Jupyter kernels talk to
         # the host on 127.0.0.1 and often find their connection file in /tmp.
         words += [lit("run"), lit("--rm"), lit("-i"), lit("--network=host"), lit("--volume=/tmp:/tmp"),
-                  lit("--env=PYTHONPATH")]
+                  lit("--env=PYTHONPATH"), lit("--env=PIP_TARGET")]
         if os.getuid() != 0:
             words.append(lit("--userns=keep-id"))
         if spec.gpu:

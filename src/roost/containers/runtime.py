@@ -246,10 +246,12 @@ class Runtime(ABC):
         """The image and the command to run inside it (the caller's arguments follow)."""
 
     def environment(self, spec: ExecSpec) -> EnvChange:
-        """Variables set before the runtime starts; by default extras go on PYTHONPATH (inherited inside)."""
+        """Variables set before the runtime starts, inherited inside: the extras go on PYTHONPATH, and a
+        plain ``pip install`` installs into them (PIP_TARGET), as the image itself is read-only."""
         change = EnvChange()
         if spec.extras_inside:
             change.prepend_path("PYTHONPATH", spec.extras_inside)
+            change.set("PIP_TARGET", spec.extras_inside)
         return change
 
     def binds_for(self, spec: ExecSpec, environ: Mapping[str, str]) -> Tuple[Arg, ...]:
