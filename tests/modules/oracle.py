@@ -141,9 +141,16 @@ def case(
 # ------------------------------------------------------------------------------------------ trees/env
 
 
+GENERATED = "generated-"  # tree name prefix: a random tree from the seed that follows
+
+
 def install_tree(tree: str, destination: Path) -> Path:
-    """Copy ``trees/<tree>`` to ``destination`` (symlinks kept) with ``@ROOT@`` replaced by its new path."""
+    """Copy ``trees/<tree>`` to ``destination`` (symlinks kept) with ``@ROOT@`` replaced by its new path;
+    ``generated-SEED`` writes the random tree of that seed instead."""
     root = destination / tree
+    if tree.startswith(GENERATED):
+        write_generated_tree(generated_tree(int(tree[len(GENERATED):])), root)
+        return root
     shutil.copytree(TREES / tree, root, symlinks=True)
     for path in root.rglob("*"):
         if path.is_file() and not path.is_symlink():
@@ -151,6 +158,80 @@ def install_tree(tree: str, destination: Path) -> Path:
             if ROOT_PLACEHOLDER in text:
                 path.write_text(text.replace(ROOT_PLACEHOLDER, str(root)), encoding="utf-8")
     return root
+
+
+# ------------------------------------------------------------------------------------ generated trees
+
+# No two of these compare equal in Lmod's ordering (1.0 and 1.0.0 would, and Lmod then lists them at random).
+GENERATED_VERSIONS = (
+    "0.9", "1.2", "1.10", "1.2.3", "2.0-rc1", "2.0", "2.0.1", "2022b", "2023a", "3.11.3-GCCcore-12.3.0",
+    "3.11.3-GCCcore-12.3.0-bare", "10.1", "r9", "r10", "1.0a", "1.0-beta", "5.4.3-foss-2023a", "12.2.0",
+)
+GENERATED_NAMES = ("zlib", "HDF5", "netcdf-c", "Py-bundle", "R", "openblas", "fftw3", "boost.python", "tk",
+                   "ncl", "gdal", "xz", "Perl", "git-lfs", "cmake", "LLVM", "jdk", "node", "go", "rust")
+
+
+@dataclass(frozen=True)
+class GeneratedModule:
+    directory: str  # "A" or "B": the tree has two MODULEPATH directories
+    name: str
+    version: str
+    tcl: bool
+    hidden: bool
+
+
+@dataclass(frozen=True)
+class GeneratedTree:
+    modules: Tuple[GeneratedModule, ...]
+    # (directory, name) -> how its default is marked: "modulerc", "version-file" or "symlink", with the version
+    defaults: Tuple[Tuple[str, str, str, str], ...]
+
+    def names(self) -> List[str]:
+        return sorted({m.name for m in self.modules})
+
+
+def generated_tree(seed: int) -> GeneratedTree:
+    """A random but reproducible site: names in one or both directories, Lua and Tcl files, marked defaults,
+    hidden versions."""
+    import random
+
+    rng = random.Random(seed)
+    modules: List[GeneratedModule] = []
+    defaults: List[Tuple[str, str, str, str]] = []
+    for name in GENERATED_NAMES:
+        for directory in rng.choice((["A"], ["A"], ["B"], ["A", "B"])):
+            versions = rng.sample(GENERATED_VERSIONS, rng.randint(1, 5))
+            hidden = versions[0] if len(versions) > 2 and rng.random() < 0.2 else None
+            for version in versions:
+                modules.append(GeneratedModule(directory, name, version, rng.random() < 0.3, version == hidden))
+            marker = rng.choice((None, None, None, "modulerc", "version-file", "symlink"))
+            visible = [v for v in versions if v != hidden]
+            if marker and len(visible) > 1:
+                defaults.append((directory, name, marker, rng.choice(visible)))
+    return GeneratedTree(tuple(modules), tuple(defaults))
+
+
+def write_generated_tree(tree: GeneratedTree, root: Path) -> None:
+    for module in tree.modules:
+        folder = root / module.directory / module.name
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = ("." if module.hidden else "") + module.version
+        variable = "GEN_" + re.sub(r"[^A-Za-z0-9]", "_", module.name).upper()
+        value = f"{module.directory}:{module.name}/{module.version}"
+        if module.tcl:
+            (folder / stem).write_text(f'#%Module\nsetenv {variable} "{value}"\n', encoding="utf-8")
+        else:
+            (folder / f"{stem}.lua").write_text(f'setenv("{variable}", "{value}")\n', encoding="utf-8")
+    tcl_files = {(m.directory, m.name, m.version): m.tcl for m in tree.modules}
+    for directory, name, marker, version in tree.defaults:
+        folder = root / directory / name
+        if marker == "modulerc":
+            (folder / ".modulerc.lua").write_text(f'module_version("{name}/{version}", "default")\n')
+        elif marker == "version-file":
+            (folder / ".version").write_text(f'#%Module\nset ModulesVersion "{version}"\n')
+        else:
+            target = version if tcl_files[(directory, name, version)] else f"{version}.lua"
+            (folder / "default").symlink_to(target)
 
 
 def initial_environ(the_case: Case, root: Path, home: Path) -> Dict[str, str]:
