@@ -32,6 +32,7 @@ import datetime as dt
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -113,15 +114,19 @@ class Tool:
         except subprocess.TimeoutExpired:
             return subprocess.CompletedProcess(command, 124, "", f"timed out after {COMMAND_TIMEOUT_S} s")
 
-    def time_once(self, scenario: Scenario, cold: bool) -> float:
+    def time_once(self, scenario: Scenario, cold: bool) -> Tuple[float, float]:
+        """Wall time and CPU time (user + system of bash and everything it waited for), in seconds."""
         if cold:
             self.clear_cache()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         result = self.run(scenario.args, scenario.state)
         elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if result.returncode != 0:
             raise RuntimeError(f"{self.name}: `module {' '.join(scenario.args)}` exited {result.returncode}")
-        return elapsed
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return elapsed, cpu
 
 
 # ---------------------------------------------------------------------------------------------- setup
@@ -256,14 +261,15 @@ class Cell:
     scenario: Scenario
     phase: str
     times: Dict[str, List[float]] = field(default_factory=dict)
+    cpu: Dict[str, List[float]] = field(default_factory=dict)
     failure: Dict[str, str] = field(default_factory=dict)
 
-    def median_ms(self, tool: str) -> Optional[float]:
-        values = self.times.get(tool)
+    def median_ms(self, tool: str, cpu: bool = False) -> Optional[float]:
+        values = (self.cpu if cpu else self.times).get(tool)
         return statistics.median(values) * 1000 if values else None
 
-    def ratio(self) -> Optional[float]:
-        roost, lmod = self.median_ms("roost"), self.median_ms("Lmod")
+    def ratio(self, cpu: bool = False) -> Optional[float]:
+        roost, lmod = self.median_ms("roost", cpu), self.median_ms("Lmod", cpu)
         return roost / lmod if roost is not None and lmod else None
 
     def target(self) -> float:
@@ -293,9 +299,12 @@ def measure_cell(cell: Cell, tools: List[Tool], quick: bool) -> None:
             return
         for tool in live if index % 2 == 0 else reversed(live):
             try:
-                cell.times.setdefault(tool.name, []).append(tool.time_once(cell.scenario, cold))
+                wall, cpu = tool.time_once(cell.scenario, cold)
             except RuntimeError as exc:
                 cell.failure[tool.name] = str(exc)
+                continue
+            cell.times.setdefault(tool.name, []).append(wall)
+            cell.cpu.setdefault(tool.name, []).append(cpu)
         index += 1
 
 
@@ -435,10 +444,15 @@ def _fmt_ms(value: Optional[float]) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
 
 
+def _fmt_ratio(value: Optional[float]) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
 def results_table(cells: List[Cell], files: int, small: int) -> List[str]:
     lines = [
-        "| command | cache | Lmod 8.6 median (ms) | roost median (ms) | roost/Lmod | target | met | runs |",
-        "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |",
+        "| command | cache | Lmod 8.6 (ms) | roost (ms) | roost/Lmod | target | met | CPU: Lmod / roost (ms) "
+        "| CPU ratio | runs |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
     ]
     for cell in cells:
         ratio = cell.ratio()
@@ -449,9 +463,10 @@ def results_table(cells: List[Cell], files: int, small: int) -> List[str]:
         runs = "/".join(str(len(cell.times.get(t, []))) for t in ("Lmod", "roost"))
         lines.append(
             f"| {cell.scenario.label.format(files=files, small=small)} | {cell.phase} | "
-            f"{_fmt_ms(cell.median_ms('Lmod'))} | "
-            f"{_fmt_ms(cell.median_ms('roost'))} | {'n/a' if ratio is None else f'{ratio:.2f}'} | "
-            f"≤ {cell.target()} | {met} | {runs} |"
+            f"{_fmt_ms(cell.median_ms('Lmod'))} | {_fmt_ms(cell.median_ms('roost'))} | {_fmt_ratio(ratio)} | "
+            f"≤ {cell.target()} | {met} | "
+            f"{_fmt_ms(cell.median_ms('Lmod', cpu=True))} / {_fmt_ms(cell.median_ms('roost', cpu=True))} | "
+            f"{_fmt_ratio(cell.ratio(cpu=True))} | {runs} |"
         )
     return lines
 
@@ -491,7 +506,9 @@ def render_section(report: Report) -> str:
         "init defines it (Lmod: `source /usr/share/lmod/lmod/init/bash`; "
         'roost: `eval "$(roost shell-init bash)"`), '
         "i.e. the tool's process plus the `eval` of its output; messages go to /dev/null. The two tools "
-        "alternate run by run and the order flips each time; medians. Cold = the tool's module cache deleted "
+        "alternate run by run and the order flips each time; medians of wall time (the target applies to "
+        "these) and, because other users load the machine, of CPU time (user + system of the shell and its "
+        "children), which waiting for a core does not inflate. Cold = the tool's module cache deleted "
         "before every run (Lmod: `~/.lmod.d/.cache`, `~/.cache/lmod` in a private HOME, no system spider "
         "cache; roost: `ROOST_CACHE_DIR`); warm = after a priming `module avail` and `module spider` and one "
         "untimed run. The OS page cache is not dropped.",
