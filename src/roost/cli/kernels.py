@@ -257,3 +257,5 @@ def show_sessions(sessions: Sequence[Session], as_json: bool) -> None:
         where = f"{session.node}:{session.port}" if session.node else "-"
         job = f"job {session.job_id} ({session.backend})"
         click.echo(f"{session.id}  {job}  {state:<9}  {where}  {session.url or ''}")
+        if state not in ("RUNNING", "PENDING", "unknown"):
+            click.echo(f"  ended; forget it with: roost jupyter --stop {session.id}")
