@@ -283,3 +283,11 @@ def test_jobs_outlive_a_killed_runner(local: Path) -> None:
     records = api.wait(Store(), [job.id, later.id], timeout=30)
     assert [r.state for r in records] == [JobState.COMPLETED, JobState.COMPLETED]
     assert job.stdout() == "still-here\n"
+
+
+def test_logs_follow_prints_until_the_job_ends(local: Path) -> None:
+    job = api.submit("for i in 1 2 3; do echo line $i; sleep 0.3; done")
+    done = roost("logs", "-f", job.id)
+    assert done.returncode == 0
+    assert done.stdout == "line 1\nline 2\nline 3\n"
+    assert job.state is JobState.COMPLETED

@@ -264,7 +264,13 @@ def logs(job_id: str, follow_output: bool, err: bool, task: Optional[int]) -> No
     path = api.log_file(record, task=task, stream=stream)
     target = sys.stderr.buffer if err else sys.stdout.buffer
     offset = 0
+    # The file is read every 0.2 s (free); the scheduler is asked with growing pauses (see follow()).
+    delay, next_refresh, finished = 0.2, 0.0, False
     while True:
+        if follow_output and time.monotonic() >= next_refresh:
+            finished = api.refresh(store, [job_id])[0].finished
+            next_refresh = time.monotonic() + delay
+            delay = min(delay * 1.5, 1.0 if record.backend == "local" else 10.0)
         data, offset = api.stream_chunks(path, offset)
         if data:
             target.write(data)
@@ -276,12 +282,9 @@ def logs(job_id: str, follow_output: bool, err: bool, task: Optional[int]) -> No
                     "it may still be pending: roost status " + job_id,
                 )
             return
-        if api.refresh(store, [job_id])[0].finished:
-            data, offset = api.stream_chunks(path, offset)
-            target.write(data)
-            target.flush()
+        if finished:
             return
-        time.sleep(0.5)
+        time.sleep(0.2)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
