@@ -87,6 +87,10 @@ def test_pip_install_extras_import_inside_the_container(work: Path, runtime: str
     assert run([str(container.wrapper("python")), "-c", "import second_probe"]).returncode == 0
     assert (Path(str(container.extras)) / "second_probe").is_dir()
 
+    # Any program in the image, with the same binds and extras.
+    shell = roost("container", "exec", "deb/12", "sh", "-c", 'test -e /.roost-packages && echo "$PYTHONPATH"')
+    assert shell.returncode == 0 and shell.stdout.strip().startswith(str(container.extras_inside))
+
     failed = roost("container", "pip-install", "deb/12", "no-such-package-roost", "--no-index")
     assert failed.returncode == 1 and "pip in deb/12 failed" in failed.stderr
 

@@ -125,6 +125,19 @@ def pip_install(name: str, packages: Tuple[str, ...], upgrade: bool) -> None:
     click.echo(f"installed into {result.target} for {result.container.fullname}")
 
 
+@container.command("exec", context_settings={"ignore_unknown_options": True,
+                                             "allow_interspersed_args": False})
+@click.argument("name")
+@click.argument("command")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def exec_command(name: str, command: str, args: Tuple[str, ...]) -> None:
+    """Run COMMAND (any program in the image, e.g. bash) inside a container, here, with its binds."""
+    found = api.get(name)
+    environ = dict(os.environ, PWD=os.getcwd())
+    argv = api.exec_argv(found, command, args, environ)
+    os.execve(argv[0], argv, api.run_environ(found, environ))
+
+
 @container.command("modulepath")
 def modulepath() -> None:
     """Print the directory holding roost's container modulefiles (for `module use`)."""

@@ -461,6 +461,15 @@ def command_argv(container: Container, command: str, args: Sequence[str],
     return runtime.argv(container.spec(), str(inside), args, environ)
 
 
+def exec_argv(container: Container, command: str, args: Sequence[str],
+              environ: Mapping[str, str]) -> List[str]:
+    """Like :func:`command_argv` for any command (``bash``, a script): found on the PATH inside."""
+    if not command:
+        raise ContainerError("no command to run", "name one, e.g. roost container exec NAME bash")
+    inside = container.commands.get(command, command)
+    return container.runtime_object().argv(container.spec(), inside, args, environ)
+
+
 def run_environ(container: Container, environ: Mapping[str, str]) -> Dict[str, str]:
     runtime = container.runtime_object()
     return runtime.process_environ(runtime.environment(container.spec()).applied_to(environ))
