@@ -133,12 +133,15 @@ def ensure_ipykernel(recipe: Recipe, kernel_env: Dict[str, str], *, install: boo
     problem = ipykernel_problem(recipe.python, kernel_env)
     if problem is None:
         return False
-    command = ipykernel_install_command(recipe)
+    # Install only into the env's own interpreter (not a --python given beside --env).
+    env_name = recipe.env if recipe.env_path and recipe.python.startswith(recipe.env_path + os.sep) else None
+    in_env = env_name is not None
+    command = ipykernel_install_command(Recipe(name=recipe.name, python=recipe.python, env=env_name))
     if recipe.python == sys.executable and not recipe.env:
         raise KernelError(problem, "install roost with its Jupyter extra: pip install 'roost[jupyter]'")
-    if not install or not recipe.env:
+    if not install or not in_env:
         hint = f"install it with: {' '.join(command)}"
-        if not recipe.env:
+        if not in_env:
             hint += " (or use --env with a roost environment, which roost installs ipykernel into)"
         else:
             hint += " (or drop --no-install-ipykernel)"
@@ -146,8 +149,9 @@ def ensure_ipykernel(recipe: Recipe, kernel_env: Dict[str, str], *, install: boo
     from roost.envs import api as envs_api
 
     # Through the envs capability, so the env's lock records ipykernel (no drift reported later).
-    progress(f"environment {recipe.env} has no ipykernel: installing it")
-    envs_api.install(recipe.env, ["ipykernel"])
+    assert env_name is not None
+    progress(f"environment {env_name} has no ipykernel: installing it")
+    envs_api.install(env_name, ["ipykernel"])
     problem = ipykernel_problem(recipe.python, kernel_env)
     if problem is not None:
         raise KernelError(problem, f"ipykernel was installed but is not importable; try: {' '.join(command)}")
