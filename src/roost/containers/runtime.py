@@ -87,7 +87,13 @@ class Arg:
 
     @classmethod
     def of(cls, *parts: Part) -> Arg:
-        return cls(tuple(parts))
+        merged: List[Part] = []
+        for part in parts:  # adjacent literals become one, so the shell word reads naturally
+            if isinstance(part, str) and merged and isinstance(merged[-1], str):
+                merged[-1] += part
+            elif part != "":
+                merged.append(part)
+        return cls(tuple(merged))
 
     def shell(self) -> str:
         """The word in POSIX sh: literals single-quoted, references double-quoted (never split or globbed)."""

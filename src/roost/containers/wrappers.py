@@ -1,15 +1,17 @@
 """Wrapper executables: small POSIX sh scripts that ``exec`` the runtime, so no Python starts per call.
 
 A wrapper for ``python`` in a Charliecloud container reads like this (binds are tested when it runs, so one
-wrapper serves users whose $PROJECT or $SCRATCH differ or is unset)::
+wrapper serves users whose $SCRATCH differs or is unset; ch-run binds the extras directory at /mnt, the
+image having no mount point at its own path)::
 
     #!/bin/sh
-    # python in pytorch/2.7.1 (charliecloud): written by `roost container add`
+    # python in pytorch/2.7.1 (charliecloud): written by `roost container add`; re-adding rewrites it
     [ -n "${USER-}" ] || { USER=$(id -un); export USER; }
-    export PYTHONPATH='/home/me/.local/share/roost/containers/pytorch/2.7.1/extras'"${PYTHONPATH:+...}";
+    export PYTHONPATH='/mnt'"${PYTHONPATH:+:$PYTHONPATH}";
+    export PIP_TARGET='/mnt';
     set -- '/images/pytorch.sqfs' '--' '/usr/bin/python3' "$@"
-    if [ -d "${SCRATCH}" ]; then set -- --bind="${SCRATCH}" "$@"; fi
-    exec '/usr/bin/ch-run' '--home' '--cd='"${PWD}" "$@"
+    if [ -d "${SCRATCH}" ]; then set -- '--bind='"${SCRATCH}" "$@"; fi
+    exec '/usr/bin/ch-run' '--home' '--bind=/home/me/.../extras:/mnt' '--cd='"${PWD}" "$@"
 """
 
 from __future__ import annotations
