@@ -1,0 +1,1 @@
+setenv("TWOMARKS", "core-1.0")

@@ -1,0 +1,1 @@
+setenv("TWOMARKS", "core-2.0")

@@ -1,0 +1,1 @@
+module_version("twomarks/1.5", "default")

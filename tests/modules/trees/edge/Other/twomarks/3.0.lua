@@ -1,0 +1,1 @@
+setenv("TWOMARKS", "other-3.0")
