@@ -66,6 +66,16 @@ ROOST_CONTAINER_BINDS = declare(
     "ROOST_CONTAINER_BINDS",
     "Colon-separated default container binds: absolute paths or $VARIABLES expanded at run time.",
 )
+ROOST_JOBS_BACKEND = declare(
+    "ROOST_JOBS_BACKEND", "Job backend: slurm or local (default: slurm where sbatch is on PATH, else local)."
+)
+ROOST_LOCAL_CPUS = declare("ROOST_LOCAL_CPUS", "Cores the local job backend hands out (default: all usable cores).")
+ROOST_LOCAL_MEMORY = declare(
+    "ROOST_LOCAL_MEMORY", "Memory the local job backend hands out, e.g. 16G (default: physical memory)."
+)
+ROOST_LOCAL_GPUS = declare(
+    "ROOST_LOCAL_GPUS", "GPUs of the local job backend: a count or device ids like 0,1 (default: nvidia-smi -L)."
+)
 MODULEPATH = declare("MODULEPATH", "Directories searched for modulefiles, in order.", "lmod")
 LOADEDMODULES = declare("LOADEDMODULES", "Loaded modules' full names, colon-separated, in load order.", "lmod")
 LMFILES = declare("_LMFILES_", "Loaded modules' files, colon-separated, in load order.", "lmod")

@@ -28,10 +28,7 @@ from roost.jobs.store import JobRecord, Store
 from roost.shell.change import EnvChange
 
 BACKENDS = ("slurm", "local")
-ROOST_JOBS_BACKEND = envvars.declare(
-    "ROOST_JOBS_BACKEND",
-    "Job backend to use: slurm or local (default: slurm where sbatch is on PATH, else local).",
-)
+ROOST_JOBS_BACKEND = envvars.ROOST_JOBS_BACKEND
 CALL_DIR_VARIABLE = "ROOST_CALL_DIR"
 
 

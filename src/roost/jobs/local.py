@@ -42,14 +42,9 @@ KILL_GRACE_SECONDS = 2.0
 RUNNER_IDLE_SECONDS = 1.0
 RUNNER_POLL_SECONDS = 0.5
 
-ROOST_LOCAL_CPUS = envvars.declare("ROOST_LOCAL_CPUS", "Cores the local job backend may use (default: all).")
-ROOST_LOCAL_MEMORY = envvars.declare(
-    "ROOST_LOCAL_MEMORY", "Memory the local job backend may hand out, e.g. 16G (default: physical memory)."
-)
-ROOST_LOCAL_GPUS = envvars.declare(
-    "ROOST_LOCAL_GPUS",
-    "GPUs of the local job backend: a count or device ids like 0,1 (default: nvidia-smi -L).",
-)
+ROOST_LOCAL_CPUS = envvars.ROOST_LOCAL_CPUS
+ROOST_LOCAL_MEMORY = envvars.ROOST_LOCAL_MEMORY
+ROOST_LOCAL_GPUS = envvars.ROOST_LOCAL_GPUS
 
 
 # ----------------------------------------------------------------------------------------- capacity
