@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -19,13 +20,14 @@ LMOD_INIT = "/usr/share/lmod/lmod/init/bash"
 
 RUNTIMES = [
     pytest.param("charliecloud", marks=pytest.mark.service("charliecloud"), id="charliecloud"),
-    pytest.param("apptainer", marks=[pytest.mark.service("apptainer"), pytest.mark.service("charliecloud")],
-                 id="apptainer"),
+    # The "apptainer" service is Apptainer or SingularityCE, whichever is installed.
+    pytest.param("apptainer" if shutil.which("apptainer") or not shutil.which("singularity") else "singularity",
+                 marks=[pytest.mark.service("apptainer"), pytest.mark.service("charliecloud")], id="apptainer"),
     pytest.param("podman", marks=[pytest.mark.service("podman"), pytest.mark.service("charliecloud")],
                  id="podman"),
 ]
 # Podman runs directory images (and images in its own store), not SquashFS files.
-SQUASHFS_RUNTIMES = ("charliecloud", "apptainer")
+SQUASHFS_RUNTIMES = ("charliecloud", "apptainer", "singularity")
 
 
 def roost(*args: str, timeout: float = 120,
