@@ -12,6 +12,7 @@ Example file::
     seed_pip = true                         # put pip into new venvs (people expect `pip install` to work)
     home_warn_gb = 50                       # warn when envs land on a home filesystem smaller than this
     module_system = "roost"                 # or "lmod": the site's Lmod ($LMOD_CMD) loads env modules
+    installer = "auto"                      # uv when found; "pip" where uv cannot run
 
     [conda]
     channels = ["conda-forge"]
@@ -49,6 +50,7 @@ class EnvsConfig(NamedTuple):
     seed_pip: bool = True
     home_warn_gb: float = 50.0
     module_system: str = "roost"  # "lmod": load env modules through the site's Lmod ($LMOD_CMD)
+    installer: str = "auto"  # "uv", "pip" (fallback where uv cannot run), "auto": uv when found
 
 
 class CondaConfig(NamedTuple):
@@ -240,15 +242,14 @@ def _envs_config(merged: Mapping[str, Any], environ: Mapping[str, str], sources:
         pip_require_virtualenv=_parse_bool(table.get("pip_require_virtualenv", True), "envs.pip_require_virtualenv"),
         seed_pip=_parse_bool(table.get("seed_pip", True), "envs.seed_pip"),
         home_warn_gb=home_warn_gb,
-        module_system=_module_system(table.get("module_system", "roost")),
+        module_system=_choice(table.get("module_system", "roost"), "envs.module_system", ("roost", "lmod")),
+        installer=_choice(table.get("installer", "auto"), "envs.installer", ("auto", "uv", "pip")),
     )
 
 
-def _module_system(value: object) -> str:
-    if value not in ("roost", "lmod"):
-        raise ConfigError(
-            f'envs.module_system must be "roost" or "lmod", not {value!r}', 'set envs.module_system = "roost"'
-        )
+def _choice(value: object, key: str, choices: Tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(f"{key} must be one of {', '.join(choices)}, not {value!r}", f'set {key} = "{choices[0]}"')
     return str(value)
 
 

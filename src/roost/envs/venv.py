@@ -123,14 +123,18 @@ class VenvKind(EnvKind):
 
     def build(self, spec: BuildSpec) -> BuildResult:
         assert spec.python is not None
+        requested = list(spec.packages)
+        if spec.config.envs.seed_pip and not any(normalize_name(_req_name(r)) == "pip" for r in requested):
+            requested.insert(0, "pip")  # people expect `pip` inside their env
+        if choose_installer(spec.config) == "pip":
+            from roost.envs import pipvenv
+
+            return pipvenv.build(spec, requested)
         spec.progress(f"creating a venv with Python {spec.python.version} ({spec.python.path})")
         args = ["venv", "--quiet", "--relocatable", "--prompt", spec.name, "--python", spec.python.path]
         if spec.system_site_packages:
             args.append("--system-site-packages")
         run_uv([*args, str(spec.build_dir)], spec.environ, spec.config, "creating the venv")
-        requested = list(spec.packages)
-        if spec.config.envs.seed_pip and not any(normalize_name(_req_name(r)) == "pip" for r in requested):
-            requested.insert(0, "pip")  # people expect `pip` inside their env
         state = manifest_mod.roost_dir(spec.build_dir)
         state.mkdir(parents=True, exist_ok=True)
         (state / manifest_mod.REQUIREMENTS_FILE).write_text("".join(r + "\n" for r in requested))
@@ -198,6 +202,12 @@ class VenvKind(EnvKind):
     ) -> BuildResult:
         state = manifest_mod.roost_dir(prefix)
         requested = list(manifest.requested) + [p for p in packages if p not in manifest.requested]
+        if _uses_pip(manifest):
+            from roost.envs import pipvenv
+
+            progress(f"installing {' '.join(packages)} with pip")
+            lock = pipvenv.install(prefix, requested, packages, environ)
+            return BuildResult(lock=lock, requested=requested, kind_data=manifest.kind_data)
         old_lock = state / manifest_mod.LOCK_FILE
         with tempfile.TemporaryDirectory(dir=state) as scratch:
             requirements = Path(scratch) / manifest_mod.REQUIREMENTS_FILE
@@ -225,9 +235,18 @@ class VenvKind(EnvKind):
         if not lock.exists():
             raise EnvError(f"{prefix} has no lock file", "adopted envs have no lock to restore; install into them")
         progress("restoring the locked packages")
+        if _uses_pip(manifest):
+            from roost.envs import pipvenv
+
+            pipvenv.sync(prefix, environ)
+            return
         self._sync(prefix, lock, environ, config)
 
     def installed(self, prefix: Path, environ: Mapping[str, str], config: Config) -> List[LockedPackage]:
+        if choose_installer(config) == "pip":
+            from roost.envs import pipvenv
+
+            return parse_lock(pipvenv.freeze(self.python(prefix), environ))
         out = run_uv(["pip", "freeze", "--python", str(self.python(prefix))], environ, config, "listing packages")
         return parse_lock(out)
 
@@ -256,6 +275,21 @@ class VenvKind(EnvKind):
         (state / manifest_mod.LOCK_FILE).write_text("".join(p.pin() + "\n" for p in lock))
         (state / manifest_mod.REQUIREMENTS_FILE).write_text("".join(p.name + "\n" for p in lock))
         return BuildResult(lock=lock, requested=[p.name for p in lock])
+
+
+def choose_installer(config: Config) -> str:
+    """uv, unless the config says pip, or (auto) no uv binary can be found."""
+    if config.envs.installer != "auto":
+        return config.envs.installer
+    try:
+        uv_binary()
+    except EnvError:
+        return "pip"
+    return "uv"
+
+
+def _uses_pip(manifest: Manifest) -> bool:
+    return manifest.kind_data.get("installer") == "pip"
 
 
 def _req_name(requirement: str) -> str:
