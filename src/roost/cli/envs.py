@@ -145,7 +145,7 @@ def _report_env(created: Any, verb: str, quiet: bool, as_json: bool) -> None:
             err=True,
         )
         click.echo(
-            f"activate it: `activate {created.name}`; run in it: `roost run -e {created.name} -- CMD`",
+            f"activate it: `roost activate {created.name}`; run in it: `roost run -e {created.name} -- CMD`",
             err=True,
         )
 

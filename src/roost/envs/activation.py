@@ -143,7 +143,7 @@ def deactivation_change(environ: Mapping[str, str]) -> EnvChange:
     """The change that puts the shell back exactly as it was before ``roost activate``."""
     text = environ.get(envvars.ROOST_ENV_RESTORE)
     if not text:
-        raise EnvError("no roost environment is active in this shell", "activate one with `activate NAME`")
+        raise EnvError("no roost environment is active in this shell", "activate one with `roost activate NAME`")
     return _parse_restore(text)
 
 
