@@ -266,10 +266,14 @@ def test_batch_job_through_slurm_runs_in_the_container(work: Path, runtime: str,
     api.add("deb/12", str(IMAGE_DIR), runtime=runtime)
     wrapper = api.get("deb/12").wrapper("python")
     monkeypatch.setenv("MODULEPATH", str(api.modulefile_dir()))
+    monkeypatch.setenv("ROOST_CONTAINER_RUNTIME", runtime)
+    assert roost("env", "create", "boxed", "--image", str(IMAGE_DIR)).returncode == 0
     jobs = [
         jobs_api.submit([str(wrapper), "-c", INSIDE], backend="slurm", time="5:00"),
         # As a user writes it: load the container's module, run python.
         jobs_api.submit(["python", "-c", INSIDE], backend="slurm", time="5:00", modules=("deb/12",)),
+        # roost submit -e ENV with a container environment.
+        jobs_api.submit(["python", "-c", INSIDE], backend="slurm", time="5:00", env="boxed"),
     ]
     for job in jobs:
         record = job.wait(timeout=120)
