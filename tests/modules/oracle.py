@@ -183,7 +183,7 @@ class GeneratedModule:
 @dataclass(frozen=True)
 class GeneratedTree:
     modules: Tuple[GeneratedModule, ...]
-    # (directory, name) -> how its default is marked: "modulerc", "version-file" or "symlink", with the version
+    # (directory, name, marker, version): marker is "modulerc", "tcl-modulerc", "version-file" or "symlink"
     defaults: Tuple[Tuple[str, str, str, str], ...]
 
     def names(self) -> List[str]:
@@ -204,7 +204,7 @@ def generated_tree(seed: int) -> GeneratedTree:
             hidden = versions[0] if len(versions) > 2 and rng.random() < 0.2 else None
             for version in versions:
                 modules.append(GeneratedModule(directory, name, version, rng.random() < 0.3, version == hidden))
-            marker = rng.choice((None, None, None, "modulerc", "version-file", "symlink"))
+            marker = rng.choice((None, None, None, "modulerc", "tcl-modulerc", "version-file", "symlink"))
             visible = [v for v in versions if v != hidden]
             if marker and len(visible) > 1:
                 defaults.append((directory, name, marker, rng.choice(visible)))
@@ -227,6 +227,8 @@ def write_generated_tree(tree: GeneratedTree, root: Path) -> None:
         folder = root / directory / name
         if marker == "modulerc":
             (folder / ".modulerc.lua").write_text(f'module_version("{name}/{version}", "default")\n')
+        elif marker == "tcl-modulerc":
+            (folder / ".modulerc").write_text(f'#%Module\nmodule-version {name}/{version} default\n')
         elif marker == "version-file":
             (folder / ".version").write_text(f'#%Module\nset ModulesVersion "{version}"\n')
         else:
