@@ -236,26 +236,36 @@ def test_container_environment_runs_the_images_python_with_its_packages(work: Pa
     assert [e.name for e in envs_api.list_envs()] == ["boxed"]
 
 
-def test_kernel_from_the_container_executes_code(work: Path, runtime: str) -> None:
+def _kernel_prints(kernel_name: str, code: str) -> str:
     import jupyter_client
 
-    api.add("deb/12", str(IMAGE_DIR), runtime=runtime)
-    done = roost("kernel", "install", "deb-box", "--container", "deb/12")
-    assert done.returncode == 0, done.stderr
-    manager = jupyter_client.KernelManager(kernel_name="deb-box")
+    manager = jupyter_client.KernelManager(kernel_name=kernel_name)
     manager.start_kernel()
     client = manager.client()
     try:
         client.start_channels()
         client.wait_for_ready(timeout=60)
         outputs: List[Dict[str, Any]] = []
-        client.execute_interactive("import os, sys; print(os.path.exists('/.roost-packages'), sys.prefix)",
-                                   timeout=60, output_hook=outputs.append)
-        text = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
-        assert text.split() == ["True", "/usr"]
+        client.execute_interactive(code, timeout=60, output_hook=outputs.append)
+        return "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def test_kernel_from_the_container_executes_code(work: Path, runtime: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    code = "import os, sys; print(os.path.exists('/.roost-packages'), sys.prefix)"
+    api.add("deb/12", str(IMAGE_DIR), runtime=runtime)
+    done = roost("kernel", "install", "deb-box", "--container", "deb/12")
+    assert done.returncode == 0, done.stderr
+    assert _kernel_prints("deb-box", code).split() == ["True", "/usr"]
+    # A container environment's kernel: the kernels' own --env path, no container knowledge needed.
+    monkeypatch.setenv("ROOST_CONTAINER_RUNTIME", runtime)
+    assert roost("env", "create", "boxed", "--image", str(IMAGE_DIR)).returncode == 0
+    done = roost("kernel", "install", "boxed", "--env", "boxed")
+    assert done.returncode == 0, done.stderr
+    assert _kernel_prints("boxed", code).split() == ["True", "/usr"]
 
 
 @pytest.mark.service("slurm")
