@@ -13,8 +13,8 @@ When a step cannot be done the launcher writes ``roost kernel 'NAME' cannot star
 stderr (the kernel's log, shown by the Jupyter server) and exits 1, so Jupyter reports a dead kernel at
 once instead of waiting for one that never connects.
 
-Start-up time matters (it is paid on every kernel start): only the standard library and roost.shell.change
-are imported unless the recipe has modules or an environment.
+Start-up time matters (it is paid on every kernel start): only json, os, sys and roost.kernels.recipe are
+imported unless the recipe has modules or an environment.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import os
 import sys
 from typing import Dict, List, Mapping, NoReturn, Optional, Sequence
 
-from roost.kernels.spec import RECIPE_KEY, Recipe
+from roost.kernels.recipe import RECIPE_KEY, Recipe
 
 USAGE = "usage: python -m roost.kernels.launch KERNEL_JSON -f CONNECTION_FILE [ipykernel arguments...]"
 
@@ -87,12 +87,13 @@ def load_modules(recipe: Recipe, environ: Dict[str, str]) -> Dict[str, str]:
 
 
 def activate_env(recipe: Recipe, environ: Dict[str, str]) -> Dict[str, str]:
-    from roost.envs import api as envs_api
+    # roost.envs.activation is what roost.envs.api re-exports, without the api's heavier imports.
+    from roost.envs.activation import activation_change
     from roost.errors import RoostError
 
     assert recipe.env is not None
     try:
-        change = envs_api.activation_change(recipe.env, environ)
+        change = activation_change(recipe.env, environ, restorable=False)
     except RoostError as exc:
         raise LaunchError(
             f"its environment {recipe.env!r} (was at {recipe.env_path}) cannot be activated: {exc.message}",

@@ -24,7 +24,7 @@ import sys
 from typing import Any, Dict, List, Mapping, NoReturn
 
 from roost.kernels.launch import LaunchError, kernel_environ
-from roost.kernels.spec import Recipe
+from roost.kernels.recipe import Recipe
 
 SESSION_FILE = "session.json"
 ENDPOINT_FILE = "endpoint.json"

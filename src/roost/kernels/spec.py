@@ -6,7 +6,7 @@ versions, so a changed module default cannot change the kernel), the environment
 interpreter.  The recipe is stored inside ``kernel.json`` under ``metadata.roost``, so one file is the whole
 kernel and a kernel directory can be copied or removed as a unit.
 
-This module is imported by the launcher: it must stay free of heavy imports.
+The launcher imports only :mod:`roost.kernels.recipe`, not this module.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
+from roost.kernels.recipe import RECIPE_KEY, Recipe
+
+__all__ = ["KERNEL_NAME", "LAUNCH_MODULE", "RECIPE_KEY", "KernelSpec", "Recipe", "check_kernel_name"]
+
 # Jupyter's own rule for kernel names (jupyter_client.kernelspec._kernel_name_pat); names are lowercased.
 KERNEL_NAME = re.compile(r"^[a-z0-9._-]+$")
-RECIPE_KEY = "roost"
-RECIPE_VERSION = 1
 LAUNCH_MODULE = "roost.kernels.launch"
 
 
@@ -35,43 +37,6 @@ def check_kernel_name(name: str) -> str:
             "use letters, digits, '.', '_' and '-' only (Jupyter's rule), e.g. 'torch-2.3'",
         )
     return lowered
-
-
-@dataclass
-class Recipe:
-    """What the launcher does before it execs ipykernel, in this order: modules, env, variables."""
-
-    name: str
-    python: str
-    modules: List[str] = field(default_factory=list)
-    modulepath: Optional[str] = None
-    env: Optional[str] = None
-    env_path: Optional[str] = None
-    variables: Dict[str, str] = field(default_factory=dict)
-
-    def to_json(self) -> Dict[str, Any]:
-        data: Dict[str, Any] = {"version": RECIPE_VERSION, "name": self.name, "python": self.python}
-        if self.modules:
-            data["modules"] = list(self.modules)
-            data["modulepath"] = self.modulepath
-        if self.env:
-            data["env"] = self.env
-            data["env_path"] = self.env_path
-        if self.variables:
-            data["variables"] = dict(self.variables)
-        return data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Recipe:
-        return cls(
-            name=str(data["name"]),
-            python=str(data["python"]),
-            modules=[str(m) for m in data.get("modules", [])],
-            modulepath=data.get("modulepath"),
-            env=data.get("env"),
-            env_path=data.get("env_path"),
-            variables={str(k): str(v) for k, v in data.get("variables", {}).items()},
-        )
 
 
 @dataclass
