@@ -548,8 +548,8 @@ def run_both(the_case: Case, workdir: Path) -> Tuple[Run, Run]:
 
 
 def normalise_output(text: str) -> List[str]:
-    """Terse output compared line by line with whitespace collapsed and blank lines dropped."""
-    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    """Output compared line by line with whitespace collapsed; blank lines and rules (only dashes) dropped."""
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip().strip("-")]
 
 
 def _indent(text: str, prefix: str = "      ", keep: int = 12) -> str:
