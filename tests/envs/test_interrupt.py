@@ -116,3 +116,14 @@ def test_ctrl_c_cleans_up_at_once(roost_env: Dict[str, str], tmp_path: Path) -> 
     assert process.returncode == 130, stderr
     assert _staging(tmp_path) == []  # removed by the process itself, not by a later sweep
     assert json.loads(run_roost("env", "list", "--json").stdout) == []
+
+
+def test_two_creates_of_one_name_at_once_give_one_env_and_one_clear_error(roost_env: Dict[str, str]) -> None:
+    command = roost_command("env", "create", "race", "--python", str(PYTHON), "six", "-q")
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    results = [first.communicate(timeout=300), second.communicate(timeout=300)]
+    codes = sorted([first.returncode, second.returncode])
+    assert codes == [0, 1], results
+    assert any("already exists" in err for _, err in results)
+    assert [e["name"] for e in json.loads(run_roost("env", "list", "--json").stdout)] == ["race"]
