@@ -36,9 +36,26 @@ RESOURCE_OPTIONS: List[Tuple[Tuple[str, ...], str, str]] = [
 ]
 
 
+METAVARS = {
+    "partition": "NAME",
+    "account": "NAME",
+    "qos": "NAME",
+    "time": "TIME",
+    "nodes": "N",
+    "ntasks": "N",
+    "ntasks_per_node": "N",
+    "cpus_per_task": "N",
+    "mem": "SIZE",
+    "mem_per_cpu": "SIZE",
+    "gpus": "[TYPE:]N",
+    "gres": "LIST",
+    "constraint": "FEATURES",
+}
+
+
 def resource_options(function: Callable[..., Any]) -> Callable[..., Any]:
     for names, keyword, help_text in reversed(RESOURCE_OPTIONS):
-        function = click.option(*names, keyword, default=None, help=help_text)(function)
+        function = click.option(*names, keyword, default=None, metavar=METAVARS[keyword], help=help_text)(function)
     function = click.option(
         "--backend",
         type=click.Choice(api.BACKENDS),
@@ -46,13 +63,14 @@ def resource_options(function: Callable[..., Any]) -> Callable[..., Any]:
         help="slurm or local (default: slurm where sbatch exists).",
     )(function)
     function = click.option(
-        "-m", "--module", "modules", multiple=True, help="Load this module in the job (repeatable)."
+        "-m", "--module", "modules", multiple=True, metavar="MODULE", help="Load this module in the job (repeatable)."
     )(function)
     function = click.option(
         "-e",
         "--env",
         "env",
         default=None,
+        metavar="ENV",
         help="Activate this roost environment (and its modules) in the job.",
     )(function)
     return function
@@ -60,22 +78,31 @@ def resource_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 @click.command(context_settings={"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]})
 @resource_options
-@click.option("-J", "--job-name", default=None, help="Job name (default: the command's name).")
-@click.option("-a", "--array", default=None, help="Array indices with an optional %limit: 0-99%10.")
-@click.option("-d", "--dependency", default=None, help="afterok:ID, afterany:ID, ... joined by ',' or '?'.")
-@click.option("-o", "--output", default=None, help="stdout file pattern (%j %A %a %x); default roost-%j.out.")
-@click.option("--error", default=None, help="stderr file pattern; default roost-%j.err (or --output's file).")
+@click.option("-J", "--job-name", default=None, metavar="NAME", help="Job name (default: the command's name).")
+@click.option("-a", "--array", default=None, metavar="INDICES", help="Array indices with an optional %limit: 0-99%10.")
+@click.option(
+    "-d", "--dependency", default=None, metavar="TYPE:ID", help="afterok:ID, afterany:ID, ... joined by ',' or '?'."
+)
+@click.option(
+    "-o", "--output", default=None, metavar="PATTERN", help="stdout file pattern (%j %A %a %x); default roost-%j.out."
+)
+@click.option(
+    "--error", default=None, metavar="PATTERN", help="stderr file pattern; default roost-%j.err (or --output's file)."
+)
 @click.option("--exclusive", is_flag=True, help="Whole nodes only.")
-@click.option("--mail-type", default=None, help="When to send mail: BEGIN, END, FAIL, ALL.")
-@click.option("--mail-user", default=None, help="Where to send mail.")
+@click.option("--mail-type", default=None, metavar="TYPE", help="When to send mail: BEGIN, END, FAIL, ALL.")
+@click.option("--mail-user", default=None, metavar="ADDRESS", help="Where to send mail.")
 @click.option(
     "--directive",
     "directives",
     multiple=True,
+    metavar="OPTION",
     help="Any other sbatch option, e.g. --directive=--reservation=x.",
 )
-@click.option("-D", "--chdir", "workdir", default=None, help="Working directory of the job (default: here).")
-@click.option("--wrap", default=None, help="Run this shell command line instead of CMD.")
+@click.option(
+    "-D", "--chdir", "workdir", default=None, metavar="DIR", help="Working directory of the job (default: here)."
+)
+@click.option("--wrap", default=None, metavar="CMDLINE", help="Run this shell command line instead of CMD.")
 @click.option("--mpi", is_flag=True, help="Launch with srun --mpi=pmi2 (Slurm) or mpiexec (local).")
 @click.option("--dry-run", is_flag=True, help="Print the batch script and submit nothing.")
 @click.option("--wait", "wait_for_it", is_flag=True, help="Follow the job, stream its output, exit with its code.")
@@ -255,7 +282,7 @@ def status(job_id: str, as_json: bool) -> None:
 @click.argument("job_id")
 @click.option("-f", "--follow", "follow_output", is_flag=True, help="Keep printing until the job ends.")
 @click.option("--err", is_flag=True, help="Show stderr instead of stdout.")
-@click.option("--task", type=int, default=None, help="Array task (default: the first).")
+@click.option("--task", type=int, default=None, metavar="N", help="Array task (default: the first).")
 def logs(job_id: str, follow_output: bool, err: bool, task: Optional[int]) -> None:
     """Show a job's output."""
     store = Store()
@@ -299,7 +326,9 @@ def cancel(job_ids: Tuple[str, ...]) -> None:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("job_ids", nargs=-1, required=True)
-@click.option("--timeout", type=float, default=None, help="Give up after this many seconds (exit 1).")
+@click.option(
+    "--timeout", type=float, default=None, metavar="SECONDS", help="Give up after this many seconds (exit 1)."
+)
 def wait(job_ids: Tuple[str, ...], timeout: Optional[float]) -> None:
     """Wait for jobs to finish; exit 0 if all completed, else the first failing job's exit code."""
     store = Store()
