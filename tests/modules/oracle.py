@@ -371,6 +371,7 @@ _SHELL_DRIVERS: Dict[str, Tuple[str, ...]] = {
     "zsh": ("zsh", "-f", "-c",
             'source "$1"; eval "$(<"$2")"; st=$?; env -0 > "$3"; { alias -L; typeset -f; } > "$4"; exit $st',
             "zsh"),
+    "sh": ("sh", "-c", '. "$1"; eval "$(cat "$2")"; st=$?; env -0 > "$3"; alias > "$4"; exit $st', "sh"),
     "fish": ("fish", "--no-config", "-c",
              'source $argv[1]; cat $argv[2] | source -; set st $status; env -0 > $argv[3]; '
              'echo -n > $argv[4]; exit $st'),

@@ -1,9 +1,9 @@
-"""roost versus Lmod through real shells: each step's output is evaluated by bash, zsh or fish the way the
+"""roost versus Lmod through real shells: each step's output is evaluated by bash, zsh, sh (dash) or fish the way the
 ``module`` function does (``eval "$(TOOL bash ...)"``), and the resulting environment, aliases and shell functions
 are compared.  This covers what the python-shell cases cannot: the shell quoting of hostile values, set_alias and
 set_shell_function.
 
-Lmod 8.6 breaks values containing a newline in bash, zsh and fish output (the rest of the value runs as a
+Lmod 8.6 breaks values containing a newline in bash, zsh, sh and fish output (the rest of the value runs as a
 command) and fish aliases containing a quote; those cases declare the bug so roost is held to the correct value.
 """
 
@@ -42,6 +42,10 @@ CASES = [
          lmod_bugs=newline_bugs(1, "Q_NEWLINE")),
     case("zsh-aliases-and-functions", "edge", "load aliases tclalias", "unload aliases", shell="zsh"),
     case("zsh-hierarchy-swap", "site", "load gcc/12.2.0 openmpi", "swap gcc gcc/13.1.0", "purge", shell="zsh"),
+    case("sh-quoting-lua", "edge", "load quoting", "unload quoting", shell="sh",
+         lmod_bugs=newline_bugs(1, "Q_NEWLINE")),
+    case("sh-hierarchy-swap", "site", "load gcc/12.2.0 openmpi", "swap gcc gcc/13.1.0", "!load nosuch", "purge",
+         shell="sh"),
     case("fish-quoting-lua", "edge", "~load quoting", "unload quoting", shell="fish",
          lmod_bugs=[*newline_bugs(1, "Q_NEWLINE"), LmodBug((1,), STATUS, "ok", NEWLINE_BUG)]),
     case("fish-hierarchy-swap", "site",
