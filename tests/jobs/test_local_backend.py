@@ -291,3 +291,12 @@ def test_logs_follow_prints_until_the_job_ends(local: Path) -> None:
     assert done.returncode == 0
     assert done.stdout == "line 1\nline 2\nline 3\n"
     assert job.state is JobState.COMPLETED
+
+
+def test_status_of_a_failed_array_points_at_the_failing_task(local: Path) -> None:
+    script = '[ "$SLURM_ARRAY_TASK_ID" != 2 ] || { echo "task two broke" >&2; exit 2; }'
+    job_id = submitted_id(roost("submit", "--array", "0-3", "--wrap", script))
+    assert roost("wait", job_id).returncode == 2
+    status = roost("status", job_id).stdout
+    assert "COMPLETED=3 FAILED=1" in status
+    assert f"roost-{job_id}_2.err (task 2)" in status and "task two broke" in status

@@ -257,10 +257,12 @@ def status(job_id: str, as_json: bool) -> None:
     record = api.refresh(store, [job_id])[0]
     failed = record.finished and record.state is not JobState.COMPLETED
     tail = api.stderr_tail(record) if failed else []
+    # For an array, show the files of the task that explains a failure (else the first task).
+    task = api.first_failed_task(record) if record.spec.array else None
     if as_json:
         data = record.to_json()
-        data["stdout"] = str(api.log_file(record))
-        data["stderr"] = str(api.log_file(record, stream="stderr"))
+        data["stdout"] = str(api.log_file(record, task=task))
+        data["stderr"] = str(api.log_file(record, task=task, stream="stderr"))
         data["stderr_tail"] = tail
         click.echo(json.dumps(data, indent=2))
         return
@@ -270,10 +272,11 @@ def status(job_id: str, as_json: bool) -> None:
         click.echo(f"exit code {record.exit_code}")
     if record.spec.array:
         click.echo(f"tasks     {_summary(record)}")
-    click.echo(f"stdout    {api.log_file(record)}")
-    click.echo(f"stderr    {api.log_file(record, stream='stderr')}")
+    which = "" if not record.spec.array else f" (task {task if task is not None else record.spec.array.indices[0]})"
+    click.echo(f"stdout    {api.log_file(record, task=task)}{which}")
+    click.echo(f"stderr    {api.log_file(record, task=task, stream='stderr')}{which}")
     if tail:
-        click.echo("stderr (last lines):")
+        click.echo(f"stderr{which} (last lines):")
         for line in tail:
             click.echo(f"  {line}")
 

@@ -274,10 +274,15 @@ def log_file(record: JobRecord, *, task: Optional[int] = None, stream: str = "st
     return log_path(record, task, stream)
 
 
+def first_failed_task(record: JobRecord) -> Optional[int]:
+    """The array task whose logs explain a failure (None for a plain job or when none failed)."""
+    unsuccessful = (JobState.COMPLETED, JobState.PENDING, JobState.RUNNING)
+    return next((t.task for t in record.tasks if t.state not in unsuccessful), None)
+
+
 def stderr_tail(record: JobRecord, lines: int = 10) -> List[str]:
     """The last lines of a failed job's stderr (the first failed task of an array)."""
-    failed = [t.task for t in record.tasks if t.state not in (JobState.COMPLETED, JobState.PENDING, JobState.RUNNING)]
-    path = log_file(record, task=failed[0] if failed else None, stream="stderr")
+    path = log_file(record, task=first_failed_task(record), stream="stderr")
     try:
         with open(path, "rb") as handle:
             handle.seek(0, os.SEEK_END)
