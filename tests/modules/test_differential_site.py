@@ -70,6 +70,9 @@ CASES = [
          "load gcc/12.2.0 openmpi", "unload gcc", "?-t list", "load gcc/13.1.0", "?-t list"),
     case("hierarchy-swap-mpi-dependent-back", "site",
          "load gcc/12.2.0 openmpi fftw", "swap gcc/13.1.0", "swap gcc gcc/12.2.0", "?-t list"),
+    case("toolchain-loads-the-hierarchy", "site",
+         "load foss/2022a", "?-t list", "load fftw", "load foss/2023a", "?-t list", "unload foss", "?-t list",
+         "load foss/2022a fftw", "swap gcc/13.1.0", "?-t list"),
     # Tcl modulefiles beside Lua ones.
     case("tcl-cuda-swap-versions", "site",
          "load cuda/12.2", "swap cuda cuda/11.8", "?-t list", "unload cuda"),

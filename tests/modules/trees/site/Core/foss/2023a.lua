@@ -1,0 +1,5 @@
+whatis("Name: foss")
+whatis("Description: GCC 13.1.0 + Open MPI 4.1.5 toolchain")
+load("gcc/13.1.0")
+load("openmpi/4.1.5")
+setenv("EBROOTFOSS", "/opt/site/foss/2023a")
