@@ -139,6 +139,8 @@ CASES = [
     case("terse-list-empty", "site", "?-t list"),
     case("terse-spider", "site", "?-t spider", "?-t spider python", "?-t spider gcc"),
     case("spider-extension-and-hierarchy", "site", "?spider numpy", "?spider openmpi", "?spider fftw/3.3.10"),
+    case("spider-name-and-full-name", "site", "?spider python-scientific", "?spider python/3.10.4",
+         "?spider python-scientific/3.10.4-foss-2022a", "!spider nosuch"),
     case("show-lua-and-tcl", "site", "?show gcc/12.2.0", "?show cuda", "?show python-scientific", "!show nosuch"),
     case("whatis-lua-and-tcl", "site", "?whatis gcc", "?whatis cuda", "?whatis python-scientific",
          "?whatis hdf5/1.14.1", "!whatis nosuch"),
