@@ -139,3 +139,15 @@ def test_unknown_env_submits_nothing(site: Dict[str, Path]) -> None:
     done = roost("jupyter", "--backend", "local", "-e", "nosuchenv", check=False)
     assert done.returncode != 0 and "no environment named 'nosuchenv'" in done.stderr
     assert roost("jobs", "--all", "--json").stdout == before
+
+
+def test_notebook_mode(site: Dict[str, Path]) -> None:
+    done = roost("jupyter", "--backend", "local", "--notebook", "--timeout", "240", "--json")
+    data = json.loads(done.stdout)
+    try:
+        assert data["mode"] == "notebook"
+        assert data["url"] == f"http://{data['node']}:{data['port']}/tree?token={data['token']}"
+        assert http_status(data["url"], None) == 200
+        assert http_status(f"http://{data['node']}:{data['port']}/api/status", None) == 403
+    finally:
+        roost("jupyter", "--stop", data["id"])
