@@ -141,13 +141,20 @@ def test_unknown_env_submits_nothing(site: Dict[str, Path]) -> None:
     assert roost("jobs", "--all", "--json").stdout == before
 
 
-def test_notebook_mode(site: Dict[str, Path]) -> None:
-    done = roost("jupyter", "--backend", "local", "--notebook", "--timeout", "240", "--json")
-    data = json.loads(done.stdout)
+def test_notebook_mode_and_what_a_person_reads(site: Dict[str, Path]) -> None:
+    done = roost("jupyter", "--backend", "local", "--notebook", "--timeout", "240")
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("Stop it with: roost jupyter --stop ")
+    session_id = last.split()[-1]
+    directory = Path(os.environ["XDG_DATA_HOME"]) / "roost" / "jupyter" / session_id
+    data = json.loads((directory / "session.json").read_text())
     try:
-        assert data["mode"] == "notebook"
-        assert data["url"] == f"http://{data['node']}:{data['port']}/tree?token={data['token']}"
+        node, port, token = data["node"], data["port"], data["token"]
+        assert f"Jupyter Notebook is running in job {data['job_id']} on node {node}, port {port}." in done.stdout
+        assert f"http://{node}:{port}/tree?token={token}" in done.stdout
+        assert f"ssh -N -L {port}:{node}:{port} {data['user']}@{data['login_host']}" in done.stdout
+        assert f"http://localhost:{port}/tree?token={token}" in done.stdout
         assert http_status(data["url"], None) == 200
-        assert http_status(f"http://{data['node']}:{data['port']}/api/status", None) == 403
+        assert http_status(f"http://{node}:{port}/api/status", None) == 403
     finally:
-        roost("jupyter", "--stop", data["id"])
+        roost("jupyter", "--stop", session_id)
