@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -44,3 +45,33 @@ def submitted_id(done: subprocess.CompletedProcess[str]) -> str:
     lines: List[str] = [line for line in done.stdout.splitlines() if line.startswith("Submitted job ")]
     assert lines, done.stdout + done.stderr
     return lines[0].split()[2]
+
+
+def _slurm_answers() -> bool:
+    if not shutil.which("sinfo"):
+        return False
+    try:
+        done = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0 and bool(done.stdout.strip())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def slurm_timeout_job(tmp_path_factory: pytest.TempPathFactory) -> Optional[Tuple[Path, str]]:
+    """A Slurm job that will hit its 1-minute limit, submitted when the job tests start.
+
+    Slurm counts time limits in minutes and checks them every ~30 s (87 s here from submit to TIMEOUT), so
+    the test that checks it runs last and waits only for what is left, instead of a minute and a half.
+    """
+    if not _slurm_answers():
+        return None
+    from roost.jobs import api
+    from roost.jobs.spec import JobSpec
+    from roost.jobs.store import Store
+
+    directory = tmp_path_factory.mktemp("slurm-timeout")
+    store = Store(directory / "jobs.sqlite")
+    spec = JobSpec.create([], wrap="echo started; sleep 600", time="1", workdir=str(directory))
+    job = api.submit_spec(spec, backend="slurm", store=store)
+    return directory / "jobs.sqlite", job.id

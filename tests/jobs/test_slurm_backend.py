@@ -7,6 +7,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Optional, Tuple
 
 import pytest
 
@@ -133,3 +134,13 @@ def test_shell_runs_on_a_compute_node_under_srun_pty(slurm: Path) -> None:
     assert os.waitstatus_to_exitcode(status) == 4, text
     assert "in-job=" in text and "threads=1" in text
     assert "in-job= " not in text  # SLURM_JOB_ID is set: the shell runs inside an allocation
+
+
+def test_zz_time_limit_ends_the_job_as_timeout(slurm_timeout_job: Optional[Tuple[Path, str]]) -> None:
+    """Runs last (zz): the job was submitted when the job tests started (see conftest.slurm_timeout_job)."""
+    assert slurm_timeout_job is not None
+    store_path, job_id = slurm_timeout_job
+    store = Store(store_path)
+    record = api.wait(store, [job_id], timeout=180)[0]
+    assert record.state is JobState.TIMEOUT
+    assert (store_path.parent / f"roost-{job_id}.out").read_text() == "started\n"
