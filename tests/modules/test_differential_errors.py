@@ -8,10 +8,22 @@ what Lmod does.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import List
 
 import pytest
-from oracle import Case, assert_lmod_meets_expectations, assert_roost_matches_lmod, case
+from oracle import (
+    ROOST,
+    ROOT_PLACEHOLDER,
+    Case,
+    assert_lmod_meets_expectations,
+    assert_roost_matches_lmod,
+    case,
+    lmod_only,
+    roost_command_exists,
+    run_tool,
+)
 
 pytestmark = pytest.mark.service("lmod")
 
@@ -47,3 +59,24 @@ def test_roost_matches_lmod(the_case: Case, tmp_path: Path) -> None:
 @pytest.mark.parametrize("the_case", CASES, ids=lambda c: c.id)
 def test_lmod_meets_case_expectations(the_case: Case, tmp_path: Path) -> None:
     assert_lmod_meets_expectations(the_case, tmp_path)
+
+
+@pytest.mark.parametrize("the_case", CASES, ids=lambda c: c.id)
+def test_roost_names_the_failing_modulefile(the_case: Case, tmp_path: Path) -> None:
+    """Beyond Lmod's behaviour: a failed load says why on stderr and names every modulefile Lmod names."""
+    if not roost_command_exists():
+        pytest.fail("roost.modules.command does not exist yet", pytrace=False)
+    lmod = lmod_only(the_case, tmp_path / "lmod-only")
+    roost = run_tool(the_case, ROOST, tmp_path)
+    problems: List[str] = []
+    for number, (one_step, left, right) in enumerate(zip(the_case.steps, lmod.results, roost.results), 1):
+        if one_step.expect_ok or right.ok:
+            continue
+        message = roost.relative(right.stderr)
+        if not message.strip():
+            problems.append(f"step {number} `{one_step.text}`: failed without a message")
+        for path in sorted(set(re.findall(re.escape(ROOT_PLACEHOLDER) + r"/[^\s:\"']+", lmod.relative(left.stderr)))):
+            if path not in message:
+                problems.append(f"step {number} `{one_step.text}`: the message does not name {path}:\n{message}")
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
