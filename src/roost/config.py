@@ -28,13 +28,33 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, Dict, Mapping, NamedTuple, Optional, Tuple
 
-from roost import envvars
 from roost.errors import ConfigError
 
 if TYPE_CHECKING:
     from pathlib import Path
 # pathlib is imported where Paths are made: `activate` imports this module and usually needs no Path at all
 # (see envs_dir_fast).
+
+# Variables read here, declared (and documented) in roost.envvars; literals because `activate` imports this
+# module and the registry costs more to import than the rest of activation (tests check they are declared).
+ROOST_SITE_CONFIG = "ROOST_SITE_CONFIG"
+ROOST_CONFIG = "ROOST_CONFIG"
+ROOST_DATA_DIR = "ROOST_DATA_DIR"
+ROOST_ENVS_DIR = "ROOST_ENVS_DIR"
+ROOST_UV_CACHE = "ROOST_UV_CACHE"
+ROOST_PIP_REQUIRE_VIRTUALENV = "ROOST_PIP_REQUIRE_VIRTUALENV"
+ROOST_CONDA_CHANNELS = "ROOST_CONDA_CHANNELS"
+ROOST_CONDA_PKGS_DIR = "ROOST_CONDA_PKGS_DIR"
+VARIABLE_NAMES = (
+    ROOST_SITE_CONFIG,
+    ROOST_CONFIG,
+    ROOST_DATA_DIR,
+    ROOST_ENVS_DIR,
+    ROOST_UV_CACHE,
+    ROOST_PIP_REQUIRE_VIRTUALENV,
+    ROOST_CONDA_CHANNELS,
+    ROOST_CONDA_PKGS_DIR,
+)
 
 SITE_CONFIG_DEFAULT = "/etc/roost/config.toml"
 
@@ -76,11 +96,11 @@ def _home(environ: Mapping[str, str]) -> str:
 
 
 def site_config_file(environ: Mapping[str, str]) -> str:
-    return environ.get(envvars.ROOST_SITE_CONFIG) or SITE_CONFIG_DEFAULT
+    return environ.get(ROOST_SITE_CONFIG) or SITE_CONFIG_DEFAULT
 
 
 def user_config_file(environ: Mapping[str, str]) -> str:
-    value = environ.get(envvars.ROOST_CONFIG)
+    value = environ.get(ROOST_CONFIG)
     if value:
         return value
     base = environ.get("XDG_CONFIG_HOME") or os.path.join(_home(environ), ".config")
@@ -89,7 +109,7 @@ def user_config_file(environ: Mapping[str, str]) -> str:
 
 def default_data_dir(environ: Mapping[str, str]) -> str:
     # paths.data_dir() reads os.environ; this mirrors it for the environ being resolved.
-    value = environ.get(envvars.ROOST_DATA_DIR)
+    value = environ.get(ROOST_DATA_DIR)
     if value:
         return value
     base = environ.get("XDG_DATA_HOME") or os.path.join(_home(environ), ".local", "share")
@@ -101,8 +121,8 @@ def envs_dir_fast(environ: Mapping[str, str]) -> Optional[str]:
 
     The shell's `activate` runs on every call: this spares it pathlib and the TOML parser in the common case.
     """
-    if environ.get(envvars.ROOST_ENVS_DIR):
-        return environ[envvars.ROOST_ENVS_DIR]
+    if environ.get(ROOST_ENVS_DIR):
+        return environ[ROOST_ENVS_DIR]
     if os.path.exists(site_config_file(environ)) or os.path.exists(user_config_file(environ)):
         return None
     return os.path.join(default_data_dir(environ), "envs")
@@ -178,18 +198,18 @@ def load(environ: Optional[Mapping[str, str]] = None) -> Config:
 def _from_environment(environ: Mapping[str, str]) -> Dict[str, Any]:
     envs: Dict[str, Any] = {}
     conda: Dict[str, Any] = {}
-    if environ.get(envvars.ROOST_ENVS_DIR):
-        envs["dir"] = environ[envvars.ROOST_ENVS_DIR]
-    if environ.get(envvars.ROOST_UV_CACHE):
-        envs["uv_cache"] = environ[envvars.ROOST_UV_CACHE]
-    if environ.get(envvars.ROOST_PIP_REQUIRE_VIRTUALENV):
+    if environ.get(ROOST_ENVS_DIR):
+        envs["dir"] = environ[ROOST_ENVS_DIR]
+    if environ.get(ROOST_UV_CACHE):
+        envs["uv_cache"] = environ[ROOST_UV_CACHE]
+    if environ.get(ROOST_PIP_REQUIRE_VIRTUALENV):
         envs["pip_require_virtualenv"] = _parse_bool(
-            environ[envvars.ROOST_PIP_REQUIRE_VIRTUALENV], envvars.ROOST_PIP_REQUIRE_VIRTUALENV
+            environ[ROOST_PIP_REQUIRE_VIRTUALENV], ROOST_PIP_REQUIRE_VIRTUALENV
         )
-    if environ.get(envvars.ROOST_CONDA_CHANNELS):
-        conda["channels"] = [c.strip() for c in environ[envvars.ROOST_CONDA_CHANNELS].split(",") if c.strip()]
-    if environ.get(envvars.ROOST_CONDA_PKGS_DIR):
-        conda["pkgs_dir"] = environ[envvars.ROOST_CONDA_PKGS_DIR]
+    if environ.get(ROOST_CONDA_CHANNELS):
+        conda["channels"] = [c.strip() for c in environ[ROOST_CONDA_CHANNELS].split(",") if c.strip()]
+    if environ.get(ROOST_CONDA_PKGS_DIR):
+        conda["pkgs_dir"] = environ[ROOST_CONDA_PKGS_DIR]
     result: Dict[str, Any] = {}
     if envs:
         result["envs"] = envs

@@ -79,3 +79,21 @@ def test_invalid_values_are_rejected_with_the_key(tmp_path: Path, text: str, fra
         config.load(_environ(tmp_path))
     assert fragment in info.value.message
     assert info.value.hint
+
+
+def test_variables_read_by_literal_on_the_activate_path_are_declared() -> None:
+    from roost import envvars
+    from roost.envs import activation, binding
+
+    for name in (*config.VARIABLE_NAMES, *activation.VARIABLE_NAMES, binding.MODULEPATH):
+        assert name in envvars.VARIABLES, name
+
+
+def test_envs_dir_fast_agrees_with_load(tmp_path: Path) -> None:
+    environ = _environ(tmp_path)
+    assert config.envs_dir_fast(environ) == str(config.load(environ).envs.dir)
+    environ["ROOST_ENVS_DIR"] = "/x/envs"
+    assert config.envs_dir_fast(environ) == "/x/envs"
+    del environ["ROOST_ENVS_DIR"]
+    (tmp_path / "user.toml").write_text('[envs]\ndir = "/y"\n')
+    assert config.envs_dir_fast(environ) is None  # a file exists: it must be read

@@ -12,26 +12,34 @@ import os
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from roost import config as config_mod
-from roost import envvars
 from roost.envs import binding, layout
 from roost.errors import EnvError
 from roost.shell.change import Action, EnvChange, Op, ShellState, diff
 
+# Variables set here, declared (and documented) in roost.envvars; literals to keep that registry off the
+# `activate` path (tests check they are declared).
+ROOST_ENV = "ROOST_ENV"
+ROOST_ENV_RESTORE = "_ROOST_ENV_RESTORE"
+VIRTUAL_ENV = "VIRTUAL_ENV"
+CONDA_PREFIX = "CONDA_PREFIX"
+PIP_REQUIRE_VIRTUALENV = "PIP_REQUIRE_VIRTUALENV"
+VARIABLE_NAMES = (ROOST_ENV, ROOST_ENV_RESTORE, VIRTUAL_ENV, CONDA_PREFIX, PIP_REQUIRE_VIRTUALENV)
+
 
 def activate_venv(prefix: str, name: str, change: EnvChange) -> None:
-    change.set(envvars.VIRTUAL_ENV, prefix)
+    change.set(VIRTUAL_ENV, prefix)
     change.set("VIRTUAL_ENV_PROMPT", name)
     change.prepend_path("PATH", os.path.join(prefix, "bin"))
     change.unset("PYTHONHOME")
 
 
 def activate_conda(prefix: str, name: str, change: EnvChange) -> None:
-    change.set(envvars.CONDA_PREFIX, prefix)
+    change.set(CONDA_PREFIX, prefix)
     change.set("CONDA_DEFAULT_ENV", name)
     change.prepend_path("PATH", os.path.join(prefix, "bin"))
     change.unset("PYTHONHOME")
     # pip inside a conda env is legitimate; the shell-wide guard is for bare ~/.local installs.
-    change.unset(envvars.PIP_REQUIRE_VIRTUALENV)
+    change.unset(PIP_REQUIRE_VIRTUALENV)
 
 
 BUILTIN: Dict[str, Callable[[str, str, EnvChange], None]] = {"venv": activate_venv, "conda": activate_conda}
@@ -93,7 +101,7 @@ def activation_change(
     """
     prefix, data = read_manifest(name, environ, config)
     state = ShellState(dict(environ))
-    previous = environ.get(envvars.ROOST_ENV_RESTORE)
+    previous = environ.get(ROOST_ENV_RESTORE)
     if previous:
         state.apply(_parse_restore(previous))
     base = state.export_environ()
@@ -102,10 +110,10 @@ def activation_change(
     modules = [str(m["fullname"]) for m in data.get("modules", [])]
     state.apply(binding.load_change(modules, state.export_environ(), str(data.get("module_system", binding.ROOST))))
     state.apply(_kind_change(prefix, data))
-    state.set(envvars.ROOST_ENV, name)
+    state.set(ROOST_ENV, name)
     if restorable:
         inverse = _inverse(base, state)
-        state.set(envvars.ROOST_ENV_RESTORE, json.dumps(inverse.to_json(), separators=(",", ":")))
+        state.set(ROOST_ENV_RESTORE, json.dumps(inverse.to_json(), separators=(",", ":")))
     return diff(environ, state, before_aliases=base_aliases, before_functions=base_functions)
 
 
@@ -125,7 +133,7 @@ def _inverse(base: Mapping[str, str], state: ShellState) -> EnvChange:
             inverse.ops.append(Op(Action.SET, var, base[var]))
     inverse.ops += [Op(Action.UNALIAS, alias) for alias in _defined(state.aliases)]
     inverse.ops += [Op(Action.UNFUNCTION, function) for function in _defined(state.functions)]
-    inverse.ops.append(Op(Action.UNSET, envvars.ROOST_ENV_RESTORE))
+    inverse.ops.append(Op(Action.UNSET, ROOST_ENV_RESTORE))
     return inverse
 
 
@@ -134,14 +142,14 @@ def _parse_restore(text: str) -> EnvChange:
         return EnvChange.from_json(json.loads(text))
     except (ValueError, KeyError, TypeError):
         raise EnvError(
-            f"{envvars.ROOST_ENV_RESTORE} is damaged, so the previous state cannot be restored",
-            f"open a new shell, or `unset {envvars.ROOST_ENV_RESTORE} {envvars.ROOST_ENV}`",
+            f"{ROOST_ENV_RESTORE} is damaged, so the previous state cannot be restored",
+            f"open a new shell, or `unset {ROOST_ENV_RESTORE} {ROOST_ENV}`",
         ) from None
 
 
 def deactivation_change(environ: Mapping[str, str]) -> EnvChange:
     """The change that puts the shell back exactly as it was before ``roost activate``."""
-    text = environ.get(envvars.ROOST_ENV_RESTORE)
+    text = environ.get(ROOST_ENV_RESTORE)
     if not text:
         raise EnvError("no roost environment is active in this shell", "activate one with `roost activate NAME`")
     return _parse_restore(text)

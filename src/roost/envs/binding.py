@@ -9,15 +9,17 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Dict, List, Mapping, Sequence, Tuple
 
-from roost import envvars
 from roost.shell.change import EnvChange, ShellState
 
 if TYPE_CHECKING:  # the manifest's dataclasses stay off the `activate` path
     from roost.envs.manifest import ModuleRecord
 
 
+MODULEPATH = "MODULEPATH"  # declared in roost.envvars; a literal to keep the registry off the `activate` path
+
+
 def modulepath_entries(environ: Mapping[str, str]) -> List[str]:
-    return [p for p in environ.get(envvars.MODULEPATH, "").split(os.pathsep) if p]
+    return [p for p in environ.get(MODULEPATH, "").split(os.pathsep) if p]
 
 
 def modulepath_prelude(recorded: Sequence[str], environ: Mapping[str, str]) -> EnvChange:
@@ -26,7 +28,7 @@ def modulepath_prelude(recorded: Sequence[str], environ: Mapping[str, str]) -> E
     change = EnvChange()
     for entry in recorded:
         if entry not in current:
-            change.append_path(envvars.MODULEPATH, entry)
+            change.append_path(MODULEPATH, entry)
     return change
 
 
