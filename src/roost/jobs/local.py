@@ -243,14 +243,20 @@ def ensure_runner(store_path: Path) -> None:
     if runner_alive(store_path):
         wake_runner(store_path)
         return
+    # The runner imports roost from wherever this process did (a source checkout works too).
+    package_root = str(Path(__file__).resolve().parents[2])
+    environ = dict(os.environ)
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, environ.get("PYTHONPATH")]))
     spawn_detached(
         [sys.executable, "-m", "roost.jobs.runner", str(store_path)],
         log=store_path.parent / "runner.log",
+        environ=environ,
     )
 
 
-def spawn_detached(argv: List[str], log: Path) -> None:
-    """Double fork + setsid: the process is nobody's child, so it outlives us and leaves no zombie."""
+def spawn_detached(argv: List[str], log: Path, environ: Mapping[str, str]) -> None:
+    """Double fork + setsid: the process is nobody's child, so it outlives us and leaves no zombie.
+    It runs in / so that it keeps no directory of ours busy."""
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
         try:
@@ -262,7 +268,8 @@ def spawn_detached(argv: List[str], log: Path) -> None:
             os.dup2(null, 0)
             os.dup2(log_fd, 1)
             os.dup2(log_fd, 2)
-            os.execv(argv[0], argv)
+            os.chdir("/")
+            os.execve(argv[0], argv, environ)
         finally:
             os._exit(127)
     os.waitpid(pid, 0)
