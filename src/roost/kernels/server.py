@@ -275,10 +275,16 @@ def wait_until_ready(session: Session, job: ServerJob, *, timeout: float = 600,
     """Poll until ``GET /api/status`` with the token answers 200; record node, port and URL in the session."""
     deadline = time.monotonic() + timeout
     delay, announced = 0.2, ""
+    # The endpoint file is cheap to look at; asking the scheduler is not (Slurm's RPC limits), so the job's
+    # state is polled on its own, slower schedule: 0.5 s growing to 10 s.
+    job_interval, next_job_check = 0.5, 0.0
     while True:
-        how = job.ended()
-        if how is not None:
-            raise _died(session, job, how)
+        if time.monotonic() >= next_job_check:
+            how = job.ended()
+            if how is not None:
+                raise _died(session, job, how)
+            next_job_check = time.monotonic() + job_interval
+            job_interval = min(job_interval * 1.5, 10.0)
         endpoint = read_endpoint(session)
         if endpoint is not None:
             host = answering_host(endpoint, session.token)
