@@ -300,3 +300,14 @@ def test_status_of_a_failed_array_points_at_the_failing_task(local: Path) -> Non
     status = roost("status", job_id).stdout
     assert "COMPLETED=3 FAILED=1" in status
     assert f"roost-{job_id}_2.err (task 2)" in status and "task two broke" in status
+
+
+def test_backend_and_local_capacity_from_the_config_file(work: Path) -> None:
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "roost" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[jobs]\nbackend = "local"\nlocal_cpus = 1\n')
+    assert api.backend_name() == "local"
+    done = roost("submit", "-c", "2", "--", "true")
+    assert done.returncode != 0 and "offers 1" in done.stderr
+    config.write_text('[jobs]\nbackend = "pbs"\n')
+    assert "unknown job backend 'pbs'" in roost("submit", "--", "true").stderr

@@ -36,14 +36,22 @@ CALL_DIR_VARIABLE = "ROOST_CALL_DIR"
 
 
 def backend_name(requested: Optional[str] = None, environ: Optional[Mapping[str, str]] = None) -> str:
-    """--backend, else ROOST_JOBS_BACKEND, else slurm where sbatch exists, else local."""
+    """--backend, else ROOST_JOBS_BACKEND, else ``[jobs] backend`` in the config files, else slurm where
+    sbatch exists, else local."""
     environ = os.environ if environ is None else environ
-    name = requested or environ.get(ROOST_JOBS_BACKEND) or ""
-    if not name:
+    name = requested or environ.get(ROOST_JOBS_BACKEND) or str(jobs_settings(environ).get("backend") or "")
+    if not name or name == "auto":
         return "slurm" if shutil.which("sbatch", path=environ.get("PATH")) else "local"
     if name not in BACKENDS:
-        raise JobError(f"unknown job backend {name!r}", f"use one of: {', '.join(BACKENDS)}")
+        raise JobError(f"unknown job backend {name!r}", f"use one of: {', '.join(BACKENDS)} (or auto)")
     return name
+
+
+def jobs_settings(environ: Mapping[str, str]) -> Mapping[str, Any]:
+    """The ``[jobs]`` table of roost's config files (site, then user)."""
+    from roost import config
+
+    return config.load(environ).section("jobs")
 
 
 def open_backend(name: str, store: Store, environ: Optional[Mapping[str, str]] = None) -> Backend:

@@ -48,11 +48,22 @@ class Capacity:
 
     @classmethod
     def detect(cls, environ: Mapping[str, str]) -> Capacity:
-        cpus_text = environ.get(ROOST_LOCAL_CPUS, "")
-        cpus = int(cpus_text) if cpus_text.isdigit() and int(cpus_text) > 0 else _usable_cores()
-        memory_text = environ.get(ROOST_LOCAL_MEMORY, "")
+        """ROOST_LOCAL_* variables, else ``[jobs] local_cpus/local_memory/local_gpus`` in the config files,
+        else what the machine has."""
+        from roost import config
+
+        settings = config.load(environ).section("jobs")
+
+        def setting(variable: str, key: str) -> str:
+            return environ.get(variable) or str(settings.get(key) or "")
+
+        cpus_text = setting(ROOST_LOCAL_CPUS, "local_cpus")
+        if cpus_text and not (cpus_text.isdigit() and int(cpus_text) > 0):
+            raise JobError(f"local_cpus / {ROOST_LOCAL_CPUS} {cpus_text!r} is not a core count", "use e.g. 4")
+        cpus = int(cpus_text) if cpus_text else _usable_cores()
+        memory_text = setting(ROOST_LOCAL_MEMORY, "local_memory")
         memory = parse_memory(memory_text, ROOST_LOCAL_MEMORY) if memory_text else _physical_memory()
-        return cls(cpus, memory, _gpu_ids(environ.get(ROOST_LOCAL_GPUS)))
+        return cls(cpus, memory, _gpu_ids(setting(ROOST_LOCAL_GPUS, "local_gpus")))
 
     def check_fits(self, spec: JobSpec) -> None:
         """Refuse at submit time what could never start here (as sbatch does)."""
