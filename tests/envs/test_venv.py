@@ -58,6 +58,7 @@ def test_create_with_modules_records_them_and_runs_their_python(roost_env: Dict[
     assert [e["name"] for e in listed] == ["analysis"]
     shown = json.loads(run_roost("env", "show", "analysis", "--json").stdout)
     assert shown["modules"] == ["gcc/12", "python/3.12"] and shown["files"] > 100 and shown["size_bytes"] > 0
+    assert shown["unshared_bytes"] < shown["size_bytes"]  # uv hardlinked the packages from its cache
 
 
 def test_create_with_python_path_and_requirements_then_install_updates_lock(
@@ -117,6 +118,14 @@ def test_existing_name_is_refused_and_the_env_survives(roost_env: Dict[str, str]
     assert result.returncode == 1
     assert "already exists" in result.stderr and "roost env remove twice" in result.stderr
     assert api.get("twice").python.exists()
+
+
+def test_unwritable_envs_dir_is_a_clear_error(roost_env: Dict[str, str], tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    env = dict(os.environ, ROOST_ENVS_DIR=str(blocker / "envs"))
+    result = run_roost("env", "create", "x", "--python", str(PYTHON), env=env, check=False)
+    assert result.returncode == 1 and "cannot create environments in" in result.stderr and "envs.dir" in result.stderr
 
 
 def test_remove_deletes_the_env(roost_env: Dict[str, str], tmp_path: Path) -> None:

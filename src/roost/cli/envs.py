@@ -186,7 +186,10 @@ def show(name: str, as_json: bool) -> None:
     click.echo(f"python:    {data['python']} ({data['python_version'] or '-'}, from {data['base_python'] or '-'})")
     click.echo(f"modules:   {' '.join(data['modules']) or '-'}")
     click.echo(f"requested: {' '.join(data['requested']) or '-'}")
-    click.echo(f"size:      {data['size_bytes'] / 1e6:.1f} MB in {data['files']} files and directories")
+    click.echo(
+        f"size:      {data['size_bytes'] / 1e6:.1f} MB in {data['files']} files and directories "
+        f"({data['unshared_bytes'] / 1e6:.1f} MB not shared with the package cache)"
+    )
     click.echo(f"packages ({len(data['packages'])}):")
     for package in data["packages"]:
         build = f" ({package['build']})" if package.get("build") else ""

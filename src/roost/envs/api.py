@@ -124,7 +124,14 @@ def create(
     envs = store.EnvStore(cfg.envs.dir)
     if envs.exists(name):
         raise store.exists_error(name)
-    envs.root.mkdir(parents=True, exist_ok=True)
+    try:
+        envs.root.mkdir(parents=True, exist_ok=True)
+        (envs.root / store.STAGING).mkdir(exist_ok=True)
+    except OSError as exc:
+        raise EnvError(
+            f"cannot create environments in {envs.root}: {exc.strerror}",
+            "set envs.dir (or ROOST_ENVS_DIR) to a directory you can write, e.g. on project storage",
+        ) from None
     with envs.staging(name) as build_dir:
         base = binding.loaded_environ(binding.modulepath_prelude(modulepath, environ), environ)
         if modules:
@@ -381,17 +388,23 @@ def _filesystem_size(path: Path) -> Tuple[float, float]:
     return total / 1e9, (free / total if total else 1.0)
 
 
-def usage(env: Env) -> Tuple[int, int]:
-    """(bytes, files) under the prefix: inode quotas on clusters count files, not just bytes."""
-    size = files = 0
+def usage(env: Env) -> Tuple[int, int, int]:
+    """(bytes, files, bytes of files not hardlinked elsewhere) under the prefix.
+
+    Inode quotas on clusters count files, not just bytes; files uv hardlinked from its cache use no extra space.
+    """
+    size = files = own = 0
     for root, dirs, names in os.walk(env.path):
         files += len(names) + len(dirs)
         for entry in names:
             try:
-                size += os.lstat(os.path.join(root, entry)).st_size
+                stat = os.lstat(os.path.join(root, entry))
             except OSError:
                 continue
-    return size, files
+            size += stat.st_size
+            if stat.st_nlink == 1:
+                own += stat.st_size
+    return size, files, own
 
 
 def describe(env: Env, *, with_usage: bool = False) -> Dict[str, Any]:
@@ -414,9 +427,10 @@ def describe(env: Env, *, with_usage: bool = False) -> Dict[str, Any]:
         "updated": manifest.updated,
     }
     if with_usage:
-        size, files = usage(env)
+        size, files, own = usage(env)
         data["size_bytes"] = size
         data["files"] = files
+        data["unshared_bytes"] = own
     return data
 
 
