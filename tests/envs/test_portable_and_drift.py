@@ -75,6 +75,9 @@ def test_module_drift_changed_then_accepted_then_missing(roost_env: Dict[str, st
     assert "module spider gcc" in drift[0]["fix"]
     human = run_roost("env", "check", "mods", check=False)
     assert human.returncode == 1 and "drift: module gcc/12 no longer loads" in human.stdout
+    activation = run_roost("activate", "--shell", "bash", "mods", check=False)
+    assert activation.returncode == 1 and activation.stdout == ""
+    assert "cannot activate mods" in activation.stderr and "roost env check mods" in activation.stderr
 
 
 def test_python_drift_changed_and_gone(roost_env: Dict[str, str], tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from roost import config as config_mod
 from roost.envs import binding, layout
-from roost.errors import EnvError
+from roost.errors import EnvError, ModuleError
 from roost.shell.change import Action, EnvChange, Op, ShellState, diff
 
 # Variables set here, declared (and documented) in roost.envvars; literals to keep that registry off the
@@ -108,7 +108,14 @@ def activation_change(
     base_aliases, base_functions = _defined(state.aliases), _defined(state.functions)
     state.apply(binding.modulepath_prelude(data.get("modulepath", []), base))
     modules = [str(m["fullname"]) for m in data.get("modules", [])]
-    state.apply(binding.load_change(modules, state.export_environ(), str(data.get("module_system", binding.ROOST))))
+    system = str(data.get("module_system", binding.ROOST))
+    try:
+        state.apply(binding.load_change(modules, state.export_environ(), system))
+    except ModuleError as exc:
+        raise EnvError(
+            f"cannot activate {name}: its modules no longer load ({exc.message})",
+            f"`roost env check {name}` shows what changed and how to fix it",
+        ) from None
     state.apply(_kind_change(prefix, data))
     state.set(ROOST_ENV, name)
     if restorable:
