@@ -21,7 +21,7 @@ from roost import envvars
 from roost.envs import binding, store
 from roost.envs import manifest as manifest_mod
 from roost.envs.activation import activation_change, deactivation_change, run_environ
-from roost.envs.kinds import BuildSpec, EnvKind, Progress, get_kind, no_progress
+from roost.envs.kinds import BuildSpec, Progress, get_kind, no_progress
 from roost.envs.manifest import Manifest
 from roost.errors import EnvError
 from roost.shell.change import EnvChange
@@ -88,12 +88,13 @@ def get(name: str, *, config: Optional[config_mod.Config] = None) -> Env:
 
 
 def list_envs(*, config: Optional[config_mod.Config] = None) -> List[Env]:
-    envs = env_store(config)
-    envs.sweep()
+    cfg = _config(config)
+    envs = env_store(cfg)
+    envs.sweep()  # staging dirs of killed creates go here, so nothing half-made lingers
     result = []
     for name in envs.names():
         try:
-            result.append(get(name, config=config))
+            result.append(get(name, config=cfg))
         except EnvError:
             continue  # a damaged manifest: `show NAME` reports it
     return result
@@ -115,7 +116,14 @@ def create(
     environ: Optional[Mapping[str, str]] = None,
     progress: Progress = no_progress,
 ) -> Env:
-    """Build an env beside its final place and rename it there; any failure leaves nothing behind."""
+    """Build an env beside its final place and rename it there; any failure leaves nothing behind.
+
+    ``modules`` are loaded in order (their ``python3`` is the env's base unless ``python`` gives a version or a
+    path); ``packages`` and the lines of ``requirements`` files are resolved into the lock, unless
+    ``lock_text`` (an export's lock) is given to be installed exactly. ``options`` are the kind's settings
+    (conda: ``channels``, ``external_mpi``; container: ``image``...). Raises EnvError (or the module
+    engine's ModuleError) with a hint.
+    """
     store.check_name(name)
     cfg = _config(config)
     environ = dict(os.environ if environ is None else environ)
@@ -432,7 +440,3 @@ def describe(env: Env, *, with_usage: bool = False) -> Dict[str, Any]:
         data["files"] = files
         data["unshared_bytes"] = own
     return data
-
-
-def kind_of(env: Env) -> EnvKind:
-    return get_kind(env.kind)
