@@ -183,3 +183,14 @@ def test_storage_warnings(roost_env: Dict[str, str], tmp_path: Path, monkeypatch
         assert any("different filesystem" in w for w in warnings)
         result = run_roost("env", "create", "warned", "--python", str(PYTHON), check=False)
         assert "warning: the uv cache" in result.stderr
+
+
+def test_json_and_quiet_output_for_scripts(roost_env: Dict[str, str]) -> None:
+    created = run_roost("env", "create", "scripted", "--python", str(PYTHON), "six", "--json")
+    data = json.loads(created.stdout)
+    assert data["name"] == "scripted" and "six" in [p["name"] for p in data["packages"]]
+    assert created.stderr == ""  # no progress when the output is for a script
+    quiet = run_roost("env", "install", "scripted", "tomli", "-q")
+    assert quiet.stdout == "" and quiet.stderr == ""
+    people = run_roost("env", "install", "scripted", "packaging")
+    assert "resolving" in people.stderr and "updated scripted" in people.stderr
