@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence
 
 import click
 
@@ -187,46 +187,21 @@ def jupyter(env: Optional[str], modules: Sequence[str], backend: Optional[str], 
         show_sessions(server.list_sessions(), as_json)
         return
     if stop_session:
-        stopped = server.stop(server.find_session(session_key) if session_key else only_session())
+        stopped = server.stop(server.find_session(session_key))
         click.echo(f"stopped Jupyter session {stopped.id} (job {stopped.job_id})")
         return
     if session_key:
         raise click.UsageError("SESSION is only for --stop")
-    session = start_jupyter(env, split_modules(modules), backend, mode, timeout, dict(resources))
+    from roost.kernels.api import start_jupyter
+
+    session = start_jupyter(
+        env=env, modules=split_modules(modules), resources=resources, backend=backend, mode=mode, timeout=timeout,
+        progress=lambda message: click.echo(message, err=True),
+    )
     if as_json:
         click.echo(json.dumps(session.to_json(), indent=1))
     else:
         show_ready(session)
-
-
-def only_session() -> Session:
-    from roost.kernels import server
-
-    sessions = server.list_sessions()
-    if len(sessions) == 1:
-        return sessions[0]
-    if not sessions:
-        raise KernelError("no Jupyter sessions to stop", "list them with: roost jupyter --list")
-    raise KernelError(
-        f"{len(sessions)} Jupyter sessions are recorded",
-        "name one: roost jupyter --stop SESSION (ids in roost jupyter --list)",
-    )
-
-
-def start_jupyter(env: Optional[str], modules: List[str], backend: Optional[str], mode: str, timeout: float,
-                  resources: Dict[str, Any]) -> Session:
-    from roost.kernels import server
-    from roost.kernels.prepare import build_recipe, default_display_name, ensure_ipykernel, environ_for
-
-    def progress(message: str) -> None:
-        click.echo(message, err=True)
-
-    recipe = build_recipe("jupyter", env=env, modules=modules)
-    ensure_ipykernel(recipe, environ_for(recipe), install=True, progress=progress)
-    display = default_display_name(recipe.env, recipe.modules, "roost")
-
-    return server.start(recipe, server.batch_submitter(resources, backend), mode=mode,
-                        kernel_display_name=display, timeout=timeout, progress=progress)
 
 
 def show_ready(session: Session) -> None:

@@ -4,6 +4,7 @@
     list_kernels() -> [KernelEntry]          every kernelspec on Jupyter's search path, shadowed ones marked
     check_kernels(name=None) -> [KernelEntry] with .problems filled by a dry run of the launcher
     remove_kernel(name, target=None) -> Path
+    start_jupyter(env=..., modules=[...], resources={...}) -> server.Session   JupyterLab in a job, answering
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from roost.errors import KernelError
 from roost.kernels import manager
@@ -24,6 +25,9 @@ from roost.kernels.prepare import (
     no_progress,
 )
 
+if TYPE_CHECKING:
+    from roost.kernels.server import Session
+
 __all__ = [
     "InstallResult",
     "KernelEntry",
@@ -32,6 +36,7 @@ __all__ = [
     "list_kernels",
     "prefix_dir",
     "remove_kernel",
+    "start_jupyter",
     "sys_prefix_dir",
     "user_dir",
 ]
@@ -88,3 +93,26 @@ def scope_target(scope: str, prefix: Optional[Path] = None) -> Path:
     if scope == "prefix" and prefix is not None:
         return prefix_dir(prefix)
     raise KernelError(f"unknown kernel scope {scope!r}", "use --user, --sys-prefix or --prefix DIR")
+
+
+def start_jupyter(
+    *,
+    env: Optional[str] = None,
+    modules: Sequence[str] = (),
+    resources: Optional[Mapping[str, Any]] = None,
+    backend: Optional[str] = None,
+    mode: str = "lab",
+    timeout: float = 600,
+    progress: Callable[[str], None] = no_progress,
+) -> Session:
+    """Check the env and modules (installing ipykernel into the env if needed), submit the server job with
+    ``resources`` (sbatch-named, as ``roost submit`` takes them) and wait until Jupyter answers."""
+    from roost.kernels import server
+
+    recipe = build_recipe("jupyter", env=env, modules=modules)
+    ensure_ipykernel(recipe, environ_for(recipe), install=True, progress=progress)
+    return server.start(
+        recipe, server.batch_submitter(dict(resources or {}), backend), mode=mode,
+        kernel_display_name=default_display_name(recipe.env, recipe.modules, "roost"),
+        timeout=timeout, progress=progress,
+    )

@@ -202,12 +202,17 @@ def list_sessions() -> List[Session]:
 
 
 def find_session(key: Optional[str]) -> Session:
-    """A session by id, job id or unique id prefix; without a key, the only (or newest) one."""
+    """A session by id, job id or unique id prefix; without a key, the only one."""
     sessions = list_sessions()
     if not sessions:
         raise KernelError("no Jupyter sessions", "start one with: roost jupyter")
     if key is None:
-        return sessions[-1]
+        if len(sessions) == 1:
+            return sessions[0]
+        raise KernelError(
+            f"{len(sessions)} Jupyter sessions are recorded",
+            "name one by its id or job id (see: roost jupyter --list)",
+        )
     matches = [s for s in sessions if key in (s.id, s.job_id) or s.id.startswith(key)]
     if len(matches) != 1:
         known = ", ".join(f"{s.id} (job {s.job_id})" for s in sessions)
