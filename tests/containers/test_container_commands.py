@@ -19,7 +19,7 @@ import pytest
 
 from roost.containers import api
 from roost.containers.apptainer import ApptainerRuntime, SingularityRuntime
-from roost.containers.charliecloud import CharliecloudRuntime
+from roost.containers.charliecloud import DEFAULT_PATH, CharliecloudRuntime, image_path
 from roost.containers.podman import PodmanRuntime
 from roost.containers.runtime import (
     ExecSpec,
@@ -160,7 +160,13 @@ def test_charliecloud_binds_only_mount_points_the_image_has(tmp_path: Path) -> N
     assert runtime.binds_for(exec_spec, environ) == (parse_bind(present),)
     argv = runtime.argv(exec_spec, "/usr/bin/python3", ["-V"], environ)
     # /srv/data does not exist on this host, so even the kept bind is skipped when the command runs.
-    assert argv == ["/usr/bin/ch-run", "--home", "--cd=/tmp", str(image), "--", "/usr/bin/python3", "-V"]
+    assert argv == ["/usr/bin/ch-run", "--home", f"--set-env=PATH={DEFAULT_PATH}", "--cd=/tmp", str(image), "--",
+                    "/usr/bin/python3", "-V"]
+    # An image built by ch-image records its PATH in /ch/environment; that is the PATH inside.
+    (image / "ch").mkdir()
+    (image / "ch" / "environment").write_text("LANG=C.UTF-8\nPATH=/opt/conda/bin:/usr/bin:/bin\n")
+    image_path.cache_clear()
+    assert "--set-env=PATH=/opt/conda/bin:/usr/bin:/bin" in runtime.argv(exec_spec, "python", [], environ)
 
 
 def test_charliecloud_extras_fall_back_to_mnt(tmp_path: Path) -> None:

@@ -40,7 +40,14 @@ def runtime(request: pytest.FixtureRequest) -> str:
 @pytest.mark.parametrize("image", [IMAGE_DIR, IMAGE_SQFS], ids=["directory", "squashfs"])
 def test_wrappers_run_python_inside_the_image_in_the_callers_directory(work: Path, runtime: str,
                                                                        image: Path) -> None:
-    done = roost("container", "add", "deb/12", str(image), "--runtime", runtime)
+    # A python on the caller's PATH, in a directory the container can see, must not be taken for the image's.
+    decoy = work / "host-bin"
+    decoy.mkdir()
+    for name in ("python", "python3", "pip"):
+        (decoy / name).write_text("#!/bin/sh\necho decoy\n")
+        (decoy / name).chmod(0o755)
+    env = dict(os.environ, PATH=f"{decoy}:{os.environ['PATH']}")
+    done = roost("container", "add", "deb/12", str(image), "--runtime", runtime, env=env)
     if image == IMAGE_SQFS and runtime not in SQUASHFS_RUNTIMES:
         assert done.returncode == 1 and f"{runtime} cannot run a squashfs image" in done.stderr
         return
@@ -48,10 +55,11 @@ def test_wrappers_run_python_inside_the_image_in_the_callers_directory(work: Pat
     assert f"added deb/12 ({runtime}" in done.stdout and "module load deb/12" in done.stdout
     container = api.get("deb")
     assert {"python", "python3", "pip"} <= set(container.commands)
+    assert container.commands["python"] == "/usr/bin/python3"
 
     (work / "sub dir").mkdir()
     os.chdir(work / "sub dir")
-    env = dict(os.environ, PWD=str(work / "sub dir"))
+    env = dict(os.environ, PWD=str(work / "sub dir"), PATH=f"{decoy}:{os.environ['PATH']}")
     env.pop("USER", None)  # CI may not set it; ch-run needs it, so the wrapper supplies it
     seen = inside(container.wrapper("python"), "a b", "it's", "$HOME", "new\nline", env=env)
     assert seen["stamp"] is True and seen["prefix"] == "/usr"

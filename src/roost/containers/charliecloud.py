@@ -3,9 +3,10 @@
 ch-run cannot create mount points in an image (a SquashFS image is read-only, and roost never writes into a
 directory image), so a bind's destination must already exist inside it.  roost therefore keeps a bind only
 when its directory exists in the image (checked once, at ``container add``), binds the user's home with
-ch-run's own ``--home`` (a tmpfs ``/home`` holding ``/home/$USER``), and relies on ch-run binding the host's
-``/tmp``.  The extras directory is bound at its own path when that path is visible inside, else at ``/mnt``
-(Charliecloud's conventional mount point).  Documented at https://hpc.github.io/charliecloud/ch-run.html.
+ch-run's own ``--home`` (a tmpfs ``/home`` holding ``/home/$USER``; also at its own path when the image has
+that directory), and relies on ch-run binding the host's ``/tmp``.  The extras directory is bound at its own
+path when that path is visible inside, else at ``/mnt`` (Charliecloud's conventional mount point).  PATH
+inside is the image's, not the host's.  Documented at https://hpc.github.io/charliecloud/ch-run.html.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import shutil
 import subprocess
 from functools import lru_cache
+from pathlib import Path
 from typing import FrozenSet, List, Mapping, Tuple
 
 from roost.containers.runtime import PWD, Arg, ExecSpec, ImageKind, Runtime, lit
@@ -39,6 +41,9 @@ class CharliecloudRuntime(Runtime):
             words.append(lit("--home"))
         if spec.extras and spec.extras_inside:
             words.append(lit(f"--bind={spec.extras}:{spec.extras_inside}"))
+        # ch-run passes the host's PATH in, which can reach host programs through a bound home
+        # (~/.pyenv, ~/.local/bin): inside, PATH is the image's own, as Apptainer and Podman have it.
+        words.append(lit(f"--set-env=PATH={image_path(spec.kind, spec.image)}"))
         # ch-run starts in / unless told; the caller's directory must be visible inside (a bind or /tmp).
         words.append(Arg.of("--cd=", *PWD.parts))
         return words
@@ -50,11 +55,11 @@ class CharliecloudRuntime(Runtime):
         return [lit(spec.image), lit("--"), lit(command)]
 
     def binds_for(self, spec: ExecSpec, environ: Mapping[str, str]) -> Tuple[Arg, ...]:
-        """Binds other than $HOME (ch-run's --home) whose directory exists in the image, seen at add time."""
+        """Binds whose directory exists in the image, as add time sees it.  $HOME is also bound by --home
+        (at /home/$USER); binding it at its own path too, when the image has that directory (/root), keeps
+        the caller's directory under it the same inside."""
         kept = []
         for bind in spec.binds:
-            if bind.refs == ["HOME"]:
-                continue
             path = bind.expand(environ)
             if path and image_has_directory(spec.kind, spec.image, path):
                 kept.append(bind)
@@ -70,6 +75,27 @@ class CharliecloudRuntime(Runtime):
             "the mount point to exist in the image, and the image has neither that directory nor /mnt",
             "pass --extras with a directory under /tmp or one that exists in the image",
         )
+
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@lru_cache(maxsize=8)
+def image_path(kind: ImageKind, image: str) -> str:
+    """The image's PATH: from /ch/environment (where ch-image records it) when set, else the standard one."""
+    try:
+        if kind is ImageKind.DIRECTORY:
+            text = Path(image, "ch", "environment").read_text(errors="replace")
+        else:
+            done = subprocess.run([shutil.which("unsquashfs") or "unsquashfs", "-cat", image, "ch/environment"],
+                                  capture_output=True, text=True, errors="replace", stdin=subprocess.DEVNULL)
+            text = done.stdout if done.returncode == 0 else ""
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        if line.startswith("PATH=") and "$" not in line and len(line) > 5:
+            return line[5:].strip().strip("'\"")
+    return DEFAULT_PATH
 
 
 def _under(path: str, parent: str) -> bool:
