@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     PRIMARY KEY (job_id, task)
 );
 CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks (state);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state);
 """
 
 NO_TASK = -1  # the task index of a job that is not an array
