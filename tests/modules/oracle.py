@@ -656,17 +656,20 @@ def expectation_mismatches(the_case: Case, lmod: Run) -> List[str]:
 
 # ------------------------------------------------------------------------------------- cached oracle
 
-# Lmod's run of each case, shared by the differential test and the corpus self-check (Lmod is the slow half).
+# Each case's runs, shared by the differential test, the corpus self-check and the error-message check.
 _LMOD_RUNS: Dict[Case, Run] = {}
 
 
+_ROOST_RUNS: Dict[Case, Run] = {}
+
+
 def lmod_and_roost(the_case: Case, workdir: Path) -> Tuple[Run, Run]:
-    cached = _LMOD_RUNS.get(the_case)
-    if cached is None:
-        lmod, roost = run_both(the_case, workdir)
-        _LMOD_RUNS[the_case] = lmod
-        return lmod, roost
-    return cached, run_tool(the_case, ROOST, workdir)
+    if the_case not in _ROOST_RUNS:
+        if the_case in _LMOD_RUNS:
+            _ROOST_RUNS[the_case] = run_tool(the_case, ROOST, workdir)
+        else:
+            _LMOD_RUNS[the_case], _ROOST_RUNS[the_case] = run_both(the_case, workdir)
+    return _LMOD_RUNS[the_case], _ROOST_RUNS[the_case]
 
 
 def lmod_only(the_case: Case, workdir: Path) -> Run:

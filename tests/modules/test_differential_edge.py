@@ -127,6 +127,8 @@ CASES = [
          "load refa", "?-t avail refa", "use @ROOT@/Other/", "unuse @ROOT@/Other",
          env={"MODULEPATH": "@ROOT@/Missing:@ROOT@/Core/:@ROOT@/Core"}),
     case("modulepath-emptied", "edge", "unuse @ROOT@/Core", "!load refa", "use @ROOT@/Core", "load refa"),
+    case("modulepath-unuse-makes-inactive", "edge",
+         "use @ROOT@/Other", "load onlyother", "unuse @ROOT@/Other", "?-t list", "use @ROOT@/Other", "?-t list"),
     case("modulepath-use-changes-default", "edge",
          "load multi", "use @ROOT@/Other", "?-t list", "load multi", "?-t list"),
 ]

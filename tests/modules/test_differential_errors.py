@@ -14,15 +14,13 @@ from typing import List
 
 import pytest
 from oracle import (
-    ROOST,
     ROOT_PLACEHOLDER,
     Case,
     assert_lmod_meets_expectations,
     assert_roost_matches_lmod,
     case,
-    lmod_only,
+    lmod_and_roost,
     roost_command_exists,
-    run_tool,
 )
 
 pytestmark = pytest.mark.service("lmod")
@@ -66,8 +64,7 @@ def test_roost_names_the_failing_modulefile(the_case: Case, tmp_path: Path) -> N
     """Beyond Lmod's behaviour: a failed load says why on stderr and names every modulefile Lmod names."""
     if not roost_command_exists():
         pytest.fail("roost.modules.command does not exist yet", pytrace=False)
-    lmod = lmod_only(the_case, tmp_path / "lmod-only")
-    roost = run_tool(the_case, ROOST, tmp_path)
+    lmod, roost = lmod_and_roost(the_case, tmp_path)
     problems: List[str] = []
     for number, (one_step, left, right) in enumerate(zip(the_case.steps, lmod.results, roost.results), 1):
         if one_step.expect_ok or right.ok:

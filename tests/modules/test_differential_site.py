@@ -68,6 +68,8 @@ CASES = [
          "load gcc/12.2.0 openmpi boost", "load gcc/13.1.0", "?-t list"),
     case("hierarchy-unload-compiler-makes-mpi-inactive", "site",
          "load gcc/12.2.0 openmpi", "unload gcc", "?-t list", "load gcc/13.1.0", "?-t list"),
+    case("hierarchy-purge-forgets-inactive", "site",
+         "load gcc openmpi fftw", "unload gcc", "purge", "load gcc", "?-t list"),
     case("hierarchy-swap-mpi-dependent-back", "site",
          "load gcc/12.2.0 openmpi fftw", "swap gcc/13.1.0", "swap gcc gcc/12.2.0", "?-t list"),
     case("toolchain-loads-the-hierarchy", "site",
@@ -156,7 +158,7 @@ CASES = [
     # Status-only subcommands and the lenient load.
     case("is-loaded-and-is-avail", "site",
          "!is-loaded gcc", "load gcc", "is-loaded gcc", "is-avail openmpi", "!is-avail nosuch",
-         "!is-loaded cuda"),
+         "!is-loaded cuda", "!is-loaded gcc/12.2.0", "is-loaded gcc/13.1.0", "try-load nosuch"),
     case("try-load-command", "site", "load gcc", "try-load nosuch cuda", "?-t list"),
     case("reload-keeps-modules", "site", "load gcc openmpi cuda", "reload", "?-t list"),
 ]
