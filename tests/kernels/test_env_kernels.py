@@ -119,3 +119,19 @@ def test_env_that_remembers_its_modules(site: Dict[str, Path], tmp_path: Path) -
     roost("kernel", "install", "withgcc", "--env", "withgcc")
     out = run_in_kernel("withgcc", "import os; print(os.environ.get('GCC_ROOT'))", tmp_path / "log")
     assert out.strip() == "/opt/gcc/12"
+
+
+def test_launcher_finds_site_packages_when_its_recorded_path_is_stale(site: Dict[str, Path], tmp_path: Path) -> None:
+    """roost reinstalled elsewhere after the kernel was made: the launcher adds site-packages and carries on."""
+    roost("kernel", "install", "stale", "--module", "gcc")
+    kernel_json = site["kernels"] / "stale" / "kernel.json"
+    spec = json.loads(kernel_json.read_text())
+    roost_src = str(Path(__import__("roost").__file__).resolve().parent.parent)
+    if roost_src.endswith("-packages"):
+        pytest.skip("roost is installed into site-packages itself: there is no stale path to make")
+    spec["argv"][4] = spec["argv"][4].split("sys.path[:0]=")[0] + f"sys.path[:0]=[{roost_src!r}];" + (
+        spec["argv"][4].split("];", 1)[1])
+    kernel_json.write_text(json.dumps(spec))
+    assert "site-packages" not in spec["argv"][4]
+    out = run_in_kernel("stale", "import os; print(os.environ['GCC_ROOT'])", tmp_path / "log")
+    assert out.strip() == "/opt/gcc/12"
