@@ -131,7 +131,7 @@ def pip_install(name: str, packages: Tuple[str, ...], upgrade: bool) -> None:
 @click.argument("command")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def exec_command(name: str, command: str, args: Tuple[str, ...]) -> None:
-    """Run COMMAND (any program in the image, e.g. bash) inside a container, here, with its binds."""
+    """Run COMMAND (any program in the image: bash, a script) here, with the container's binds."""
     found = api.get(name)
     environ = dict(os.environ, PWD=os.getcwd())
     argv = api.exec_argv(found, command, args, environ)
