@@ -126,7 +126,9 @@ def test_launcher_finds_site_packages_when_its_recorded_path_is_stale(site: Dict
     roost("kernel", "install", "stale", "--module", "gcc")
     kernel_json = site["kernels"] / "stale" / "kernel.json"
     spec = json.loads(kernel_json.read_text())
-    roost_src = str(Path(__import__("roost").__file__).resolve().parent.parent)
+    import roost as roost_package
+
+    roost_src = str(Path(str(roost_package.__file__)).resolve().parent.parent)
     if roost_src.endswith("-packages"):
         pytest.skip("roost is installed into site-packages itself: there is no stale path to make")
     spec["argv"][4] = spec["argv"][4].split("sys.path[:0]=")[0] + f"sys.path[:0]=[{roost_src!r}];" + (
