@@ -119,10 +119,6 @@ def _runner_cpu_seconds(pid_file: Path) -> Optional[float]:
     return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
 
 
-def _noop() -> None:
-    return None
-
-
 def _noop_of(_: int) -> None:
     return None
 
@@ -163,12 +159,12 @@ def bench_local(tasks: int, peer_tasks: int) -> None:
         print("submitit is not installed (pip install submitit): peer skipped")
         return
     folder = Path(data) / "submitit"
-    executor = submitit.LocalExecutor(folder=str(folder))
-    executor.update_parameters(timeout_min=60)
+    peer = submitit.LocalExecutor(folder=str(folder))
+    peer.update_parameters(timeout_min=60)
     start = time.perf_counter()
-    jobs = executor.map_array(lambda _: _noop(), range(peer_tasks))
-    for job in jobs:
-        job.result()
+    peer_jobs = peer.map_array(_noop_of, range(peer_tasks))
+    for peer_job in peer_jobs:
+        peer_job.result()
     wall = time.perf_counter() - start
     print(
         f"{'submitit LocalExecutor, task = noop()':<40} n={peer_tasks:<5} wall {wall:7.2f} s   per task "
