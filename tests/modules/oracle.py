@@ -631,9 +631,11 @@ def differences(the_case: Case, lmod: Run, roost: Run) -> str:
             report.append(f"step {number} `module {one_step.text}`:")
             report.extend(lines)
     if report and the_case.lmod_bugs:
+        by_reason: Dict[str, List[str]] = {}
+        for bug in the_case.lmod_bugs:
+            by_reason.setdefault(bug.reason, []).append(f"{bug.variable} after steps {list(bug.steps)}")
         report.append("(lmod values above are corrected for known Lmod bugs: "
-                      + "; ".join(f"{bug.variable} after steps {bug.steps}: {bug.reason}"
-                                  for bug in the_case.lmod_bugs) + ")")
+                      + "; ".join(f"{', '.join(where)}: {reason}" for reason, where in by_reason.items()) + ")")
     return "\n".join(report)
 
 

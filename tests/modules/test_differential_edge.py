@@ -15,6 +15,8 @@ from oracle import Case, LmodBug, assert_lmod_meets_expectations, assert_roost_m
 
 pytestmark = pytest.mark.service("lmod")
 
+RESTORE_BUG = "Lmod < 8.7.48 leaves the purged modules' environment behind on restore (TACC/Lmod#717)"
+
 CASES = [
     # Path-like variables.
     case("refcount-shared-path-entry", "edge", "load refa", "load refb", "unload refa", "unload refb"),
@@ -107,6 +109,18 @@ CASES = [
     case("unload-dependency-leaves-dependent", "edge", "load user1", "unload shared", "?-t list"),
     case("lmoderror-on-unload-is-a-warning", "edge", "load noUnload refa", "~unload noUnload", "purge",
          "?-t list"),
+    case("family-name-with-dash", "edge", "load famdash", "unload famdash"),
+    case("unload-in-modulefile", "edge", "load refa", "load unloader", "unload unloader", "?-t list"),
+    # Collections.
+    case("collections-list-describe-disable", "edge",
+         "!save empty", "?-t savelist", "load refa lib/2.0", "save zeta", "save alpha", "?-t savelist",
+         "?describe alpha", "disable zeta", "?-t savelist", "purge", "--force save nothing", "load refa",
+         "~restore nothing", "?-t list",
+         lmod_bugs=[LmodBug((13, 14), name, value, RESTORE_BUG)
+                    for name, value in (("REFA", None), ("MANPATH", None), ("PATH", "/usr/local/bin:/usr/bin:/bin"))]),
+    case("restore-is-not-pinned", "edge",
+         "load lib", "save", "@write Core/lib/4.0.lua 'setenv(\"LIB_VERSION\", \"4.0\")'", "purge", "restore",
+         "?-t list"),
     # More Tcl.
     case("tcl-module-info-and-delimiters", "edge", "load setter", "load tclinfo", "unload tclinfo",
          env={"TCLINFO_GONE": "x"}),
@@ -129,6 +143,7 @@ CASES = [
     case("modulepath-emptied", "edge", "unuse @ROOT@/Core", "!load refa", "use @ROOT@/Core", "load refa"),
     case("modulepath-unuse-makes-inactive", "edge",
          "use @ROOT@/Other", "load onlyother", "unuse @ROOT@/Other", "?-t list", "use @ROOT@/Other", "?-t list"),
+    case("modulepath-use-same-version-other-dir", "edge", "load dup", "use @ROOT@/Other", "?-t list"),
     case("modulepath-use-changes-default", "edge",
          "load multi", "use @ROOT@/Other", "?-t list", "load multi", "?-t list"),
 ]

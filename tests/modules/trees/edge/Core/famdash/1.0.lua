@@ -1,0 +1,2 @@
+family("my-toolchain")
+setenv("FAMDASH", "yes")
