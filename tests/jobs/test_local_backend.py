@@ -311,3 +311,10 @@ def test_backend_and_local_capacity_from_the_config_file(work: Path) -> None:
     assert done.returncode != 0 and "offers 1" in done.stderr
     config.write_text('[jobs]\nbackend = "pbs"\n')
     assert "unknown job backend 'pbs'" in roost("submit", "--", "true").stderr
+
+
+def test_job_records_are_private_to_the_user(local: Path) -> None:
+    api.submit("true").wait(timeout=30)
+    jobs_dir = Store().path.parent
+    assert jobs_dir.stat().st_mode & 0o777 == 0o700
+    assert Store().path.stat().st_mode & 0o777 == 0o600  # it holds each job's environment

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -119,7 +120,8 @@ class Store:
     def connection(self) -> sqlite3.Connection:
         if self._connection is None:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                if self._needs_schema:
+                    _create_private(self.path)
                 connection = sqlite3.connect(str(self.path), timeout=60, isolation_level=None)
             except (OSError, sqlite3.Error) as exc:
                 raise JobError(
@@ -335,6 +337,14 @@ def _refresh_summary(db: sqlite3.Connection, job_id: str) -> None:
         "UPDATE jobs SET state = ?, exit_code = ?, reason = ? WHERE id = ?",
         (state.value, exit_code, row[0] if row else "", job_id),
     )
+
+
+def _create_private(path: Path) -> None:
+    """The records hold each job's environment (tokens included, as sbatch's spool does): only the user may
+    read them.  SQLite gives its -wal and -shm files the database file's mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(str(path), os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 def _retry_locked(action: Any, attempts: int = 100) -> Any:
