@@ -56,9 +56,9 @@ NodeName=${host} NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=${memory} State=UNK
 PartitionName=debug Nodes=${host} Default=YES MaxTime=INFINITE State=UP
 CONF
 
-pkill_pidfile() { [ -s "$1" ] && kill "$(cat "$1")" 2>/dev/null || true; }
-pkill_pidfile /run/slurmctld.pid
-pkill_pidfile /run/slurmd.pid
+stop_by_pidfile() { [ -s "$1" ] && kill "$(cat "$1")" 2>/dev/null || true; }
+stop_by_pidfile /run/slurmctld.pid
+stop_by_pidfile /run/slurmd.pid
 sleep 0.2
 slurmctld -c
 slurmd
