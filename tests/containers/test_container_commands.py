@@ -28,6 +28,7 @@ from roost.containers.runtime import (
     load_settings,
     parse_bind,
 )
+from roost.containers.wrappers import render_wrapper
 from roost.errors import ConfigError, ContainerError
 
 from .helpers import roost, run
@@ -242,3 +243,34 @@ def test_bad_names_are_refused(work: Path, tmp_path: Path) -> None:
     with pytest.raises(ContainerError, match="does not exist"):
         api.add("x/1", str(tmp_path / "missing.sif"))
     assert not api.containers_dir().exists()
+
+
+# ------------------------------------------------------------------------------------------- wrappers (golden)
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.mark.parametrize("runtime", ["apptainer", "charliecloud", "podman"])
+def test_wrapper_scripts_match_the_recorded_ones(tmp_path: Path, runtime: str) -> None:
+    """The whole generated script, so a change to it is a visible diff (ROOST_UPDATE_GOLDEN=1 rewrites)."""
+    image = tmp_path / "img"
+    (image / "scratch").mkdir(parents=True)
+    (image / "mnt").mkdir()
+    runtimes = {"apptainer": ApptainerRuntime("/usr/bin/apptainer"),
+                "charliecloud": CharliecloudRuntime("/usr/bin/ch-run"), "podman": PodmanRuntime("/usr/bin/podman")}
+    chosen = runtimes[runtime]
+    extras = "/home/me/extras"  # not in the image: Charliecloud binds it at /mnt, the others at its own path
+    exec_spec = spec(str(image), ImageKind.DIRECTORY, binds=(parse_bind("$HOME"), parse_bind("/scratch"),
+                                                             parse_bind("$PROJECT")),
+                     gpu=runtime == "apptainer", extras=extras,
+                     extras_inside=chosen.extras_inside(ImageKind.DIRECTORY, str(image), extras, {}),
+                     options=("--cleanenv",) if runtime == "apptainer" else ())
+    text = render_wrapper(chosen, exec_spec, "/usr/bin/python3", "python in py/1 (x)",
+                          {"HOME": "/home/me", "PROJECT": "/project/p"})
+    text = text.replace(str(tmp_path), "<tmp>")
+    if os.getuid() != 0:
+        text = text.replace(" '--userns=keep-id'", "")
+    golden = GOLDEN / f"{runtime}.sh"
+    if os.environ.get("ROOST_UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert text == golden.read_text()

@@ -4,7 +4,8 @@ Built from the documented command line (https://apptainer.org/docs/user/latest/c
 ``--bind SRC`` binds SRC at the same path (Apptainer creates the mount point), ``--pwd DIR`` sets the working
 directory, ``--nv``/``--rocm`` make NVIDIA/AMD GPUs and their driver libraries visible.  The home directory
 is bound by default, so a ``$HOME`` bind adds nothing.  Host variables (PYTHONPATH among them) pass into the
-container unless ``--cleanenv`` is among the configured options.
+container; with ``--cleanenv`` (or ``--containall``) among the configured options, the extras are set with
+``APPTAINERENV_PYTHONPATH`` (``SINGULARITYENV_`` for Singularity) instead.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ from __future__ import annotations
 from typing import List, Mapping, Tuple
 
 from roost.containers.runtime import PWD, Arg, ExecSpec, ImageKind, Runtime, lit
+from roost.shell.change import EnvChange
+
+# Options after which no host variable reaches the container.
+CLEAN_OPTIONS = frozenset({"--cleanenv", "-e", "--containall", "-C"})
 
 
 class ApptainerRuntime(Runtime):
@@ -34,6 +39,14 @@ class ApptainerRuntime(Runtime):
 
     def tail(self, spec: ExecSpec, command: str) -> List[Arg]:
         return [lit(spec.image), lit(command)]
+
+    def environment(self, spec: ExecSpec) -> EnvChange:
+        change = super().environment(spec)
+        if spec.extras_inside and CLEAN_OPTIONS & set(spec.options):
+            # A clean environment drops host variables; <PREFIX>ENV_NAME is how Apptainer sets one inside.
+            prefix = self.name.upper() + "ENV_"
+            change.set(prefix + "PYTHONPATH", spec.extras_inside).set(prefix + "PIP_TARGET", spec.extras_inside)
+        return change
 
     def binds_for(self, spec: ExecSpec, environ: Mapping[str, str]) -> Tuple[Arg, ...]:
         return tuple(bind for bind in spec.binds if bind.refs != ["HOME"])
