@@ -166,10 +166,12 @@ def test_podman_runs_an_image_from_its_own_store(work: Path) -> None:
 @pytest.mark.service("charliecloud")
 def test_gpu_with_charliecloud_says_what_else_is_needed(work: Path) -> None:
     done = roost("container", "add", "g/1", str(IMAGE_DIR), "--runtime", "charliecloud", "--gpu",
-                 "--command", "python3")
+                 "--command", "python3", "--runtime-option=--no-passwd")
     assert done.returncode == 0, done.stderr
     assert "note: ch-run has no GPU option" in done.stderr and "ch-fromhost --nvidia" in done.stderr
-    assert api.get("g").gpu is True
+    assert api.get("g").gpu is True and api.get("g").options == ["--no-passwd"]
+    assert "'--no-passwd'" in api.get("g").wrapper("python3").read_text()
+    assert inside(api.get("g").wrapper("python3"))["stamp"] is True
 
 
 def test_readding_needs_force_and_remove_leaves_the_image(work: Path, runtime: str) -> None:

@@ -29,12 +29,16 @@ def container() -> None:
 @click.option("--no-default-binds", is_flag=True, help="Do not bind the configured defaults ($HOME, ...).")
 @click.option("--extras", default=None, metavar="DIR",
               help="Directory for pip-install extras (e.g. a project directory). Default: per user.")
+@click.option("--runtime-option", "runtime_options", multiple=True, metavar="OPTION",
+              help="An extra option for the runtime, after the configured ones (repeatable), e.g. --cleanenv.")
 @click.option("--force", is_flag=True, help="Replace a container registered under the same name.")
 def add(fullname: str, image: str, runtime: Optional[str], gpu: bool, commands: Tuple[str, ...],
-        binds: Tuple[str, ...], no_default_binds: bool, extras: Optional[str], force: bool) -> None:
+        binds: Tuple[str, ...], no_default_binds: bool, extras: Optional[str], runtime_options: Tuple[str, ...],
+        force: bool) -> None:
     """Register IMAGE as module NAME/VERSION with wrapper commands that run inside it."""
     result = api.add(fullname, image, runtime=runtime, gpu=gpu, commands=commands,
-                     binds=[] if no_default_binds else None, extra_binds=binds, extras=extras, force=force)
+                     binds=[] if no_default_binds else None, extra_binds=binds, extras=extras,
+                     runtime_options=runtime_options, force=force)
     found = result.container
     click.echo(f"added {found.fullname} ({found.runtime}, {found.kind} image {found.image})")
     click.echo(f"  commands: {', '.join(sorted(found.commands))}")

@@ -279,6 +279,7 @@ def add(
     commands: Sequence[str] = (),
     binds: Optional[Sequence[str]] = None,
     extra_binds: Sequence[str] = (),
+    runtime_options: Sequence[str] = (),
     extras: Optional[str] = None,
     force: bool = False,
     environ: Optional[Mapping[str, str]] = None,
@@ -296,6 +297,7 @@ def add(
         name, version, image, runtime=runtime or settings.runtime, gpu=gpu, commands=commands,
         binds=list(settings.binds if binds is None else binds) + list(extra_binds),
         extras=Path(extras).expanduser().resolve() if extras else None, settings=settings, environ=environ,
+        runtime_options=runtime_options,
     )
     _write(container, chosen_runtime, environ, force=force, create_extras=extras is None)
     notes = [chosen_runtime.gpu_note] if gpu and chosen_runtime.gpu_note else []
@@ -315,6 +317,7 @@ def plan(
     settings: ContainerSettings,
     environ: Mapping[str, str],
     root: Optional[Path] = None,
+    runtime_options: Sequence[str] = (),
 ) -> Tuple[Container, Runtime, List[str]]:
     """Check everything and work out a container record, writing nothing (``add`` and container envs).
 
@@ -327,7 +330,8 @@ def plan(
     container = Container(
         name=name, version=version, image=image_path, kind=kind.value, runtime=chosen_runtime.name,
         executable=chosen_runtime.executable, commands={}, binds=list(binds), gpu=gpu,
-        gpu_flag=settings.gpu_flag, options=list(settings.runtime_options(chosen_runtime.name)),
+        gpu_flag=settings.gpu_flag,
+        options=[*settings.runtime_options(chosen_runtime.name), *runtime_options],
         created=time.time(), root=str(root) if root else "",
     )
     found = _probe_commands(chosen_runtime, container.spec(), _candidates(commands), environ)
