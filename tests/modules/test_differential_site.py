@@ -147,6 +147,7 @@ CASES = [
     case("terse-avail-in-hierarchy", "site", "load gcc/12.2.0 openmpi", "?-t avail"),
     case("terse-list-empty", "site", "?-t list"),
     case("terse-spider", "site", "?-t spider", "?-t spider python", "?-t spider gcc"),
+    case("terse-spider-hidden-and-keyword", "site", "?-t --show-hidden spider tools", "?-t keyword numpy"),
     case("spider-extension-and-hierarchy", "site", "?spider numpy", "?spider openmpi", "?spider fftw/3.3.10"),
     case("spider-name-and-full-name", "site", "?spider python-scientific", "?spider python/3.10.4",
          "?spider python-scientific/3.10.4-foss-2022a", "!spider nosuch"),
