@@ -264,6 +264,25 @@ def _kernel_prints(kernel_name: str, code: str) -> str:
         manager.shutdown_kernel()
 
 
+@pytest.mark.service("charliecloud")
+def test_container_environment_exports_and_imports(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_wheel(work)
+    # pip inside the container finds the wheel here (ch-run passes the environment through).
+    monkeypatch.setenv("PIP_FIND_LINKS", str(work))
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("ROOST_CONTAINER_RUNTIME", "charliecloud")
+    assert roost("env", "create", "boxed", "--image", str(IMAGE_SQFS), "roost-extra-probe").returncode == 0
+    exported = roost("env", "export", "boxed", "-o", str(work / "boxed.txt"))
+    assert exported.returncode == 0, exported.stderr
+    text = (work / "boxed.txt").read_text()
+    assert f"# roost-image: {IMAGE_SQFS}" in text and "roost-extra-probe==1.0" in text
+    imported = roost("env", "import", str(work / "boxed.txt"), "copy")
+    assert imported.returncode == 0, imported.stderr
+    done = roost("run", "-e", "copy", "python", "-c", "import roost_extra_probe as m; print(m.WHERE)")
+    assert done.returncode == 0, done.stderr
+    assert "/envs/copy/extras/" in done.stdout or done.stdout.startswith("/mnt/")
+
+
 def test_kernel_from_the_container_executes_code(work: Path, runtime: str,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     code = "import os, sys; print(os.path.exists('/.roost-packages'), sys.prefix)"

@@ -38,6 +38,11 @@ def installed_in(extras: Path) -> List[LockedPackage]:
     return packages
 
 
+def _pins(lock_text: str) -> List[str]:
+    return [line.strip() for line in lock_text.splitlines()
+            if line.strip() and not line.lstrip().startswith(("#", "-"))]
+
+
 def _container(manifest: Manifest) -> api.Container:
     try:
         return api.Container.from_json(manifest.kind_data["container"])
@@ -82,7 +87,11 @@ class ContainerKind(EnvKind):
             )
         except ContainerError as exc:
             raise EnvError(exc.message, exc.hint) from None
-        if spec.packages:
+        pins = _pins(spec.lock_text) if spec.lock_text else []
+        if pins:  # `roost env import`: exactly the recorded versions
+            spec.progress(f"installing {len(pins)} locked packages with the image's pip")
+            _pip(building, ["install", "--no-deps", *pins], spec.environ)
+        elif spec.packages:
             spec.progress(f"installing {' '.join(spec.packages)} with the image's pip")
             _pip(building, ["install", *spec.packages], spec.environ)
         return BuildResult(lock=installed_in(build_extras), requested=list(spec.packages),
