@@ -318,3 +318,15 @@ def test_job_records_are_private_to_the_user(local: Path) -> None:
     jobs_dir = Store().path.parent
     assert jobs_dir.stat().st_mode & 0o777 == 0o700
     assert Store().path.stat().st_mode & 0o777 == 0o600  # it holds each job's environment
+
+
+def test_a_killed_supervisor_ends_its_task_as_node_fail(local: Path) -> None:
+    job = api.submit("sleep 5")
+    deadline = time.time() + 20
+    while job.state is not JobState.RUNNING and time.time() < deadline:
+        time.sleep(0.05)
+    (pid,) = Store().connection().execute("SELECT pid FROM tasks WHERE job_id = ?", (job.id,)).fetchone()
+    os.kill(pid, signal.SIGKILL)
+    record = job.wait(timeout=20)
+    assert record.state is JobState.NODE_FAIL
+    assert "supervisor died" in record.reason

@@ -32,7 +32,7 @@ from roost.jobs.local import (
     write_script,
 )
 from roost.jobs.logs import log_path
-from roost.jobs.processes import ignore_missing_process, kill_tree
+from roost.jobs.processes import ignore_missing_process, is_supervisor, kill_tree
 from roost.jobs.spec import Dependency, JobSpec, format_time
 from roost.jobs.store import NO_TASK, JobRecord, Store
 
@@ -134,7 +134,11 @@ class Runner:
         used_cpus, used_memory = 0, 0
         used_gpus: Set[str] = set()
         seen: Set[Tuple[str, int]] = set()
-        for job_id, task, cpus, mem, gpus, _pid in running:
+        for job_id, task, cpus, mem, gpus, pid in running:
+            if (job_id, task) not in self.launched and pid and not is_supervisor(pid):
+                # Left RUNNING by a supervisor that died unrecorded (say, with a runner before a reboot).
+                fail_if_still_running(self.store, (job_id, task), pid, " (seen by the runner)")
+                continue
             seen.add((job_id, task))
             used_cpus += cpus
             used_memory += mem
