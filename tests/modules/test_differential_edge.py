@@ -124,6 +124,9 @@ CASES = [
     # More Tcl.
     case("tcl-module-info-and-delimiters", "edge", "load setter", "load tclinfo", "unload tclinfo",
          env={"TCLINFO_GONE": "x"}),
+    case("tcl-more-commands", "edge", "load tclmore shellname", "unload tclmore", env={"SITE_NAME": "testsite"}),
+    case("tcl-break-skips-the-module", "edge", "load tclbreak", "?-t list", "load refa tclbreak", "?-t list"),
+    case("tcl-break-not-taken", "edge", "load tclbreak", "?-t list", env={"TCLBREAK_ALLOW": "1"}),
     case("tcl-pushenv", "edge", "load tclpush", "unload tclpush", env={"EDITOR_X": "vi"},
          lmod_bugs=[LmodBug((2,), "EDITOR_X", "vi", "Lmod 8.6 does not restore a Tcl pushenv (TACC/Lmod#584)")]),
     # Several MODULEPATH directories.

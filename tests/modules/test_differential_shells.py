@@ -36,11 +36,13 @@ CASES = [
          env={"PATH": "/usr/bin:/opt/it's here/bin:/bin", "USER_ODD": "a'b\"c$d`e`;f\ng ü"}),
     case("bash-aliases-and-functions", "edge",
          "load aliases tclalias", "unload aliases", "unload tclalias", shell="bash"),
+    case("bash-shell-name-seen-by-modulefiles", "edge", "load tclmore shellname", "unload shellname", shell="bash"),
     case("bash-hierarchy-swap", "site",
          "load gcc/12.2.0 openmpi fftw", "swap gcc gcc/13.1.0", "?-t list", "!load nosuch", "purge", shell="bash"),
     case("zsh-quoting-lua", "edge", "load quoting", "unload quoting", shell="zsh",
          lmod_bugs=newline_bugs(1, "Q_NEWLINE")),
     case("zsh-aliases-and-functions", "edge", "load aliases tclalias", "unload aliases", shell="zsh"),
+    case("zsh-shell-name-seen-by-modulefiles", "edge", "load tclmore shellname", shell="zsh"),
     case("zsh-hierarchy-swap", "site", "load gcc/12.2.0 openmpi", "swap gcc gcc/13.1.0", "purge", shell="zsh"),
     case("sh-quoting-lua", "edge", "load quoting", "unload quoting", shell="sh",
          lmod_bugs=newline_bugs(1, "Q_NEWLINE")),
@@ -50,6 +52,8 @@ CASES = [
          lmod_bugs=[*newline_bugs(1, "Q_NEWLINE"), LmodBug((1,), STATUS, "ok", NEWLINE_BUG)]),
     case("fish-hierarchy-swap", "site",
          "load gcc/12.2.0 openmpi fftw", "swap gcc gcc/13.1.0", "!load nosuch", "purge", shell="fish"),
+    case("fish-shell-name-seen-by-modulefiles", "edge", "load tclmore shellname", shell="fish"),
+    case("sh-shell-name-seen-by-modulefiles", "edge", "load tclmore shellname", shell="sh"),
     case("fish-simple-alias", "edge", "load tclalias", "unload tclalias", shell="fish"),
 ]
 
