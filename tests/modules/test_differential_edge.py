@@ -124,7 +124,8 @@ CASES = [
     # More Tcl.
     case("tcl-module-info-and-delimiters", "edge", "load setter", "load tclinfo", "unload tclinfo",
          env={"TCLINFO_GONE": "x"}),
-    case("tcl-more-commands", "edge", "load tclmore shellname", "unload tclmore", env={"SITE_NAME": "testsite"}),
+    case("tcl-more-commands", "edge", "load tclmore", "unload tclmore", env={"SITE_NAME": "testsite"}),
+    case("lua-shell-name-and-type", "edge", "load shellname", "unload shellname"),
     case("tcl-break-skips-the-module", "edge", "load tclbreak", "?-t list", "load refa tclbreak", "?-t list"),
     case("tcl-break-not-taken", "edge", "load tclbreak", "?-t list", env={"TCLBREAK_ALLOW": "1"}),
     case("tcl-pushenv", "edge", "load tclpush", "unload tclpush", env={"EDITOR_X": "vi"},
