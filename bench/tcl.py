@@ -73,9 +73,9 @@ def time_once(command: Sequence[str], env: Dict[str, str]) -> float:
 
 
 def compare(args: Sequence[str], env: Dict[str, str], runs: int, cold: bool) -> Tuple[float, float]:
-    from roost.cli.shell_init import module_command_prefix  # what the `module` shell function runs
+    from roost.cli.shell_init import fast_command  # what the `module` shell function runs
 
-    commands = {"roost": [*module_command_prefix(sys.executable), "bash", *args],
+    commands = {"roost": [*fast_command(sys.executable, "roost.modules.command"), "bash", *args],
                 "lmod": [LMOD_CMD, "bash", *args]}
     times: Dict[str, List[float]] = {"roost": [], "lmod": []}
     caches = [Path(env["ROOST_CACHE_DIR"]), Path(env["HOME"]) / ".cache" / "lmod", Path(env["HOME"]) / ".lmod.d"]

@@ -16,17 +16,19 @@ SUPPORTED = ("bash", "zsh", "sh", "fish")
 def init_change(shell: str, python: str) -> EnvChange:
     """Everything shell-init sets up, as one EnvChange (so every shell gets the same thing)."""
     change = EnvChange()
-    module_cmd = [*module_command_prefix(python), shell]
+    module_cmd = [*fast_command(python, "roost.modules.command"), shell]
     change.function("module", eval_function_body(module_cmd, shell))
     change.function("ml", eval_function_body([*module_cmd, "--ml"], shell))
-    change.function("roost", dispatch_function_body(python, ["activate", "deactivate"], shell))
+    envs_cmd = fast_command(python, "roost.envs.command")
+    change.function("roost", dispatch_function_body(python, ["activate", "deactivate"], envs_cmd, shell))
     _add_modulepath_defaults(change)
     _add_env_guards(change)
     return change
 
 
-def module_command_prefix(python: str) -> list:
-    """How the shell functions start the module command: ``python -E -S`` with an explicit sys.path.
+def fast_command(python: str, module: str) -> list:
+    """How the shell functions start a hot-path command (``module``, ``roost activate``): ``python -E -S`` with
+    an explicit sys.path and ``module.main()``.
 
     -S skips site-packages' .pth processing (tens of milliseconds on some installs; ``module`` runs often) and
     -E ignores PYTHONPATH/PYTHONHOME, which modules themselves may set for another Python.
@@ -40,7 +42,7 @@ def module_command_prefix(python: str) -> list:
         parent = os.path.dirname(os.path.dirname(os.path.abspath(package.__file__ or "")))
         if parent not in paths:
             paths.append(parent)
-    boot = f"import sys;sys.path[:0]={paths!r};from roost.modules.command import main;sys.exit(main())"
+    boot = f"import sys;sys.path[:0]={paths!r};from {module} import main;sys.exit(main())"
     return [python, "-E", "-S", "-c", boot]
 
 

@@ -24,7 +24,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         code = _code(args)
     except RoostError as exc:
+        from roost.shell.quote import render_status
+
         sys.stderr.write(f"error: {exc.message}\n" + (f"hint: {exc.hint}\n" if exc.hint else ""))
+        if args:
+            sys.stdout.write(render_status(False, args[0]))  # the evaluating shell's status becomes 1
         return 1
     sys.stdout.write(code)
     sys.stdout.flush()

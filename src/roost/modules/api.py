@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from typing import List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
@@ -33,6 +32,8 @@ class LoadResult(NamedTuple):
 
 
 def file_checksum(path: str) -> str:
+    import hashlib  # here, not at the top: activation loads modules but needs no checksum
+
     try:
         with open(path, "rb") as handle:
             return hashlib.sha256(handle.read()).hexdigest()

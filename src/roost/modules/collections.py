@@ -35,8 +35,9 @@ def _path(name: str) -> str:
 
 def save(name: str, table: ModuleTable) -> str:
     path = _path(name)
-    data = {"version": 1, "base_modulepath": table.base_mpath,
-            "modules": [m.fullname for m in table.active() if m.user or m.ref <= 0]}
+    saved = [m for m in table.active() if m.user or m.ref <= 0]
+    data = {"version": 1, "base_modulepath": table.base_mpath, "modules": [m.fullname for m in saved],
+            "user_names": [m.user_name for m in saved]}
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as handle:
@@ -57,6 +58,17 @@ def load(name: str) -> Tuple[str, List[str]]:
         raise CollectionError(f"the collection \"{name}\" ({path}) cannot be read: {exc}",
                               f"save it again: module save {name}") from None
     return data.get("base_modulepath", ""), list(data.get("modules", []))
+
+
+def user_names(name: str) -> List[str]:
+    """The names as the user typed them when loading (what `module describe` shows)."""
+    path = _path(name)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return []
+    return list(data.get("user_names") or data.get("modules", []))
 
 
 def exists(name: str) -> bool:

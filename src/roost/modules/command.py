@@ -354,7 +354,13 @@ def cmd_save(inv: Invocation, out: Outcome) -> None:
     from roost.modules.table import ModuleTable
 
     name = inv.args[0] if inv.args else "default"
-    collections.save(name, ModuleTable.from_environ(inv.environ))
+    table = ModuleTable.from_environ(inv.environ)
+    if not table.active() and not inv.flags.get("force"):
+        out.ok = False
+        out.report = (f"Lmod Warning: You are trying to save an empty collection of modules in \"{name}\". "
+                      f"If this is what you want then enter:\n  $ module --force save {name}\n")
+        return
+    collections.save(name, table)
     out.report = f"Saved current collection of modules to: \"{name}\"\n"
 
 
@@ -373,6 +379,9 @@ def cmd_restore(inv: Invocation, out: Outcome) -> None:
     engine.restore_modules(base, modules)
     out.engine = engine
     out.report = f"Restoring modules from user's {name}\n"
+    if not modules:  # restored (everything purged), but say so and fail, as Lmod does
+        out.ok = False
+        out.report += f"Lmod Warning: You have no modules loaded because the collection \"{name}\" is empty!\n"
 
 
 def cmd_savelist(inv: Invocation, out: Outcome) -> None:
@@ -392,10 +401,12 @@ def cmd_savelist(inv: Invocation, out: Outcome) -> None:
 def cmd_describe(inv: Invocation, out: Outcome) -> None:
     from roost.modules import collections
 
+    from roost.modules.report import columns
+
     name = inv.args[0] if inv.args else "default"
-    base, modules = collections.load(name)
-    out.report = (f"Collection \"{name}\" contains:\n" + "".join(f"  {i}) {m}\n" for i, m in enumerate(modules, 1))
-                  + f"with MODULEPATH={base}\n")
+    collections.load(name)  # a clear error when it does not exist
+    cells = [f"{i}) {m}" for i, m in enumerate(collections.user_names(name), 1)]
+    out.report = f"Collection \"{name}\" contains: \n" + "\n".join(columns(cells, indent=3)) + "\n"
 
 
 def cmd_disable(inv: Invocation, out: Outcome) -> None:

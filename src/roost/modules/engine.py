@@ -320,13 +320,18 @@ class Engine:
         self.reconcile_hierarchy()
 
     def reset(self) -> None:
+        defaults = self.state.get("LMOD_SYSTEM_DEFAULT_MODULES") or ""
+        names = [n for n in defaults.replace(",", ":").replace(" ", ":").split(":") if n]
+        if not names:  # as Lmod: resetting to nothing would only be a purge in disguise
+            raise ModuleError(
+                "the system default contains no modules (LMOD_SYSTEM_DEFAULT_MODULES is empty); nothing was changed",
+                "use `module purge` to unload everything, or ask your site which modules should be the default",
+            )
         self.force, force = False, self.force
         self.purge()
         self.force = force
         self.state.set("MODULEPATH", self.table.system_mpath or None)
         self.table.base_mpath = self.table.system_mpath
-        defaults = self.state.get("LMOD_SYSTEM_DEFAULT_MODULES") or ""
-        names = [n for n in defaults.replace(",", ":").replace(" ", ":").split(":") if n]
         self.load(names)
 
     def restore_modules(self, base_mpath: str, fullnames: Sequence[str]) -> None:

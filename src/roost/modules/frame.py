@@ -189,7 +189,8 @@ class Frame:
         missing = [n for n in names if n not in loaded]
         if missing:
             raise MissingPrereq(
-                f"cannot load module \"{self.fullname}\": it needs the module(s) {', '.join(missing)} loaded first",
+                f"cannot load module \"{self.fullname}\" ({self.file}): it needs the module(s) "
+                f"{', '.join(missing)} loaded first",
                 f"run: module load {' '.join(missing)}  (then load {self.fullname} again)",
             )
 
@@ -200,7 +201,8 @@ class Frame:
         clashing = [c for c in found if c and c != self.fullname]
         if clashing:
             raise ModuleConflict(
-                f"cannot load module \"{self.fullname}\" because these module(s) are loaded: {', '.join(clashing)}",
+                f"cannot load module \"{self.fullname}\" ({self.file}) because these module(s) are loaded: "
+                f"{', '.join(clashing)}",
                 f"unload them first: module unload {' '.join(clashing)}"
                 f"  (or: module swap {clashing[0]} {self.fullname})",
             )

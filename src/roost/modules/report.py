@@ -75,7 +75,7 @@ def avail_items(tree: ModuleTree, loaded_files: Iterable[str], filters: Sequence
     for index in tree.dirs:
         items = []
         # "multi-entry" sorts before "multi/...": Lmod compares "sn/" strings
-        for entry in sorted(index.entries, key=lambda e: ((e.sn + "/").lower(), e.key)):
+        for entry in sorted(index.entries, key=lambda e: (e.sn + "/", e.key)):
             if tree.is_hidden(entry) and not show_hidden and entry.file not in loaded:
                 continue
             if filters and not any(_matches(entry, f) for f in filters) and entry.fullname not in via_alias:
@@ -282,7 +282,7 @@ def _description(record: SpiderRecord) -> str:
         key, _, value = line.partition(":")
         if key.strip().lower() == "description":
             return value.strip()
-    return record.info.whatis[0].strip() if record.info.whatis else ""
+    return ""  # as Lmod: only a "Description:" whatis line describes a module
 
 
 def _extensions(records: Dict[str, List[SpiderRecord]]) -> Dict[str, List[Tuple[str, str]]]:
@@ -316,7 +316,8 @@ def spider_detail(records: Dict[str, List[SpiderRecord]], name: str, loaded: Seq
         return _extension_text(name, extension_hits)
     if not found:
         return None
-    exact = "/" in name or len(found) == 1
+    # one version shows the details at once, unless it provides extensions (then the list, as Lmod does)
+    exact = "/" in name or (len(found) == 1 and not (found[0].info and found[0].info.extensions))
     lines = ["", "-" * width()]
     if not exact:
         lines.append(f"  {sn}:")
@@ -341,9 +342,6 @@ def spider_detail(records: Dict[str, List[SpiderRecord]], name: str, loaded: Seq
     description = _description(record)
     if description:
         lines += ["    Description:", f"      {description}", ""]
-    if record.info and record.info.extensions:
-        lines += ["", "    Included extensions", "    ===================",
-                  "      " + ", ".join(record.info.extensions), ""]
     chains = [c for c in record.parents if c]
     if chains:
         lines += ["", f"    You will need to load all module(s) on any one of the lines below before the "
@@ -351,6 +349,9 @@ def spider_detail(records: Dict[str, List[SpiderRecord]], name: str, loaded: Seq
         lines += ["      " + "  ".join(chain) for chain in chains]
     else:
         lines += ["", "    This module can be loaded directly: module load " + record.entry.fullname]
+    if record.info and record.info.extensions:
+        lines += ["", "    This module provides the following extensions:", "",
+                  "       " + ", ".join(f"{e} (E)" for e in record.info.extensions)]
     from roost.modules.spider import help_of
 
     help_texts = help_of(record.entry.file, record.entry.kind, record.entry.fullname)
@@ -362,11 +363,13 @@ def spider_detail(records: Dict[str, List[SpiderRecord]], name: str, loaded: Seq
 
 
 def _extension_text(name: str, hits: List[Tuple[str, str]]) -> str:
-    lines = ["", "-" * width(), f"  {name.split('/')[0]}: " + ", ".join(sorted({e for e, _ in hits})), "-" * width(),
+    versions = ", ".join(f"{e} (E)" for e in sorted({e for e, _ in hits}))
+    lines = ["", "-" * width(), f"  {name.split('/')[0]}: {versions}", "-" * width(),
              "", "     This extension is provided by the following modules. To access the extension you must load one"
              " of the following modules. Note that any module names in parentheses show the module location in the"
              " software hierarchy.", ""]
     lines += [f"       {provider}" for provider in sorted({p for e, p in hits if e == name or "/" not in name})]
+    lines += ["", "", "Names marked by a trailing (E) are extensions provided by another module."]
     return "\n".join(lines) + "\n\n"
 
 

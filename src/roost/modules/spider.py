@@ -19,7 +19,7 @@ TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the 
 if TYPE_CHECKING:
     from typing import Dict, List, Mapping, Optional, Tuple
 
-SPIDER_FORMAT = "4:" + __import__("roost").__version__
+SPIDER_FORMAT = "5:" + __import__("roost").__version__
 
 
 class FileInfo:

@@ -21,7 +21,7 @@ TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the 
 if TYPE_CHECKING:
     from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
-CACHE_FORMAT = "5:" + __import__("roost").__version__
+CACHE_FORMAT = "6:" + __import__("roost").__version__
 RC_NAMES = (".modulerc.lua", ".modulerc", ".version")
 _SKIP_SUFFIXES = ("~", ".swp", ".bak", ".orig", ".rej", ".old")
 
@@ -241,16 +241,22 @@ class ModuleTree:
         return entry.hidden or entry.fullname in self.hidden_names
 
     def marked_default(self, sn: str) -> Optional[Entry]:
+        """The version marked default; when several directories mark one, the highest of those (Lmod's rule)."""
         candidates = self.by_sn().get(sn, [])
         target = self.rc.versions.get(f"{sn}/default")
+        marked: List[Entry] = []
         for index in self.dirs:
             version = index.defaults.get(sn)
             if version is None:
                 continue
             version = self._symbolic(sn, version)
-            for entry in candidates:
-                if entry.version == version and entry.mpath == index.mpath:
-                    return entry
+            marked += [e for e in candidates if e.version == version and e.mpath == index.mpath][:1]
+        if marked:
+            best = marked[0]
+            for entry in marked[1:]:  # the first directory wins a tie
+                if entry.key > best.key:
+                    best = entry
+            return best
         if target:
             return self.by_fullname().get(target)
         return None

@@ -1,7 +1,8 @@
-"""Version ordering as Lmod does it (the classic setuptools ``parse_version`` rules).
+"""Version ordering as Lmod does it (the classic setuptools ``parse_version`` rules, with Lmod's ``zfinal``).
 
-Numbers compare numerically, ``1.10 > 1.9``; trailing ``.0`` does not matter (``1.0 == 1``); pre-release words
-sort before the release (``1.0rc1 < 1.0``, ``dev`` lowest); ``-`` after a number starts a post-release.
+Numbers compare numerically, ``1.10 > 1.9``; trailing ``.0`` does not matter (``1.0 == 1``); a word after the
+numbers sorts before the plain release (``1.0rc1 < 1.0``, ``1.14.1-mpi < 1.14.1``, ``3.10.4-bare < 3.10.4``) because
+Lmod's end marker is ``zfinal``; ``-`` followed by numbers is a post-release (``1.0-1 > 1.0``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
     VersionKey = str
 
 _COMPONENT = re.compile(r"(\d+|[a-z]+|\.|-)")
-_REPLACE = {"pre": "c", "preview": "c", "-": "final-", "rc": "c", "dev": "@"}
+_REPLACE = {"pre": "c", "preview": "c", "-": "zfinal-", "rc": "c", "dev": "@"}
 
 
 def _parts(text: str):  # type: ignore[no-untyped-def]
@@ -25,15 +26,15 @@ def _parts(text: str):  # type: ignore[no-untyped-def]
             yield part.zfill(9)
         else:
             yield "*" + part
-    yield "*final"
+    yield "*zfinal"
 
 
 def version_key(version: str) -> VersionKey:
     parts: list = []
     for part in _parts(version.lower()):
         if part.startswith("*"):
-            if part < "*final":
-                while parts and parts[-1] == "*final-":
+            if part < "*zfinal":
+                while parts and parts[-1] == "*zfinal-":
                     parts.pop()
             while parts and parts[-1] == "000000000":
                 parts.pop()

@@ -155,18 +155,21 @@ def eval_function_body(argv: List[str], shell: str, *, extra_first: bool = False
     return "    eval \"$(" + " ".join(quote_posix(a) for a in argv) + " \"$@\")\""
 
 
-def dispatch_function_body(python: str, evaluated: List[str], shell: str) -> str:
-    """Body of the ``roost`` shell function: sub-commands in ``evaluated`` print code the shell must evaluate
-    (activate, deactivate); everything else runs the CLI normally."""
-    py = quote_fish(python) if shell == "fish" else quote_posix(python)
+def dispatch_function_body(python: str, evaluated: List[str], fast: List[str], shell: str) -> str:
+    """Body of the ``roost`` shell function: sub-commands in ``evaluated`` (activate, deactivate) run ``fast``
+    (a start-up-lean command line) with the shell and the arguments, and the shell evaluates what it prints;
+    everything else runs the CLI normally."""
     if shell == "fish":
+        py = quote_fish(python)
         cases = " ".join(quote_fish(e) for e in evaluated)
+        command = " ".join(quote_fish(a) for a in fast)
         return (f"    if contains -- \"$argv[1]\" {cases}\n"
-                f"        {py} -m roost $argv[1] --shell fish $argv[2..-1] | source\n"
+                f"        {command} fish $argv | source\n"
                 f"    else\n        {py} -m roost $argv\n    end")
+    py = quote_posix(python)
     pattern = "|".join(evaluated)
+    command = " ".join(quote_posix(a) for a in fast)
     return (f"    case \"${{1-}}\" in\n"
-            f"        {pattern}) __roost_sub=$1; shift;\n"
-            f"            eval \"$({py} -m roost \"$__roost_sub\" --shell {shell} \"$@\")\";;\n"
+            f"        {pattern}) eval \"$({command} {shell} \"$@\")\";;\n"
             f"        *) {py} -m roost \"$@\";;\n"
             f"    esac")
