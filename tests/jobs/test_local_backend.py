@@ -330,3 +330,14 @@ def test_a_killed_supervisor_ends_its_task_as_node_fail(local: Path) -> None:
     record = job.wait(timeout=20)
     assert record.state is JobState.NODE_FAIL
     assert "supervisor died" in record.reason
+
+
+def test_a_job_over_its_memory_ends_as_out_of_memory(local: Path) -> None:
+    grow = "import time; x = bytearray(300 * 1024 * 1024); print('allocated', flush=True); time.sleep(30)"
+    job = api.submit([sys.executable, "-c", grow], mem="100M")
+    record = job.wait(timeout=30)
+    assert record.state is JobState.OUT_OF_MEMORY
+    assert record.exit_code == 128 + signal.SIGKILL
+    assert "more than the 100 MB asked for" in record.reason
+    within = api.submit([sys.executable, "-c", "x = bytearray(10 * 1024 * 1024)"], mem="200M")
+    assert within.wait(timeout=30).state is JobState.COMPLETED

@@ -17,6 +17,20 @@ def kill_tree(root: int, signum: int) -> None:
             os.kill(pid, signum)
 
 
+def tree_rss(root: int) -> int:
+    """Resident memory (bytes) of a process and its descendants, summed as Slurm's jobacct_gather/linux does
+    (pages shared between them count more than once).  0 where there is no /proc."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    total = 0
+    for pid in (root, *_descendants(root)):
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as handle:
+                total += int(handle.read().split()[1]) * page
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def _descendants(root: int) -> List[int]:
     children: Dict[int, List[int]] = {}
     try:

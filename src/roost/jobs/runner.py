@@ -32,13 +32,14 @@ from roost.jobs.local import (
     write_script,
 )
 from roost.jobs.logs import log_path
-from roost.jobs.processes import ignore_missing_process, is_supervisor, kill_tree
+from roost.jobs.processes import ignore_missing_process, is_supervisor, kill_tree, tree_rss
 from roost.jobs.spec import Dependency, JobSpec, format_time
 from roost.jobs.store import NO_TASK, JobRecord, Store
 
 KILL_GRACE_SECONDS = 2.0
 RUNNER_IDLE_SECONDS = 1.0
 RUNNER_POLL_SECONDS = 0.5
+MEMORY_POLL_SECONDS = 0.25  # jobs that ask for memory have their process tree's RSS checked this often
 
 
 class Runner:
@@ -320,6 +321,7 @@ class Supervisor:
         self.outcome: Optional[JobState] = None
         self.kill_at: Optional[float] = None
         self.process: Optional[subprocess.Popen[bytes]] = None
+        self.peak_memory = 0  # bytes, summed over the job's process tree
 
     def run(self) -> int:
         for signum in (signal.SIGCHLD, signal.SIGUSR1):
@@ -392,6 +394,9 @@ class Supervisor:
             return JobState.CANCELLED, code, "cancelled"
         if self.outcome is JobState.TIMEOUT:
             return JobState.TIMEOUT, code, f"time limit of {format_time(self.spec.time or 0)} reached"
+        if self.outcome is JobState.OUT_OF_MEMORY:
+            used, asked = self.peak_memory // (1024 * 1024), self.spec.task_memory
+            return JobState.OUT_OF_MEMORY, code, f"used {used} MB, more than the {asked} MB asked for"
         if returncode == 0:
             return JobState.COMPLETED, 0, ""
         reason = f"killed by signal {-returncode}" if returncode < 0 else f"exit code {returncode}"
@@ -400,9 +405,12 @@ class Supervisor:
     def _wait(self) -> int:
         assert self.process is not None
         deadline = time.monotonic() + self.spec.time if self.spec.time else None
+        memory_limit = self.spec.task_memory * 1024 * 1024  # bytes; 0: the job asked for no memory
         while True:
             now = time.monotonic()
             timeouts = [t - now for t in (deadline if self.outcome is None else None, self.kill_at) if t is not None]
+            if memory_limit and self.outcome is None:
+                timeouts.append(MEMORY_POLL_SECONDS)
             try:
                 return self.process.wait(max(min(timeouts), 0) if timeouts else None)
             except (subprocess.TimeoutExpired, _Interrupted):
@@ -410,9 +418,18 @@ class Supervisor:
             now = time.monotonic()
             if self.outcome is None and deadline is not None and now >= deadline:
                 self._stop(JobState.TIMEOUT)
+            elif self.outcome is None and memory_limit and self._over_memory(memory_limit):
+                # As a cgroup's OOM killer does: no grace period, the whole tree goes at once.
+                self.outcome = JobState.OUT_OF_MEMORY
+                kill_tree(self.process.pid, signal.SIGKILL)
             elif self.kill_at is not None and now >= self.kill_at:
                 kill_tree(self.process.pid, signal.SIGKILL)
                 self.kill_at = None
+
+    def _over_memory(self, limit: int) -> bool:
+        assert self.process is not None
+        self.peak_memory = max(self.peak_memory, tree_rss(self.process.pid))
+        return self.peak_memory > limit
 
     def _stop(self, outcome: JobState) -> None:
         self.outcome = outcome
