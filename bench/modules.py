@@ -1,7 +1,7 @@
 """Module-system benchmark: roost versus Lmod 8.6, in one run, on the same generated trees.
 
-    python bench/modules.py            # full run (~4 min); writes "## Module system" in BENCHMARKS.md
-    python bench/modules.py --quick    # fewer runs (~1.5 min)
+    python bench/modules.py            # full run (~3 min); writes "## Module system" in BENCHMARKS.md
+    python bench/modules.py --quick    # fewer runs (~1 min)
     python bench/modules.py --no-write # print the table only
 
 What is timed is what a user's ``module`` shell function does: a fresh ``bash`` that evaluates the tool's
@@ -587,7 +587,7 @@ def measure_all(tools: List[Tool], quick: bool, notes: List[str]) -> List[Cell]:
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer runs per command (about 1.5 min)")
+    parser.add_argument("--quick", action="store_true", help="fewer runs per command (about 1 min)")
     parser.add_argument("--no-write", action="store_true", help="print the section, leave BENCHMARKS.md alone")
     parser.add_argument("--lmod-only", action="store_true", help="validate the harness against Lmod alone")
     parser.add_argument("--files", type=int, default=10_000, help="modulefiles in the generated tree")
