@@ -147,7 +147,9 @@ CASES = [
     case("modulepath-emptied", "edge", "unuse @ROOT@/Core", "!load refa", "use @ROOT@/Core", "load refa"),
     case("modulepath-unuse-makes-inactive", "edge",
          "use @ROOT@/Other", "load onlyother", "unuse @ROOT@/Other", "?-t list", "use @ROOT@/Other", "?-t list"),
-    case("modulepath-use-same-version-other-dir", "edge", "load dup", "use @ROOT@/Other", "?-t list"),
+    case("modulepath-use-same-version-other-dir", "edge", "load dup", "use @ROOT@/Other", "?-t list",
+         lmod_bugs=[LmodBug((2, 3), "_LMFILES_", "@ROOT@/Other/dup/1.0.lua",
+                            "Lmod 8.6 reloads dup/1.0 from the new directory but leaves _LMFILES_ at the old file")]),
     case("modulepath-use-changes-default", "edge",
          "load multi", "use @ROOT@/Other", "?-t list", "load multi", "?-t list"),
 ]
