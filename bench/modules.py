@@ -524,7 +524,9 @@ def render_section(report: Report) -> str:
         f"`python -E -S -c pass` {report.startup[1]:.0f} ms; the difference is `site` and the .pth files of "
         "this machine's site-packages. "
         + (
-            "roost's shell function runs `python -E -S` with an explicit sys.path, so it does not pay it."
+            ""
+            if report.roost is None
+            else "roost's shell function runs `python -E -S` with an explicit sys.path, so it does not pay it."
             if skips_site
             else "roost's shell function pays it on every command."
         ),
