@@ -9,6 +9,7 @@ command) and fish aliases containing a quote; those cases declare the bug so roo
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,15 @@ def newline_bugs(step: int, *variables: str) -> list:
     return [LmodBug((step,), name, "line one\nline two", NEWLINE_BUG) for name in variables]
 
 
+# A module name full of shell syntax: it reaches LOADEDMODULES and the shell, and must never run.
+ODD_NAME = "odd'n`echo X`$(echo Y);z"
+ODD_MODULE_STEPS = (
+    f"@write {shlex.quote(f'Core/{ODD_NAME}/1.0.lua')} 'setenv(\"ODD_NAME\", myModuleName())'",
+    f"load {shlex.quote(ODD_NAME)}",
+    "?-t list",
+    f"unload {shlex.quote(ODD_NAME)}",
+)
+
 CASES = [
     case("bash-quoting-lua", "edge", "load quoting", "unload quoting", shell="bash",
          lmod_bugs=newline_bugs(1, "Q_NEWLINE")),
@@ -37,6 +47,9 @@ CASES = [
     case("bash-aliases-and-functions", "edge",
          "load aliases tclalias", "unload aliases", "unload tclalias", shell="bash"),
     case("bash-shell-name-seen-by-modulefiles", "edge", "load tclmore shellname", "unload shellname", shell="bash"),
+    case("bash-module-name-never-executed", "edge", *ODD_MODULE_STEPS, shell="bash"),
+    case("zsh-module-name-never-executed", "edge", *ODD_MODULE_STEPS, shell="zsh"),
+    case("python-module-name-with-shell-syntax", "edge", *ODD_MODULE_STEPS),
     case("bash-hierarchy-swap", "site",
          "load gcc/12.2.0 openmpi fftw", "swap gcc gcc/13.1.0", "?-t list", "!load nosuch", "purge", shell="bash"),
     case("zsh-quoting-lua", "edge", "load quoting", "unload quoting", shell="zsh",
