@@ -80,6 +80,11 @@ CASES = [
          env={"SITE_NAME": "testsite"}),
     case("tcl-prereq-and-conflict", "edge",
          "!load tclprereq", "load refa", "load tclprereq", "!load tclconflict", "?-t list"),
+    # Features interleaved: pushenv stacks, shared path entries, families, dependencies, swaps.
+    case("interleaved-state", "edge",
+         "load pusher/1.0 refa user1", "load pushother refb user2", "swap pusher/2.0", "unload user1",
+         "load fama", "load famb", "unload refa", "?-t list", "unload pushother", "purge", "?-t list",
+         env={"EDITOR_X": "vi"}),
     # Names and versions.
     case("nested-category-name", "edge",
          "load bio/samtools", "?-t list", "unload bio/samtools", "!load bio", "load bio/samtools/1.9",

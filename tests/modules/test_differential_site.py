@@ -135,6 +135,15 @@ CASES = [
          "?-t spider", "load gcc/12.2.0",
          "@write MPI/gcc/12.2.0/openmpi/4.1.5/hdf5/1.14.1-mpi.lua 'setenv(\"HDF5_MPI\", \"yes\")'",
          "?-t spider", "load openmpi", "?-t avail hdf5", "load hdf5/1.14.1-mpi", "?-t list"),
+    # A day in the life: features interleaved (sticky + collections + hierarchy + inactive modules + reset).
+    case("day-in-the-life", "site",
+         "reset", "ml gcc/12.2.0 openmpi fftw python-scientific", "save work", "swap gcc gcc/13.1.0",
+         "unload openmpi", "?-t list", "load cuda/12.2", "save gpu", "purge", "?-t list", "restore work",
+         "?-t list", "ml -python-scientific", "restore gpu", "?-t list", "reset", "?-t list", "--force purge",
+         "?-t list",
+         env={"LMOD_SYSTEM_DEFAULT_MODULES": "sitepolicy"},
+         lmod_bugs=[LmodBug((14, 15), name, None, RESTORE_BUG) for name in (
+             "FFTW_ROOT", "LMOD_FAMILY_MPI", "LMOD_FAMILY_MPI_VERSION", "MPI_HOME", "OMPI_MCA_btl")]),
     # Terse listings.
     case("terse-avail-core", "site", "?-t avail"),
     case("terse-avail-filtered", "site", "?-t avail py", "?-t avail cuda", "?-t avail nothing-matches"),
