@@ -67,7 +67,7 @@ FLAGS = {"-t": "terse", "--terse": "terse", "-d": "default", "--default": "defau
          "--show_hidden": "hidden", "--redirect": "redirect", "-a": "append", "--append": "append",
          "-h": "help", "--help": "help", "-D": "debug", "--debug": "debug", "--no-redirect": "noredirect",
          "--no_redirect": "noredirect", "-s": "silent", "--version": "version", "-v": "version",
-         "--width": "width", "-p": "prepend", "--prepend": "prepend"}
+         "--width": "width", "-p": "prepend", "--prepend": "prepend", "-r": "regexp", "--regexp": "regexp"}
 
 
 class Outcome:
@@ -233,12 +233,13 @@ def cmd_avail(inv: Invocation, out: Outcome) -> None:
     tree = engine.tree()
     loaded = [m.file for m in engine.table.active()]
     groups = report.avail_items(tree, loaded, inv.args, show_hidden=inv.flags.get("hidden", False),
-                                defaults_only=inv.flags.get("default", False))
+                                defaults_only=inv.flags.get("default", False), regexp=inv.flags.get("regexp", False))
     if inv.flags.get("json"):
         out.report = _json(report.avail_json(groups, tree))
     else:
         out.report = report.avail_text(groups, tree, terse=inv.flags.get("terse", False), filters=inv.args,
-                                       defaults_only=inv.flags.get("default", False))
+                                       defaults_only=inv.flags.get("default", False),
+                                       regexp=inv.flags.get("regexp", False))
 
 
 def _spider_records(inv: Invocation):  # type: ignore[no-untyped-def]
@@ -258,11 +259,19 @@ def cmd_spider(inv: Invocation, out: Outcome) -> None:
         out.ok = bool(records) if not name else out.report.strip() != "[]"
         return
     if name is None:
-        out.report = report.spider_overview(records, terse=inv.flags.get("terse", False))
+        out.report = report.spider_overview(records, terse=inv.flags.get("terse", False),
+                                            show_hidden=inv.flags.get("hidden", False))
         return
     if inv.flags.get("terse"):
         _, found = report.spider_find(records, name)
-        out.report = "".join(r.entry.fullname + "\n" for r in found if not r.entry.hidden) + "\n"
+        if not found:  # an extension: Lmod prints the one-version page, and nothing for several versions
+            hits = report._extensions(records).get(name.split("/")[0], [])
+            if len({e for e, _ in hits}) == 1:
+                out.report = report.spider_detail(records, name, []) or ""
+            out.ok = bool(hits)
+            return
+        show_hidden = inv.flags.get("hidden", False)
+        out.report = "".join(r.entry.fullname + "\n" for r in found if show_hidden or not r.entry.hidden) + "\n"
         out.ok = bool(found)
         return
     text = report.spider_detail(records, name, [])
@@ -333,6 +342,8 @@ def cmd_keyword(inv: Invocation, out: Outcome) -> None:
     hits = report.keyword_hits(_spider_records(inv), inv.args)
     if inv.flags.get("json"):
         out.report = _json({sn: [r.entry.fullname for r in records] for sn, records in hits.items()})
+    elif inv.flags.get("terse"):
+        out.report = report.keyword_terse(_spider_records(inv), hits, inv.args)
     else:
         out.report = report.keyword_text(hits, inv.args)
 
@@ -376,7 +387,8 @@ def cmd_restore(inv: Invocation, out: Outcome) -> None:
         return
     base, modules = collections.load(name)
     collections.check_modulepath(name, base, engine.table.base_mpath)
-    engine.restore_modules(base, modules)
+    # not pinned: a collection holds the names as typed, so `python` restores today's default (Lmod's rule)
+    engine.restore_modules(base, collections.user_names(name) or modules)
     out.engine = engine
     out.report = f"Restoring modules from user's {name}\n"
     if not modules:  # restored (everything purged), but say so and fail, as Lmod does
@@ -400,7 +412,6 @@ def cmd_savelist(inv: Invocation, out: Outcome) -> None:
 
 def cmd_describe(inv: Invocation, out: Outcome) -> None:
     from roost.modules import collections
-
     from roost.modules.report import columns
 
     name = inv.args[0] if inv.args else "default"

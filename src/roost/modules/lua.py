@@ -90,6 +90,8 @@ function isloaded(n) return R().is_loaded(str(n)) end
 isLoaded = isloaded
 function isAvail(n) return R().is_avail(str(n)) end
 function isPending(n) return false end
+function myShellName() return R().shell_name() end
+function myShellType() return R().shell_type() end
 function LmodVersion() return "8.7.99" end
 function haveDynamicMPATH() end
 function userInGroup(g) return R().user_in_group(str(g)) end
@@ -253,6 +255,13 @@ class LuaBridge:
         except KeyError:
             return False
         return gid in os.getgroups() or gid == os.getgid()
+
+    def shell_name(self) -> str:
+        return getattr(self._f().engine, "shell", "") or "bash"
+
+    def shell_type(self) -> str:
+        name = self.shell_name()
+        return "sh" if name in ("bash", "zsh", "sh", "ksh") else ("csh" if name in ("csh", "tcsh") else name)
 
     def is_dir(self, path: str) -> bool:
         return os.path.isdir(path)

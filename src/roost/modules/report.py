@@ -61,7 +61,7 @@ class AvailItem:
 
 
 def avail_items(tree: ModuleTree, loaded_files: Iterable[str], filters: Sequence[str], *, show_hidden: bool,
-                defaults_only: bool) -> List[Tuple[str, List[AvailItem]]]:
+                defaults_only: bool, regexp: bool = False) -> List[Tuple[str, List[AvailItem]]]:
     loaded = set(loaded_files)
     groups: List[Tuple[str, List[AvailItem]]] = []
     # a filter that names an alias also shows the module the alias stands for
@@ -78,7 +78,7 @@ def avail_items(tree: ModuleTree, loaded_files: Iterable[str], filters: Sequence
         for entry in sorted(index.entries, key=lambda e: (e.sn + "/", e.key)):
             if tree.is_hidden(entry) and not show_hidden and entry.file not in loaded:
                 continue
-            if filters and not any(_matches(entry, f) for f in filters) and entry.fullname not in via_alias:
+            if filters and not any(_matches(entry, f, regexp) for f in filters) and entry.fullname not in via_alias:
                 continue
             is_default, marked = default_files.get(entry.sn, ("", False))
             item = AvailItem(entry, is_default == entry.file, marked and is_default == entry.file, entry.file in loaded)
@@ -89,26 +89,34 @@ def avail_items(tree: ModuleTree, loaded_files: Iterable[str], filters: Sequence
     return groups
 
 
-def _matches(entry: Entry, pattern: str) -> bool:
-    """Lmod's avail filter: a case-insensitive substring of the full name."""
-    return pattern.lower() in entry.fullname.lower()
+def _matches(entry: Entry, pattern: str, regexp: bool = False) -> bool:
+    """Lmod's avail filter: a case-insensitive substring of the full name (a regular expression with -r)."""
+    return _text_matches(entry.fullname, pattern, regexp)
 
 
-def alias_lines(tree: ModuleTree, filters: Sequence[str]) -> List[str]:
+def _text_matches(text: str, pattern: str, regexp: bool) -> bool:
+    if regexp:
+        import re
+
+        return re.search(pattern, text) is not None
+    return pattern.lower() in text.lower()
+
+
+def alias_lines(tree: ModuleTree, filters: Sequence[str], regexp: bool = False) -> List[str]:
     """``alias(@target)`` lines that terse avail prints first, for aliases matching the filter."""
     lines = []
     for alias in sorted(tree.rc.aliases, key=str.lower):
         target = tree.rc.aliases[alias]
         resolved = tree.translate(target)
-        if not filters or any(f.lower() in alias.lower() or f.lower() in resolved.lower() for f in filters):
+        if not filters or any(_text_matches(alias, f, regexp) or _text_matches(resolved, f, regexp) for f in filters):
             lines.append(f"{alias}(@{tree.translate(target)})")
     return lines
 
 
 def avail_text(groups: List[Tuple[str, List[AvailItem]]], tree: ModuleTree, *, terse: bool,
-               filters: Sequence[str] = (), defaults_only: bool = False) -> str:
+               filters: Sequence[str] = (), defaults_only: bool = False, regexp: bool = False) -> str:
     if terse:
-        aliases = "".join(line + "\n" for line in alias_lines(tree, filters))
+        aliases = "".join(line + "\n" for line in alias_lines(tree, filters, regexp))
         return aliases + _avail_terse(groups, bool(filters) or defaults_only, tree.symbolic_names())
     lines: List[str] = []
     legend = {"D": False, "L": False, "H": False}
@@ -208,18 +216,19 @@ def list_json(modules: List[Loaded]) -> list:
 
 
 # ---- spider ------------------------------------------------------------------------------------
-def spider_terse(records: Dict[str, List[SpiderRecord]]) -> str:
+def spider_terse(records: Dict[str, List[SpiderRecord]], *, show_hidden: bool = False,
+                 extensions: bool = True) -> str:
     """``name/`` and ``name/version`` lines, extensions included, in Lmod's order."""
     keyed: List[Tuple[Tuple[str, str], str]] = []
     for sn, sn_records in records.items():
-        visible = [r for r in _sorted(sn_records) if not r.entry.hidden]
+        visible = [r for r in _sorted(sn_records) if show_hidden or not r.entry.hidden]
         if not visible:
             continue
         if visible[0].entry.version:
             keyed.append(((sn, ""), sn + "/"))
         keyed += [((sn + "/", r.entry.key), r.entry.fullname) for r in visible]
     known = {line for _, line in keyed}
-    for hits in _extensions(records).values():
+    for hits in (_extensions(records).values() if extensions else []):
         for extension in sorted({e for e, _ in hits}):
             ext_sn, _, version = extension.rpartition("/")
             if (ext_sn or extension) + "/" not in known:
@@ -233,10 +242,10 @@ def spider_terse(records: Dict[str, List[SpiderRecord]]) -> str:
     return "".join(line + "\n" for _, line in sorted(keyed))
 
 
-def spider_overview(records: Dict[str, List[SpiderRecord]], *, terse: bool) -> str:
+def spider_overview(records: Dict[str, List[SpiderRecord]], *, terse: bool, show_hidden: bool = False) -> str:
     names = sorted(records, key=str.lower)
     if terse:
-        return spider_terse(records)
+        return spider_terse(records, show_hidden=show_hidden)
     lines = ["", "-" * width(), "The following is a list of the modules and extensions currently available:",
              "-" * width()]
     for sn in names:
@@ -313,6 +322,9 @@ def spider_detail(records: Dict[str, List[SpiderRecord]], name: str, loaded: Seq
     sn, found = spider_find(records, name)
     extension_hits = _extensions(records).get(name.split("/")[0], [])
     if not found and extension_hits:
+        versions = sorted({e for e, _ in extension_hits})
+        if "/" not in name and len(versions) > 1:
+            return _extension_versions_text(name, versions)
         return _extension_text(name, extension_hits)
     if not found:
         return None
@@ -359,6 +371,21 @@ def spider_detail(records: Dict[str, List[SpiderRecord]], name: str, loaded: Seq
         help_lines = [line for text in help_texts for line in text.strip("\n").splitlines()]
         lines += ["", "    Help:"] + ["      " + line for line in help_lines]
     lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _extension_versions_text(name: str, versions: List[str]) -> str:
+    from roost.modules.versions import version_key
+
+    ordered = sorted(versions, key=lambda e: version_key(e.rpartition("/")[2]))
+    lines = ["", "-" * width(), f"  {name}:", "-" * width(), "     Versions:"]
+    lines += [f"        {e} (E)" for e in ordered]
+    lines += ["", "Names marked by a trailing (E) are extensions provided by another module.", "",
+              "-" * width(),
+              f"  For detailed information about a specific \"{name}\" package (including how to load the modules)"
+              " use the module's full name.",
+              "  Note that names that have a trailing (E) are extensions provided by other modules.",
+              "  For example:", "", f"     $ module spider {ordered[-1]}", "-" * width(), ""]
     return "\n".join(lines) + "\n"
 
 
@@ -421,6 +448,29 @@ def keyword_hits(records: Dict[str, List[SpiderRecord]], words: Sequence[str]) -
             if any(w in text for w in lowered) and not record.entry.hidden:
                 hits.setdefault(sn, []).append(record)
     return hits
+
+
+def keyword_terse(records: Dict[str, List[SpiderRecord]], hits: Dict[str, List[SpiderRecord]],
+                  words: Sequence[str]) -> str:
+    """Terse keyword: spider's terse lines for the matching modules and the extensions that match."""
+    lowered = [w.lower() for w in words]
+    text = spider_terse(hits)
+    lines = set(text.splitlines())
+    extra: List[Tuple[Tuple[str, str], str]] = []
+    from roost.modules.versions import version_key
+
+    for name, found in _extensions(records).items():
+        if not any(w in name.lower() for w in lowered):
+            continue
+        for extension in {e for e, _ in found}:
+            ext_sn, _, version = extension.rpartition("/")
+            for key, line in (((ext_sn, ""), ext_sn + "/"), ((ext_sn + "/", version_key(version)), extension)):
+                if line not in lines:
+                    lines.add(line)
+                    extra.append((key, line))
+    keyed = [(((line[:-1], "") if line.endswith("/") else (line.rpartition("/")[0] + "/",
+              version_key(line.rpartition("/")[2]))), line) for line in text.splitlines()]
+    return "".join(line + "\n" for _, line in sorted(keyed + extra))
 
 
 def keyword_text(hits: Dict[str, List[SpiderRecord]], words: Sequence[str]) -> str:
