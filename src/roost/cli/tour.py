@@ -46,7 +46,9 @@ def _steps(tree: Path, python_module: str, env_name: str, mpi: bool) -> List[str
 
 
 def _script(tree: Path, steps: List[str], bold: bool) -> str:
-    lines = ["set -e", f"eval \"$({quote_posix(sys.executable)} -m roost shell-init bash)\"",
+    # run where the job's output files may land (not the user's current directory)
+    lines = ["set -e", f"cd {quote_posix(str(tree.parent))}",
+             f"eval \"$({quote_posix(sys.executable)} -m roost shell-init bash)\"",
              f"module use {quote_posix(str(tree))}"]
     prompt = "'\\n\\033[1m$ %s\\033[0m\\n'" if bold else "'\\n$ %s\\n'"
     for step in steps:
