@@ -142,7 +142,7 @@ CASES = [
          "?-t list", "ml -python-scientific", "restore gpu", "?-t list", "reset", "?-t list", "--force purge",
          "?-t list",
          env={"LMOD_SYSTEM_DEFAULT_MODULES": "sitepolicy"},
-         lmod_bugs=[LmodBug((14, 15), name, None, RESTORE_BUG) for name in (
+         lmod_bugs=[LmodBug(tuple(range(14, 21)), name, None, RESTORE_BUG) for name in (
              "FFTW_ROOT", "LMOD_FAMILY_MPI", "LMOD_FAMILY_MPI_VERSION", "MPI_HOME", "OMPI_MCA_btl")]),
     # Terse listings.
     case("terse-avail-core", "site", "?-t avail"),
