@@ -24,13 +24,23 @@ def declare(name: str, doc: str, owner: str = "roost") -> str:
 
 ROOST_CONFIG = declare("ROOST_CONFIG", "Path of the user config file (default ~/.config/roost/config.toml).")
 ROOST_SITE_CONFIG = declare("ROOST_SITE_CONFIG", "Path of the site config file (default /etc/roost/config.toml).")
-ROOST_DATA_DIR = declare("ROOST_DATA_DIR", "Where roost keeps its per-user data: envs, job records (default ~/.local/share/roost).")
-ROOST_CACHE_DIR = declare("ROOST_CACHE_DIR", "Where roost keeps caches, such as the module cache (default ~/.cache/roost).")
+ROOST_DATA_DIR = declare(
+    "ROOST_DATA_DIR",
+    "Where roost keeps its per-user data: envs, job records (default ~/.local/share/roost)."
+)
+ROOST_CACHE_DIR = declare(
+    "ROOST_CACHE_DIR",
+    "Where roost keeps caches, such as the module cache (default ~/.cache/roost)."
+)
 ROOST_MODULE_CACHE = declare("ROOST_MODULE_CACHE", "Set to 'no' to disable the avail/spider cache.")
 ROOST_REQUIRE_SERVICES = declare(
-    "ROOST_REQUIRE_SERVICES", "Test suite only: comma-separated services whose absence fails tests instead of skipping them."
+    "ROOST_REQUIRE_SERVICES",
+    "Test suite only: comma-separated services whose absence fails tests instead of skipping them.",
 )
-ROOST_MT = declare("_ROOST_MT_", "roost's table of loaded modules (base64 of marshal data; written by the module command).")
+ROOST_MT = declare(
+    "_ROOST_MT_",
+    "roost's table of loaded modules (base64 of marshal data; written by the module command)."
+)
 ROOST_ENVS_DIR = declare(
     "ROOST_ENVS_DIR", "Where roost environments live (config envs.dir; default <data dir>/envs)."
 )
@@ -82,7 +92,10 @@ LMFILES = declare("_LMFILES_", "Loaded modules' files, colon-separated, in load 
 LMOD_SYSTEM_DEFAULT_MODULES = declare(
     "LMOD_SYSTEM_DEFAULT_MODULES", "Modules `module reset` loads (colon-separated).", "lmod"
 )
-LMOD_MODULERCFILE = declare("LMOD_MODULERCFILE", "Extra modulerc files (colon-separated) read before the tree's own.", "lmod")
+LMOD_MODULERCFILE = declare(
+    "LMOD_MODULERCFILE",
+    "Extra modulerc files (colon-separated) read before the tree's own.", "lmod"
+)
 MODULERCFILE = declare("MODULERCFILE", "As LMOD_MODULERCFILE.", "lmod")
 LMOD_PACKAGE_PATH = declare("LMOD_PACKAGE_PATH", "Not supported by roost; Lmod's SitePackage hook directory.", "lmod")
 NO_COLOR = declare("NO_COLOR", "Disable colour in output meant for people.", "all")
