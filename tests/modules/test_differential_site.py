@@ -46,6 +46,11 @@ CASES = [
     case("partial-version-python-3.10", "site", "load python/3.10"),
     case("partial-version-prefers-marked-default", "site", "load cmake/3", "load hdf5/1", "?-t list"),
     case("partial-version-whole-components-only", "site", "!load gcc/1", "!load cuda/1", "load gcc/12.2"),
+    case("name-spellings", "site",
+         "load gcc/", "?-t list", "load gcc/12.2.0.lua", "load cmake/default python/default hdf5/default",
+         "?-t list", "!load gcc/latest", "?-t list"),
+    case("restore-without-default-collection-is-reset", "site", "load gcc", "restore", "?-t list",
+         env={"LMOD_SYSTEM_DEFAULT_MODULES": "sitepolicy:cuda"}),
     case("unknown-name-and-version", "site", "load cuda", "!load pyhton", "!load python/2.7", "?-t list"),
     # Python modules.
     case("python-bare-then-full-one-name", "site",
