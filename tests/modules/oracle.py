@@ -478,6 +478,7 @@ class Run:
 
 NEW_SHELL = "@new-shell"
 WRITE_FILE = "@write"
+SUBSHELL = "@subshell"  # a child shell: exported variables survive, aliases and functions do not
 REMOVE_FILE = "@remove"
 
 
@@ -515,6 +516,8 @@ def run_case(the_case: Case, tool: Tool, root: Path, home: Path) -> Run:
             result = _new_shell(the_case, root, home, args[1:])
         elif args[0] in (WRITE_FILE, REMOVE_FILE):
             result = _edit_tree(root, args, environ)
+        elif args[0] == SUBSHELL:
+            result = StepResult(True, 0, "", "", dict(environ), shell_state="")
         else:
             scratch = home.parent / f"shell-{tool.name}"
             result = tool.run(args, environ, the_case.shell, shell_state, scratch)

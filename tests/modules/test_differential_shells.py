@@ -50,6 +50,8 @@ CASES = [
     case("bash-module-name-never-executed", "edge", *ODD_MODULE_STEPS, shell="bash"),
     case("zsh-module-name-never-executed", "edge", *ODD_MODULE_STEPS, shell="zsh"),
     case("python-module-name-with-shell-syntax", "edge", *ODD_MODULE_STEPS),
+    case("bash-refresh-restores-aliases-in-a-subshell", "edge",
+         "load aliases", "@subshell", "refresh", "unload aliases", shell="bash"),
     case("bash-hierarchy-swap", "site",
          "load gcc/12.2.0 openmpi fftw", "swap gcc gcc/13.1.0", "?-t list", "!load nosuch", "purge", shell="bash"),
     case("zsh-quoting-lua", "edge", "load quoting", "unload quoting", shell="zsh",
