@@ -81,6 +81,8 @@ CASES = [
     # Tcl.
     case("tcl-commands", "edge", "load tclbasic", "unload tclbasic", "load refa tclbasic", "?-t list",
          env={"SITE_NAME": "testsite"}),
+    case("show-tcl-and-lua-functions", "edge", "?show tclbasic", "?show names", "?show prio", "?show delim",
+         env={"SITE_NAME": "testsite"}),
     case("tcl-prereq-and-conflict", "edge",
          "!load tclprereq", "load refa", "load tclprereq", "!load tclconflict", "?-t list"),
     # Features interleaved: pushenv stacks, shared path entries, families, dependencies, swaps.

@@ -168,6 +168,7 @@ CASES = [
     case("spider-extension-and-hierarchy", "site", "?spider numpy", "?spider openmpi", "?spider fftw/3.3.10"),
     case("spider-name-and-full-name", "site", "?spider python-scientific", "?spider python/3.10.4",
          "?spider python-scientific/3.10.4-foss-2022a", "!spider nosuch"),
+    case("help-lua-and-tcl", "site", "?help python", "?help cuda", "?help gcc/12.2.0", "!help nosuch"),
     case("show-lua-and-tcl", "site", "?show gcc/12.2.0", "?show cuda", "?show python-scientific", "!show nosuch"),
     case("whatis-lua-and-tcl", "site", "?whatis gcc", "?whatis cuda", "?whatis python-scientific",
          "?whatis hdf5/1.14.1", "!whatis nosuch"),
