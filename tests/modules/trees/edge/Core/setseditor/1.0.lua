@@ -1,0 +1,1 @@
+setenv("EDITOR_X", "from-setenv")
