@@ -35,8 +35,11 @@ CASES = [
     case("pushenv-unload-out-of-order", "edge",
          "load pusher/1.0", "load pushother", "unload pusher", "unload pushother", env={"EDITOR_X": "vi"}),
     case("pushenv-from-unset", "edge", "load pusher", "unload pusher"),
-    case("pushenv-and-setenv-mixed", "edge",
-         "load pusher/1.0", "load setseditor", "unload setseditor", "unload pusher",
+    # Each order in its own case: after the first sequence Lmod keeps a stale pushenv stack (__LMOD_STACK_*) and
+    # the second would then restore "vi" instead of the setenv value.
+    case("pushenv-then-setenv", "edge",
+         "load pusher/1.0", "load setseditor", "unload setseditor", "unload pusher", env={"EDITOR_X": "vi"}),
+    case("setenv-then-pushenv", "edge",
          "load setseditor", "load pusher/1.0", "unload pusher", "unload setseditor", env={"EDITOR_X": "vi"}),
     case("pushenv-version-swap", "edge", "load pusher/1.0", "load pusher/2.0", "unload pusher",
          env={"EDITOR_X": "vi"}),
