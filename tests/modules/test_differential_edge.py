@@ -55,6 +55,7 @@ CASES = [
          env={"PATH": "/usr/bin:/opt/it's here/bin:/bin", "USER_ODD": "a'b\"c$d`e`;f\ng ü"}),
     # Modulefile functions.
     case("name-functions-and-getenv", "edge", "load names", "unload names", env={"SITE_NAME": "testsite"}),
+    case("lua-file-helpers-and-stdlib", "edge", "load luaextras", "unload luaextras"),
     case("isloaded-and-isavail", "edge", "load probe", "unload probe", "load refa", "load probe"),
     case("atleast", "edge", "load wantsnew", "?-t list", "unload wantsnew"),
     case("between", "edge", "load wantsrange", "?-t list"),
