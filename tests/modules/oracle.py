@@ -185,6 +185,8 @@ class GeneratedTree:
     modules: Tuple[GeneratedModule, ...]
     # (directory, name, marker, version): marker is "modulerc", "tcl-modulerc", "version-file" or "symlink"
     defaults: Tuple[Tuple[str, str, str, str], ...]
+    # (directory, name, version) named "stable" by the same modulerc file (modulerc markers only)
+    stable: Tuple[Tuple[str, str, str], ...] = ()
 
     def names(self) -> List[str]:
         return sorted({m.name for m in self.modules})
@@ -198,6 +200,7 @@ def generated_tree(seed: int) -> GeneratedTree:
     rng = random.Random(seed)
     modules: List[GeneratedModule] = []
     defaults: List[Tuple[str, str, str, str]] = []
+    stable: List[Tuple[str, str, str]] = []
     for name in GENERATED_NAMES:
         for directory in rng.choice((["A"], ["A"], ["B"], ["A", "B"])):
             versions = rng.sample(GENERATED_VERSIONS, rng.randint(1, 5))
@@ -208,7 +211,9 @@ def generated_tree(seed: int) -> GeneratedTree:
             visible = [v for v in versions if v != hidden]
             if marker and len(visible) > 1:
                 defaults.append((directory, name, marker, rng.choice(visible)))
-    return GeneratedTree(tuple(modules), tuple(defaults))
+                if marker.endswith("modulerc"):
+                    stable.append((directory, name, rng.choice(visible)))
+    return GeneratedTree(tuple(modules), tuple(defaults), tuple(stable))
 
 
 def write_generated_tree(tree: GeneratedTree, root: Path) -> None:
@@ -223,12 +228,16 @@ def write_generated_tree(tree: GeneratedTree, root: Path) -> None:
         else:
             (folder / f"{stem}.lua").write_text(f'setenv("{variable}", "{value}")\n', encoding="utf-8")
     tcl_files = {(m.directory, m.name, m.version): m.tcl for m in tree.modules}
+    stable = {(directory, name): version for directory, name, version in tree.stable}
     for directory, name, marker, version in tree.defaults:
         folder = root / directory / name
+        symbolic = stable.get((directory, name))
         if marker == "modulerc":
-            (folder / ".modulerc.lua").write_text(f'module_version("{name}/{version}", "default")\n')
+            extra = f'module_version("{name}/{symbolic}", "stable")\n' if symbolic else ""
+            (folder / ".modulerc.lua").write_text(f'module_version("{name}/{version}", "default")\n{extra}')
         elif marker == "tcl-modulerc":
-            (folder / ".modulerc").write_text(f'#%Module\nmodule-version {name}/{version} default\n')
+            extra = f"module-version {name}/{symbolic} stable\n" if symbolic else ""
+            (folder / ".modulerc").write_text(f"#%Module\nmodule-version {name}/{version} default\n{extra}")
         elif marker == "version-file":
             (folder / ".version").write_text(f'#%Module\nset ModulesVersion "{version}"\n')
         else:

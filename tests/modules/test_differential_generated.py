@@ -27,7 +27,11 @@ def generated_case(seed: int, directories: List[str]) -> Case:
         steps += ["load " + " ".join(names[start:start + BATCH]), "?-t list", "purge"]
     # Partial versions: the first component of one version of each name (try-load: some match nothing).
     partial = {m.name: f"{m.name}/{m.version.split('.')[0]}" for m in tree.modules if "." in m.version}
-    steps += ["try-load " + " ".join(sorted(partial.values())), "?-t list"]
+    steps += ["try-load " + " ".join(sorted(partial.values())), "?-t list", "purge"]
+    # Symbolic versions from the modulerc files.
+    symbolic = sorted({f"{name}/stable" for _, name, _ in tree.stable})
+    if symbolic:
+        steps += ["try-load " + " ".join(symbolic), "?-t list"]
     return case(f"seed-{seed}-{''.join(directories)}", f"{GENERATED}{seed}", *steps, modulepath=directories)
 
 
