@@ -1,0 +1,1 @@
+setenv("DUPMARK", "core-2.0")

@@ -1,0 +1,1 @@
+module_version("dupmark/1.0", "default")

@@ -1,0 +1,1 @@
+setenv("DUPMARK", "other-1.0")
