@@ -1,14 +1,20 @@
 """Differential harness: run the same module command sequence through real Lmod and through roost.
 
-Each tool is driven through its command-line contract, ``TOOL python SUBCOMMAND ARGS...``: stdout is Python
-code changing ``os.environ`` (applied here to a plain dict), stderr carries messages. A case is a modulefile
-tree (copied from ``trees/`` with ``@ROOT@`` replaced by the copy's path) plus a sequence of steps; after
-every step the two resulting environments are compared, ignoring each tool's private bookkeeping variables.
+Each tool is driven through its command-line contract, ``TOOL SHELL SUBCOMMAND ARGS...``: stdout is shell code,
+stderr carries messages. A case is a modulefile tree (copied from ``trees/`` with ``@ROOT@`` replaced by the
+copy's path, or generated from a seed) plus a sequence of steps; each tool runs the steps on its own copy with its
+own HOME, and after every step the exit statuses, the resulting environments (minus each tool's bookkeeping) and,
+where asked, the messages are compared.
 
-Lmod's Python output quotes values with Lua's ``%q`` (a newline becomes backslash-newline, which Python
-would read as a line continuation), so Lmod's output is decoded by a small Lua-string parser instead of
-``exec``; roost's output is real Python and is ``exec``-ed against a fake ``os`` whose ``environ`` is the
-dict.
+With SHELL ``python`` (most cases) the output is applied to a plain dict. Lmod quotes values with Lua's ``%q``
+(a newline becomes backslash-newline, which Python would read as a line continuation), so Lmod's output is
+decoded by a small Lua-string parser; roost's output is real Python and is ``exec``-ed against a fake ``os``.
+With ``bash``/``zsh``/``sh``/``fish`` the output is evaluated by that shell, as the ``module`` function does, and
+the aliases and functions are compared too.
+
+Pseudo-steps simulate the world between commands: ``@new-shell`` (a fresh login), ``@subshell``, ``@write`` and
+``@remove`` (a site edits the tree). Known Lmod bugs are declared per case (``LmodBug``) so that roost is held to
+the correct value there and to Lmod everywhere else. trees/README.md records what Lmod does.
 """
 
 from __future__ import annotations
@@ -416,7 +422,6 @@ class Tool:
     name: str
     command: Tuple[str, ...]
     apply: Callable[[str, Dict[str, str]], Optional[bool]]
-    cwd: Optional[Path] = None
 
     def run(
         self,
@@ -433,7 +438,6 @@ class Tool:
             env=environ,
             capture_output=True,
             timeout=STEP_TIMEOUT,
-            cwd=self.cwd,
         )
         stdout = proc.stdout.decode("utf-8", "surrogateescape")
         stderr = proc.stderr.decode("utf-8", "replace")
