@@ -506,15 +506,23 @@ def _new_shell(the_case: Case, root: Path, home: Path, assignments: Sequence[str
 
 def _edit_tree(root: Path, args: Sequence[str], environ: Dict[str, str]) -> StepResult:
     """The pseudo-steps ``@write RELPATH TEXT`` and ``@remove RELPATH``: a site admin edits the tree between
-    two commands (caches must notice).  The times are pushed 2 s ahead, as a later edit would have them."""
+    two commands (caches must notice).  The times are pushed 2 s ahead, as a later edit would have them.  An
+    existing file is rewritten in place, so its directory's time does not change (only a new or removed entry
+    changes it): a cache keyed on directory times alone would go stale."""
     target = root / args[1]
+    existed = target.exists()
     if args[0] == WRITE_FILE:
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(args[2].replace(ROOT_PLACEHOLDER, str(root)) + "\n", encoding="utf-8")
+        with open(target, "r+" if existed else "w", encoding="utf-8") as handle:
+            handle.write(args[2].replace(ROOT_PLACEHOLDER, str(root)) + "\n")
+            handle.truncate()
     else:
         target.unlink()
     later = time.time() + 2
-    for path in ((target, target.parent) if target.exists() else (target.parent,)):
+    touched = [target] if args[0] == WRITE_FILE else []
+    if not (existed and args[0] == WRITE_FILE):
+        touched.append(target.parent)
+    for path in touched:
         os.utime(path, (later, later))
     return StepResult(True, 0, "", "", dict(environ))
 
