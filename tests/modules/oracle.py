@@ -491,6 +491,7 @@ class Run:
 
 NEW_SHELL = "@new-shell"
 WRITE_FILE = "@write"
+WRITE_FILE_NOW = "@write-now"  # the same, without pushing the times ahead: an edit within the same second
 SUBSHELL = "@subshell"  # a child shell: exported variables survive, aliases and functions do not
 REMOVE_FILE = "@remove"
 
@@ -511,13 +512,15 @@ def _edit_tree(root: Path, args: Sequence[str], environ: Dict[str, str]) -> Step
     changes it): a cache keyed on directory times alone would go stale."""
     target = root / args[1]
     existed = target.exists()
-    if args[0] == WRITE_FILE:
+    if args[0] in (WRITE_FILE, WRITE_FILE_NOW):
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "r+" if existed else "w", encoding="utf-8") as handle:
             handle.write(args[2].replace(ROOT_PLACEHOLDER, str(root)) + "\n")
             handle.truncate()
     else:
         target.unlink()
+    if args[0] == WRITE_FILE_NOW:
+        return StepResult(True, 0, "", "", dict(environ))
     later = time.time() + 2
     touched = [target] if args[0] == WRITE_FILE else []
     if not (existed and args[0] == WRITE_FILE):
@@ -535,7 +538,7 @@ def run_case(the_case: Case, tool: Tool, root: Path, home: Path) -> Run:
         args = [arg.replace(ROOT_PLACEHOLDER, str(root)) for arg in one_step.args]
         if args[0] == NEW_SHELL:
             result = _new_shell(the_case, root, home, args[1:])
-        elif args[0] in (WRITE_FILE, REMOVE_FILE):
+        elif args[0] in (WRITE_FILE, WRITE_FILE_NOW, REMOVE_FILE):
             result = _edit_tree(root, args, environ)
         elif args[0] == SUBSHELL:
             result = StepResult(True, 0, "", "", dict(environ), shell_state="")
