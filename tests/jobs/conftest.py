@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, Optional, Tuple
 
 import pytest
+from jobs_helpers import roost, submitted_id  # noqa: F401  (the session fixture below uses them)
 
 
 @pytest.fixture
@@ -25,26 +24,6 @@ def work(clean_environ: Dict[str, str], tmp_path: Path, monkeypatch: pytest.Monk
 def local(work: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ROOST_JOBS_BACKEND", "local")
     return work
-
-
-def roost(*args: str, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess[str]:
-    """Run the real ``roost`` CLI in a fresh process (as a user would)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "roost", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=dict(os.environ),
-    )
-    if check and done.returncode != 0:
-        raise AssertionError(f"roost {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
-    return done
-
-
-def submitted_id(done: subprocess.CompletedProcess[str]) -> str:
-    lines: List[str] = [line for line in done.stdout.splitlines() if line.startswith("Submitted job ")]
-    assert lines, done.stdout + done.stderr
-    return lines[0].split()[2]
 
 
 def _slurm_answers() -> bool:

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from conftest import roost
+from jobs_helpers import roost
 
 MODULEFILES = {
     "roosttest/1.0.lua": 'setenv("ROOSTTEST_LOADED", "env-module")\n',

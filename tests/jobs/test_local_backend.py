@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+from jobs_helpers import roost, submitted_id
 
-from conftest import roost, submitted_id
 from roost.jobs import api
 from roost.jobs.backend import JobState
 from roost.jobs.store import Store

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Optional, Tuple
 
 import pytest
+from jobs_helpers import roost, submitted_id
 
-from conftest import roost, submitted_id
 from roost.jobs import api
 from roost.jobs.backend import JobState
 from roost.jobs.slurm import SlurmBackend
