@@ -110,6 +110,8 @@ CASES = [
          lmod_bugs=[LmodBug((6, 7), name, None, RESTORE_BUG) for name in CUDA_SETENV]),
     case("save-and-restore-default-in-new-shell", "site",
          "load cmake hdf5 gcc openmpi", "save", "@new-shell", "restore", "?-t list"),
+    case("restore-brings-back-used-directories", "site",
+         "use @ROOT@/Compiler/gcc/12.2.0", "load openmpi boost", "save", "@new-shell", "restore", "?-t list"),
     case("restore-refuses-changed-modulepath", "site",
          "load gcc openmpi", "save", "@new-shell MODULEPATH=@ROOT@/Core:@ROOT@/Compiler/gcc/12.2.0",
          "!restore", "?-t list"),
