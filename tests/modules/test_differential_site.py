@@ -1,5 +1,6 @@
 """roost versus Lmod on a realistic site: Python modules, a Core -> Compiler -> MPI hierarchy, Tcl beside Lua,
-defaults from .modulerc/.version/symlinks, hidden and sticky modules, collections and reset.
+defaults from .modulerc/.version/symlinks, hidden and sticky modules, collections and reset, `ml`, tree edits
+between commands (caches), terse listings and help/show/whatis/spider output.
 
 Each case is a command sequence on ``trees/site``; see oracle.py for the step syntax and trees/README.md for
 what Lmod does.
@@ -187,6 +188,8 @@ CASES = [
     case("spider-extension-and-hierarchy", "site", "?spider numpy", "?spider openmpi", "?spider fftw/3.3.10"),
     case("spider-name-and-full-name", "site", "?spider python-scientific", "?spider python/3.10.4",
          "?spider python-scientific/3.10.4-foss-2022a", "!spider nosuch"),
+    # People-oriented output, compared with whitespace collapsed and dashed rules dropped (format parity is the
+    # lowest-stakes part of this suite: drop these cases if roost's own format is preferred).
     case("help-lua-and-tcl", "site", "?help python", "?help cuda", "?help gcc/12.2.0", "!help nosuch"),
     case("show-lua-and-tcl", "site", "?show gcc/12.2.0", "?show cuda", "?show python-scientific", "!show nosuch"),
     case("whatis-lua-and-tcl", "site", "?whatis gcc", "?whatis cuda", "?whatis python-scientific",
