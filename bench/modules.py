@@ -6,9 +6,10 @@
 
 What is timed is what a user's ``module`` shell function does: a fresh ``bash`` that evaluates the tool's
 output.  For Lmod that is the function ``/usr/share/lmod/lmod/init/bash`` defines
-(``eval "$($LMOD_CMD bash "$@")"`` ...); for roost it is the function ``roost shell-init bash`` defines
-(``eval "$(<python> -m roost.modules.command bash "$@")"``), taken from ``declare -f module`` after each init
-ran, so the figures follow the real definitions.  The init itself runs once per shell and is not timed.
+(``eval "$($LMOD_CMD bash "$@")"`` ...); for roost it is the function ``roost shell-init bash`` defines (it
+evaluates the output of ``roost.modules.command bash "$@"``, run by ``python -E -S`` with an explicit sys.path).
+Both are taken from ``declare -f module`` after each init ran, so the figures follow the real definitions; the
+exact roost function is printed with the results.  The init itself runs once per shell and is not timed.
 
 Commands (trees from gen_tree.py: a large one of 10,000 modulefiles, ~1,800 names, Core -> Compiler -> MPI,
 and a small one holding only the 46 hierarchy modules the load needs):
