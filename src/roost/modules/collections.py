@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import re
+from typing import NamedTuple  # at run time: collections are not on the hot path
 
 from roost.errors import CollectionError
 from roost.modules.table import ModuleTable
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
-    from typing import List, Tuple
+    from typing import List
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 
@@ -36,8 +37,8 @@ def _path(name: str) -> str:
 def save(name: str, table: ModuleTable) -> str:
     path = _path(name)
     saved = [m for m in table.active() if m.user or m.ref <= 0]
-    data = {"version": 1, "base_modulepath": table.base_mpath, "modules": [m.fullname for m in saved],
-            "user_names": [m.user_name for m in saved]}
+    data = {"version": 1, "base_modulepath": table.base_mpath, "system_modulepath": table.system_mpath,
+            "modules": [m.fullname for m in saved], "user_names": [m.user_name for m in saved]}
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as handle:
@@ -46,7 +47,14 @@ def save(name: str, table: ModuleTable) -> str:
     return path
 
 
-def load(name: str) -> Tuple[str, List[str]]:
+class Collection(NamedTuple):
+    base_modulepath: str  # MODULEPATH without module-added directories (restored)
+    system_modulepath: str  # the site's MODULEPATH when the modules were loaded (must still match)
+    modules: List[str]  # full names, in load order
+    user_names: List[str]  # the names as typed (restored: a collection is not pinned to versions)
+
+
+def load(name: str) -> Collection:
     path = _path(name)
     try:
         with open(path, encoding="utf-8") as handle:
@@ -57,18 +65,9 @@ def load(name: str) -> Tuple[str, List[str]]:
     except (OSError, ValueError) as exc:
         raise CollectionError(f"the collection \"{name}\" ({path}) cannot be read: {exc}",
                               f"save it again: module save {name}") from None
-    return data.get("base_modulepath", ""), list(data.get("modules", []))
-
-
-def user_names(name: str) -> List[str]:
-    """The names as the user typed them when loading (what `module describe` shows)."""
-    path = _path(name)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
-        return []
-    return list(data.get("user_names") or data.get("modules", []))
+    base = data.get("base_modulepath", "")
+    modules = list(data.get("modules", []))
+    return Collection(base, data.get("system_modulepath", base), modules, list(data.get("user_names") or modules))
 
 
 def exists(name: str) -> bool:

@@ -305,7 +305,7 @@ def cmd_show(inv: Invocation, out: Outcome) -> None:
         raise ModuleError("show: which module?", "for example: module show python")
     for name in inv.args:
         fullname, file, kind = _resolve_for_display(inv, name)
-        frame = describe(file, kind, fullname, "show", inv.environ)
+        frame = describe(file, kind, fullname, "show", inv.environ, user_name=name)
         if inv.flags.get("json"):
             out.report += _json({"fullName": fullname, "path": file, "calls": frame.shown, "whatis": frame.whatis,
                                  "help": "\n".join(frame.help)})
@@ -385,10 +385,12 @@ def cmd_restore(inv: Invocation, out: Outcome) -> None:
         out.engine = engine
         out.report = "Restoring modules to system default\n"
         return
-    base, modules = collections.load(name)
-    collections.check_modulepath(name, base, engine.table.base_mpath)
+    saved = collections.load(name)
+    # Lmod compares the site's MODULEPATH; directories the user added with `module use` come back with it
+    collections.check_modulepath(name, saved.system_modulepath, engine.table.system_mpath)
     # not pinned: a collection holds the names as typed, so `python` restores today's default (Lmod's rule)
-    engine.restore_modules(base, collections.user_names(name) or modules)
+    engine.restore_modules(saved.base_modulepath, saved.user_names)
+    modules = saved.modules
     out.engine = engine
     out.report = f"Restoring modules from user's {name}\n"
     if not modules:  # restored (everything purged), but say so and fail, as Lmod does
@@ -415,8 +417,7 @@ def cmd_describe(inv: Invocation, out: Outcome) -> None:
     from roost.modules.report import columns
 
     name = inv.args[0] if inv.args else "default"
-    collections.load(name)  # a clear error when it does not exist
-    cells = [f"{i}) {m}" for i, m in enumerate(collections.user_names(name), 1)]
+    cells = [f"{i}) {m}" for i, m in enumerate(collections.load(name).user_names, 1)]
     out.report = f"Collection \"{name}\" contains: \n" + "\n".join(columns(cells, indent=3)) + "\n"
 
 

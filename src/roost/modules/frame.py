@@ -128,7 +128,9 @@ class Frame:
             state.environ.pop(stack_name, None)
 
     def path(self, action: str, name: str, value: str, sep: str = ":", priority: int = 0) -> None:
-        if self._show(f'{action}_path("{name}","{value}")'):
+        extras = (f',delim="{sep}"' if sep != ":" else "") + (f',priority="{priority}"' if priority else "")
+        shown = f'{action}_path{{"{name}","{value}"{extras}}}' if extras else f'{action}_path("{name}","{value}")'
+        if self._show(shown):
             if self.mode == "spider" and name == "MODULEPATH" and action != "remove":
                 self.modulepath_added.extend(p for p in str(value).split(sep) if p)
             return

@@ -57,11 +57,12 @@ class _SpiderEngine:
 
 
 def describe(entry_file: str, kind: str, fullname: str, mode: str = "spider",
-             environ: Optional[Mapping[str, str]] = None) -> Frame:
+             environ: Optional[Mapping[str, str]] = None, user_name: str = "") -> Frame:
     """Evaluate a modulefile in a describing mode (spider, whatis, help, show) and return its frame."""
     from roost.modules.engine import evaluate
 
-    frame = Frame(_SpiderEngine(environ if environ is not None else os.environ), fullname, entry_file, mode)  # type: ignore[arg-type]
+    engine = _SpiderEngine(environ if environ is not None else os.environ)
+    frame = Frame(engine, fullname, entry_file, mode, user_name=user_name)  # type: ignore[arg-type]
     evaluate(frame, kind)
     return frame
 

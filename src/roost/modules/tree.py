@@ -240,10 +240,9 @@ class ModuleTree:
     def is_hidden(self, entry: Entry) -> bool:
         return entry.hidden or entry.fullname in self.hidden_names
 
-    def marked_default(self, sn: str) -> Optional[Entry]:
-        """The version marked default; when several directories mark one, the highest of those (Lmod's rule)."""
+    def marked_entries(self, sn: str) -> List[Entry]:
+        """The version each MODULEPATH directory marks as default for ``sn``, in directory order."""
         candidates = self.by_sn().get(sn, [])
-        target = self.rc.versions.get(f"{sn}/default")
         marked: List[Entry] = []
         for index in self.dirs:
             version = index.defaults.get(sn)
@@ -251,12 +250,14 @@ class ModuleTree:
                 continue
             version = self._symbolic(sn, version)
             marked += [e for e in candidates if e.version == version and e.mpath == index.mpath][:1]
+        return marked
+
+    def marked_default(self, sn: str) -> Optional[Entry]:
+        """The version marked default; when several directories mark one, the highest of those (Lmod's rule)."""
+        target = self.rc.versions.get(f"{sn}/default")
+        marked = self.marked_entries(sn)
         if marked:
-            best = marked[0]
-            for entry in marked[1:]:  # the first directory wins a tie
-                if entry.key > best.key:
-                    best = entry
-            return best
+            return _highest(marked)
         if target:
             return self.by_fullname().get(target)
         return None
@@ -305,9 +306,13 @@ class ModuleTree:
     def resolve(self, name: str) -> Optional[Entry]:
         """The entry a user name refers to: alias, short name (default version), full name or symbolic version."""
         name = self.translate(name)
+        if name.endswith(".lua") and name not in self.by_fullname():
+            name = name[:-4]  # `module load gcc/12.2.0.lua` names the file: Lmod accepts it
         exact = self.by_fullname().get(name)
         if (exact is not None and exact.version != "") or (exact is not None and name not in self.by_sn()):
-            return exact
+            # the same version in several directories: the copy a directory marks as default wins
+            marked = [e for e in self.marked_entries(exact.sn) if e.fullname == exact.fullname]
+            return marked[0] if marked else exact
         if name in self.by_sn():
             return self.default(name)
         symbolic = self.rc.versions.get(name)
@@ -317,9 +322,7 @@ class ModuleTree:
         if sn in self.by_sn():
             if version in ("default",):
                 return self.default(sn)
-            if version == "latest":
-                return self.latest(sn)
-            return self._prefix_match(sn, version)
+            return self._prefix_match(sn, version)  # no magic "latest": Lmod 8.6 says it is unknown
         return None
 
     def latest(self, sn: str) -> Optional[Entry]:
@@ -328,14 +331,23 @@ class ModuleTree:
 
     def _prefix_match(self, sn: str, version: str) -> Optional[Entry]:
         """``gcc/12`` finds the highest ``gcc/12.*`` (Lmod's partial version match)."""
-        marked = self.marked_default(sn)
-        if marked is not None and marked.version.startswith(version + "."):
-            return marked
+        marked = [e for e in self.marked_entries(sn) if e.version.startswith(version + ".")]
+        if marked:  # a marked default that fits the partial version wins (the highest such, across directories)
+            return _highest(marked)
         matches = [e for e in self.by_sn()[sn] if e.version.startswith(version + ".")]
         return max(matches, key=lambda e: e.key, default=None)
 
     def resolve_all(self, sn: str) -> List[Entry]:
         return self.by_sn().get(sn, [])
+
+
+def _highest(entries: List[Entry]) -> Entry:
+    """The entry with the highest version; the first one (directory order) wins a tie."""
+    best = entries[0]
+    for entry in entries[1:]:
+        if entry.key > best.key:
+            best = entry
+    return best
 
 
 def split_modulepath(value: Optional[str]) -> List[str]:
