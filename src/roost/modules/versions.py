@@ -29,7 +29,17 @@ def _parts(text: str):  # type: ignore[no-untyped-def]
     yield "*zfinal"
 
 
+_KEYS: dict[str, str] = {}  # sites repeat version strings across names: compute each once per process
+
+
 def version_key(version: str) -> VersionKey:
+    key = _KEYS.get(version)
+    if key is None:
+        key = _KEYS[version] = _compute_key(version)
+    return key
+
+
+def _compute_key(version: str) -> VersionKey:
     parts: list = []
     for part in _parts(version.lower()):
         if part.startswith("*"):
