@@ -35,10 +35,12 @@ import platform
 import re
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,12 +110,18 @@ class Tool:
         out = subprocess.PIPE if capture else subprocess.DEVNULL
         command = ["bash", "--noprofile", "--norc", "-c", script]
         env = self.states.get(state, self.env)
+        # No `timeout=` here: with one, Popen.wait polls with sleeps of 0.5, 1, 2 ... 50 ms, which rounds every
+        # time up to 31.5, 63.5, 113.5 ms ...  A timer thread kills a hung command instead.
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=out, text=True)
+        killer = threading.Timer(COMMAND_TIMEOUT_S, process.kill)
+        killer.start()
         try:
-            return subprocess.run(
-                command, env=env, stdout=out, stderr=out, text=True, check=False, timeout=COMMAND_TIMEOUT_S
-            )
-        except subprocess.TimeoutExpired:
-            return subprocess.CompletedProcess(command, 124, "", f"timed out after {COMMAND_TIMEOUT_S} s")
+            stdout, stderr = process.communicate()
+        finally:
+            killer.cancel()
+        if process.returncode == -signal.SIGKILL:
+            return subprocess.CompletedProcess(command, 124, stdout or "", f"timed out after {COMMAND_TIMEOUT_S} s")
+        return subprocess.CompletedProcess(command, process.returncode, stdout or "", stderr or "")
 
     def time_once(self, scenario: Scenario, cold: bool) -> Tuple[float, float]:
         """Wall time and CPU time (user + system of bash and everything it waited for), in seconds."""
