@@ -243,10 +243,9 @@ def cmd_avail(inv: Invocation, out: Outcome) -> None:
 
 
 def _spider_records(inv: Invocation):  # type: ignore[no-untyped-def]
-    from roost.modules.engine import read_rc_file
     from roost.modules.spider import spider_all
 
-    return spider_all(inv.environ.get("MODULEPATH"), read_rc_file, module_cache_dir(inv.environ))
+    return spider_all(inv.environ.get("MODULEPATH"), None, module_cache_dir(inv.environ))
 
 
 def cmd_spider(inv: Invocation, out: Outcome) -> None:

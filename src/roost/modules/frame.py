@@ -9,7 +9,6 @@ engine's working :class:`~roost.shell.change.ShellState`; the engine commits or 
 
 from __future__ import annotations
 
-import json
 import os
 
 from roost.errors import MissingPrereq, ModuleConflict, ModulefileError
@@ -113,6 +112,8 @@ class Frame:
     def pushenv(self, name: str, value: str) -> None:
         if self._show(f'pushenv("{name}","{value}")'):
             return
+        import json  # only pushenv needs it; json pulls in re and enum
+
         state = self.engine.state
         stack_name = STACK_PREFIX + name
         stack = json.loads(state.environ.get(stack_name, "[]"))

@@ -11,13 +11,13 @@ import marshal
 import os
 
 from roost.errors import RoostError
-from roost.modules.frame import Frame
 from roost.modules.tree import DirIndex, Entry, load_dir_index, split_modulepath
-from roost.shell.change import ShellState
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
     from typing import Dict, List, Mapping, Optional, Tuple
+
+    from roost.modules.frame import Frame
 
 SPIDER_FORMAT = "5:" + __import__("roost").__version__
 
@@ -46,6 +46,8 @@ class _SpiderEngine:
     """The little a modulefile can ask of the engine while it is only being described."""
 
     def __init__(self, environ: Mapping[str, str]) -> None:
+        from roost.shell.change import ShellState  # here: a warm spider reads only its snapshot
+
         self.state = ShellState(dict(environ))
         self.messages: List[str] = []
 
@@ -60,6 +62,7 @@ def describe(entry_file: str, kind: str, fullname: str, mode: str = "spider",
              environ: Optional[Mapping[str, str]] = None, user_name: str = "") -> Frame:
     """Evaluate a modulefile in a describing mode (spider, whatis, help, show) and return its frame."""
     from roost.modules.engine import evaluate
+    from roost.modules.frame import Frame
 
     engine = _SpiderEngine(environ if environ is not None else os.environ)
     frame = Frame(engine, fullname, entry_file, mode, user_name=user_name)  # type: ignore[arg-type]
@@ -216,6 +219,7 @@ def _load_snapshot(path: Optional[str], modulepath: str) -> Optional[SpiderResul
 
 
 def spider_all(modulepath: Optional[str], read_rc, cache_dir: Optional[str]) -> Dict[str, List[SpiderRecord]]:  # type: ignore[no-untyped-def]
+    """``read_rc`` may be None: the engine's reader is then imported only if the tree must be walked."""
     """Every module reachable from ``modulepath`` (following MODULEPATH edits), grouped by short name.
 
     A snapshot of the whole result is kept per MODULEPATH and used while every stamp it recorded still holds.
@@ -224,6 +228,8 @@ def spider_all(modulepath: Optional[str], read_rc, cache_dir: Optional[str]) -> 
     snapshot = _load_snapshot(snapshot_path, modulepath or "")
     if snapshot is not None:
         return snapshot
+    if read_rc is None:
+        from roost.modules.engine import read_rc_file as read_rc
     result, stamps = _walk(modulepath, read_rc, cache_dir)
     if snapshot_path:
         from roost.modules.tree import _write_atomically

@@ -7,18 +7,18 @@ Lmod's end marker is ``zfinal``; ``-`` followed by numbers is a post-release (``
 
 from __future__ import annotations
 
-import re
-
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
     VersionKey = str
 
-_COMPONENT = re.compile(r"(\d+|[a-z]+|\.|-)")
+_COMPONENT_PATTERN = r"(\d+|[a-z]+|\.|-)"  # compiled on first use: `re` costs ~6 ms to import
 _REPLACE = {"pre": "c", "preview": "c", "-": "zfinal-", "rc": "c", "dev": "@"}
 
 
 def _parts(text: str):  # type: ignore[no-untyped-def]
-    for part in _COMPONENT.split(text):
+    import re
+
+    for part in re.split(_COMPONENT_PATTERN, text):
         part = _REPLACE.get(part, part)
         if not part or part == ".":
             continue
