@@ -73,7 +73,8 @@ _REQUIRED = os.environ.get("ROOST_REQUIRE_SERVICES", "")
 def required_services() -> set:
     names = {n.strip() for n in _REQUIRED.split(",") if n.strip()}
     if "all" in names:
-        names = set(SERVICE_PROBES) - {"apptainer", "podman"} | names - {"all"}
+        # Apptainer cannot be installed here (not in Debian 12, not on PyPI); everything else is required
+        names = set(SERVICE_PROBES) - {"apptainer"} | names - {"all"}
     return names
 
 
