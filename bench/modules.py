@@ -395,10 +395,10 @@ def interpreter_startup_ms(python: str, runs: int) -> Tuple[float, float]:
 
 @dataclass
 class ImportProfile:
-    wall_ms: float  # `module list` through roost's shell function, with -X importtime
+    command: str  # the module command profiled, as markdown: "`module list` (5 loaded)"
+    wall_ms: float  # through roost's shell function, with -X importtime
     program: List[Tuple[int, int, str]]  # (cumulative us, self us, module), costliest first
     program_total_ms: float  # all imports made by the command (top-level entries summed)
-    m_form_site_ms: float  # `site` in `python -X importtime -m roost.modules.command bash list`
 
 
 def _parse_importtime(stderr: str) -> Tuple[List[Tuple[int, int, int, str]], float]:
@@ -423,25 +423,30 @@ def _with_importtime(function: str, python: str) -> str:
     raise RuntimeError(f"cannot find {python} in roost's module function")
 
 
-def import_profile(roost: Tool, python: str, top: int = 10) -> ImportProfile:
-    """Imports of `module list` exactly as the shell function runs it, plus the -m form's `site` cost."""
-    env = roost.states.get("loaded", roost.env)
-    script = f"{_with_importtime(roost.function, python)}\nmodule list\n"
+def import_profile(roost: Tool, python: str, scenario: Scenario, top: int = 10) -> ImportProfile:
+    """Imports of one command exactly as the shell function runs it (cache warm: the last run left it so)."""
+    env = roost.states.get(scenario.state, roost.env)
+    script = f"{_with_importtime(roost.function, python)}\nmodule {' '.join(scenario.args)}\n"
     start = time.perf_counter()
     done = subprocess.run(["bash", "--noprofile", "--norc", "-c", script], env=env, capture_output=True, text=True)
     wall = (time.perf_counter() - start) * 1000
     rows, _ = _parse_importtime(done.stderr)
     program_total = sum(cumulative for cumulative, _, depth, _ in rows if depth == 1) / 1000
     ranked = sorted(((cumulative, own, name) for cumulative, own, _, name in rows), reverse=True)
-    m_form = subprocess.run(
+    command = f"`module {' '.join(scenario.args)}`" + (" (5 loaded)" if "loaded" in scenario.state else "")
+    return ImportProfile(command, wall, ranked[:top], program_total)
+
+
+def m_form_site_ms(roost: Tool, python: str) -> float:
+    """`site`'s share of `python -X importtime -m roost.modules.command bash list` (site-packages processed)."""
+    done = subprocess.run(
         [python, "-X", "importtime", "-m", "roost.modules.command", "bash", "list"],
-        env=env,
+        env=roost.states.get("loaded", roost.env),
         capture_output=True,
         text=True,
         check=False,
     )
-    _, site_ms = _parse_importtime(m_form.stderr)
-    return ImportProfile(wall, ranked[:top], program_total, site_ms)
+    return _parse_importtime(done.stderr)[1]
 
 
 # ---------------------------------------------------------------------------------------------- report
@@ -492,7 +497,8 @@ class Report:
     load_after: float
     seconds: float
     roost: Optional[Tool] = None
-    profile: Optional[ImportProfile] = None
+    profiles: List[ImportProfile] = field(default_factory=list)
+    m_form_site_ms: float = 0.0
 
 
 def render_section(report: Report) -> str:
@@ -540,11 +546,10 @@ def render_section(report: Report) -> str:
             else "roost's shell function pays it on every command."
         ),
     ]
-    if report.profile is not None:
-        profile = report.profile
+    for profile in report.profiles:
         lines += [
             "",
-            "Start-up profile of roost: `module list` (5 loaded) through the shell function with "
+            f"Start-up profile of roost: {profile.command}, small tree, through the shell function with "
             f"`-X importtime` added: {profile.wall_ms:.0f} ms wall, {profile.program_total_ms:.1f} ms in the "
             f"command's imports; top {len(profile.program)} by cumulative time (nested entries are included "
             "in their parents):",
@@ -553,11 +558,11 @@ def render_section(report: Report) -> str:
             "| --- | ---: | ---: |",
         ]
         lines += [f"| `{name}` | {cum / 1000:.1f} | {own / 1000:.1f} |" for cum, own, name in profile.program]
+    if report.profiles:
         lines += [
             "",
             "For comparison, `python -X importtime -m roost.modules.command bash list` (site-packages "
-            f"processed) spends {profile.m_form_site_ms:.1f} ms in `site` alone, before roost's first "
-            "import.",
+            f"processed) spends {report.m_form_site_ms:.1f} ms in `site` alone, before roost's first import.",
         ]
     if report.roost is not None:
         lines += ["", "roost's `module` function as timed:", "", "```bash", report.roost.function, "```"]
@@ -654,7 +659,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             load_after=os.getloadavg()[0],
             seconds=0.0,
             roost=roost,
-            profile=import_profile(roost, args.python) if roost is not None else None,
+            profiles=[import_profile(roost, args.python, SCENARIOS[i]) for i in (0, 1)] if roost else [],
+            m_form_site_ms=m_form_site_ms(roost, args.python) if roost is not None else 0.0,
         )
         report.seconds = time.perf_counter() - started
         section = render_section(report)
