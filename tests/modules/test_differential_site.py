@@ -115,7 +115,7 @@ CASES = [
          "use @ROOT@/Compiler/gcc/12.2.0", "load openmpi boost", "save", "@new-shell", "restore", "?-t list"),
     case("restore-replaces-used-directories", "site",
          "load gcc/12.2.0 openmpi", "save", "@new-shell", "use @ROOT@/Compiler/gcc/13.1.0", "load cuda", "restore",
-         "?-t list"),
+         "?-t list", lmod_bugs=[LmodBug((6, 7), name, None, RESTORE_BUG) for name in CUDA_SETENV]),
     case("restore-refuses-changed-modulepath", "site",
          "load gcc openmpi", "save", "@new-shell MODULEPATH=@ROOT@/Core:@ROOT@/Compiler/gcc/12.2.0",
          "!restore", "?-t list"),
