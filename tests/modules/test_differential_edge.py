@@ -155,6 +155,8 @@ CASES = [
     case("modulepath-highest-marked-default-wins", "edge", "load twomarks", "?-t -d avail twomarks",
          modulepath=("Core", "Other")),
     case("modulepath-highest-marked-default-wins-reversed", "edge", "load twomarks", modulepath=("Other", "Core")),
+    case("modulepath-marked-letter-version-beats-numbers", "edge", "load rmark", "?-t avail rmark",
+         modulepath=("Other", "Core")),
     case("modulepath-same-version-marked-in-second-dir", "edge",
          "load dupmark/1.0", "purge", "load dupmark", "purge", "load dupmark/1", modulepath=("Core", "Other")),
     case("modulepath-only-in-second-dir", "edge", "load onlyother", modulepath=("Core", "Other")),

@@ -15,7 +15,7 @@ from oracle import GENERATED, Case, assert_lmod_meets_expectations, assert_roost
 
 pytestmark = pytest.mark.service("lmod")
 
-SEEDS = (1, 2, 4)
+SEEDS = (1, 2, 4, 5, 39)
 BATCH = 10
 
 

@@ -1,0 +1,1 @@
+module_version("rmark/r9", "default")

@@ -1,0 +1,1 @@
+setenv("RMARK", "core-1.0")

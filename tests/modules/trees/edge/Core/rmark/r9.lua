@@ -1,0 +1,1 @@
+setenv("RMARK", "core-r9")

@@ -1,0 +1,1 @@
+module_version("rmark/2.0", "default")

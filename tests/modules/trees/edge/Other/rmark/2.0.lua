@@ -1,0 +1,1 @@
+setenv("RMARK", "other-2.0")
