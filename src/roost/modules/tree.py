@@ -257,7 +257,7 @@ class ModuleTree:
         target = self.rc.versions.get(f"{sn}/default")
         marked = self.marked_entries(sn)
         if marked:
-            return _highest(marked)
+            return _highest(marked, marked=True)
         if target:
             return self.by_fullname().get(target)
         return None
@@ -333,7 +333,7 @@ class ModuleTree:
         """``gcc/12`` finds the highest ``gcc/12.*`` (Lmod's partial version match)."""
         marked = [e for e in self.marked_entries(sn) if e.version.startswith(version + ".")]
         if marked:  # a marked default that fits the partial version wins (the highest such, across directories)
-            return _highest(marked)
+            return _highest(marked, marked=True)
         matches = [e for e in self.by_sn()[sn] if e.version.startswith(version + ".")]
         return max(matches, key=lambda e: e.key, default=None)
 
@@ -341,11 +341,18 @@ class ModuleTree:
         return self.by_sn().get(sn, [])
 
 
-def _highest(entries: List[Entry]) -> Entry:
-    """The entry with the highest version; the first one (directory order) wins a tie."""
+def _highest(entries: List[Entry], *, marked: bool = False) -> Entry:
+    """The entry with the highest version; the first one (directory order) wins a tie.
+
+    Between marked defaults Lmod compares a weighted key whose first character is replaced by ``^``: a version
+    starting with a letter (``r9``) then beats any number (``2.0``), while numbers still compare as versions.
+    """
+    def weight(entry: Entry) -> str:
+        return entry.key[1:] if marked else entry.key
+
     best = entries[0]
     for entry in entries[1:]:
-        if entry.key > best.key:
+        if weight(entry) > weight(best):
             best = entry
     return best
 
