@@ -172,8 +172,16 @@ class Engine:
                 if try_only:
                     continue
                 raise self._not_found(name)
+            same = self.table.find(entry.sn)
+            ref = 0
+            if same is not None and same.file == entry.file:
+                # loading what is loaded reloads it at the end of the list (its paths move to the front), as Lmod
+                ref = same.ref
+                self.unload_module(same)
             # an alias or symbolic version is remembered by what it stands for (as Lmod's userName)
-            self.load_entry(entry, user_name=self.tree().translate(name), user=True)
+            loaded = self.load_entry(entry, user_name=self.tree().translate(name), user=True)
+            if loaded is not None and ref:
+                loaded.ref = ref
         self.reconcile_hierarchy()
 
     def load_entry(self, entry: Entry, *, user_name: str = "", user: bool = True, ref: int = 0) -> Optional[Loaded]:
