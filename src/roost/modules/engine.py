@@ -311,9 +311,7 @@ class Engine:
         if module is None:
             raise ModuleError(f"swap: the module \"{old}\" is not loaded", f"load it instead: module load {new}")
         self.unload_module(module)
-        entry = self.require(new)
-        self.load_entry(entry, user_name=new, user=True)
-        self.reconcile_hierarchy()
+        self.load([new])  # a user-level load: an already loaded NEW moves to the end, as with `module load`
 
     def purge(self) -> None:
         for module in reversed(list(self.table.modules)):
