@@ -71,6 +71,8 @@ CASES = [
     case("one-name-rule-replaces", "edge",
          "load lib/1.0", "load lib/3.0", "load lib", "?-t list", "unload lib"),
     case("load-already-loaded-last-changes-nothing", "edge", "load refa", "load refa", "?-t list"),
+    case("modulefile-load-of-a-loaded-module-reloads-it", "edge",
+         "load refa refb", "load always", "load loader", "?-t list", "load refa user1", "load shared", "?-t list"),
     case("load-already-loaded-moves-it-to-the-end", "edge",
          "load refa refb", "load refa", "?-t list", "load refb", "load lib/1.0 seta", "load lib/1.0", "?-t list"),
     case("unload-not-loaded", "edge", "load refa", "unload refb", "?-t list"),
