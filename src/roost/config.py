@@ -26,9 +26,14 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Dict, Mapping, NamedTuple, Optional, Tuple
 
 from roost.errors import ConfigError
+
+TYPE_CHECKING = False  # typing is not imported at run time: this is on `activate`'s path
+if TYPE_CHECKING:
+    from typing import Any, Dict, Mapping, NamedTuple, Optional, Tuple
+else:
+    from roost._records import NamedTuple
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from roost import config as config_mod
 from roost.envs import binding, layout
 from roost.errors import EnvError, ModuleError
 from roost.shell.change import Action, EnvChange, Op, ShellState, diff
+
+TYPE_CHECKING = False  # typing is not imported at run time: this is on `activate`'s path
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 # Variables set here, declared (and documented) in roost.envvars; literals to keep that registry off the
 # `activate` path (tests check they are declared).

@@ -7,9 +7,12 @@ Only this file talks to :mod:`roost.modules.api` (or, with ``system="lmod"``, th
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Dict, List, Mapping, Sequence, Tuple
 
 from roost.shell.change import EnvChange, ShellState
+
+TYPE_CHECKING = False  # typing is not imported at run time: this is on `activate`'s path
+if TYPE_CHECKING:
+    from typing import Dict, List, Mapping, Sequence, Tuple
 
 if TYPE_CHECKING:  # the manifest's dataclasses stay off the `activate` path
     from roost.envs.manifest import ModuleRecord
@@ -47,7 +50,7 @@ def load_change(names: Sequence[str], environ: Mapping[str, str], system: str = 
         return lmod.load(names, environ)[0]
     from roost.modules import api as modules_api
 
-    return modules_api.load(list(names), environ).change
+    return modules_api.load(list(names), environ, checksums=False).change
 
 
 def load_modules(

@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import List, Optional
+
+TYPE_CHECKING = False  # typing is not imported at run time: this is on `activate`'s path
+if TYPE_CHECKING:
+    from typing import List, Optional
+
 
 USAGE = "usage: <shell> activate NAME | <shell> deactivate"
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from roost.errors import EnvError
+
+TYPE_CHECKING = False  # typing is not imported at run time: this is on `activate`'s path
 
 if TYPE_CHECKING:
     from pathlib import Path

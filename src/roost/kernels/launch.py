@@ -69,7 +69,7 @@ def load_modules(recipe: Recipe, environ: Dict[str, str]) -> Dict[str, str]:
 
     environ = with_recorded_modulepath(environ, recipe.modulepath)
     try:
-        result = modules_api.load(list(recipe.modules), environ)
+        result = modules_api.load(list(recipe.modules), environ, checksums=False)
     except RoostError as exc:
         raise LaunchError(
             f"its modules {' '.join(recipe.modules)} cannot be loaded: {exc.message}",

@@ -8,13 +8,18 @@
 from __future__ import annotations
 
 import os
-from typing import List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from roost.errors import ModuleNotFound
 from roost.modules.command import module_cache_dir
 from roost.modules.engine import Engine
 from roost.modules.frame import Spec
 from roost.shell.change import EnvChange
+
+TYPE_CHECKING = False  # typing is not imported at run time: this is on `activate`'s path
+if TYPE_CHECKING:
+    from typing import List, Mapping, NamedTuple, Optional, Sequence, Tuple
+else:
+    from roost._records import NamedTuple
 
 
 class LoadedModule(NamedTuple):
@@ -45,12 +50,16 @@ def _engine(environ: Optional[Mapping[str, str]]) -> Engine:
     return Engine(os.environ if environ is None else environ, cache_dir=module_cache_dir())
 
 
-def load(names: Sequence[str], environ: Optional[Mapping[str, str]] = None) -> LoadResult:
-    """Load modules on top of ``environ`` (all or nothing); raises a ModuleError subclass on failure."""
+def load(names: Sequence[str], environ: Optional[Mapping[str, str]] = None, *,
+         checksums: bool = True) -> LoadResult:
+    """Load modules on top of ``environ`` (all or nothing); raises a ModuleError subclass on failure.
+
+    ``checksums=False`` leaves ``LoadedModule.checksum`` empty: activation and kernel launches need only the change.
+    """
     engine = _engine(environ)
     engine.load(list(names))
     change = engine.finish()
-    modules = [LoadedModule(m.fullname, m.sn, m.version, m.file, file_checksum(m.file))
+    modules = [LoadedModule(m.fullname, m.sn, m.version, m.file, file_checksum(m.file) if checksums else "")
                for m in engine.table.active()]
     return LoadResult(change, modules, list(engine.messages))
 
