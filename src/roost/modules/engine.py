@@ -226,6 +226,14 @@ class Engine:
             if satisfied is not None:
                 if how == "depends_on":
                     satisfied.ref += 1
+                    continue
+                entry = self.find(spec)
+                if how in ("load", "always_load") and entry is not None and entry.file == satisfied.file:
+                    # load() of the very module that is loaded reloads it at the end (Lmod); depends_on does not
+                    self.unload_module(satisfied)
+                    reloaded = self.load_entry(entry, user_name=satisfied.user_name, user=satisfied.user)
+                    if reloaded is not None:
+                        reloaded.ref = satisfied.ref
                 continue
             entry = self.find(spec)
             if entry is None:
