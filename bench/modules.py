@@ -236,29 +236,30 @@ def loaded_state(tool: Tool, env: Dict[str, str]) -> Dict[str, str]:
 
 
 def check_outputs(lmod: Tool, roost: Optional[Tool]) -> List[str]:
-    """One run of each command per tool, compared with Lmod; returns notes on any disagreement."""
-    notes: List[str] = []
-    tools = [t for t in (lmod, roost) if t is not None]
-    loaded: Dict[str, str] = {}
-    for tool in tools:
+    """Run each measured command once more per tool (caches warm) and compare roost's result with Lmod's."""
+    if roost is None:
+        return []
+    loaded = {}
+    for tool in (lmod, roost):
         done = tool.run(("load", *gen_tree.LOAD_COMMAND), epilogue='printf %s "$LOADEDMODULES"', capture=True)
-        loaded[tool.name] = done.stdout if done.returncode == 0 else f"(exit {done.returncode}) {done.stderr[-300:]}"
-    if roost is not None and loaded["roost"] != loaded["Lmod"]:
-        notes.append(f"load: LOADEDMODULES differs: Lmod `{loaded['Lmod']}`, roost `{loaded['roost']}`")
-    terse: Dict[str, set] = {}
-    for tool in tools:
-        done = tool.run(("-t", "avail"), capture=True)
-        terse[tool.name] = {line.strip() for line in done.stderr.splitlines() if line.strip()}
-    if roost is not None and terse["roost"] != terse["Lmod"]:
-        only_lmod, only_roost = terse["Lmod"] - terse["roost"], terse["roost"] - terse["Lmod"]
-        notes.append(
-            f"avail -t: {len(only_lmod)} lines only in Lmod (e.g. {sorted(only_lmod)[:3]}), "
-            f"{len(only_roost)} only in roost (e.g. {sorted(only_roost)[:3]})"
-        )
-    for tool in tools:
-        done = tool.run(("spider", gen_tree.SPIDER_NAME), capture=True)
-        if f"{gen_tree.SPIDER_NAME}/1.14.3" not in done.stderr + done.stdout:
-            notes.append(f"spider: {tool.name}'s output does not mention {gen_tree.SPIDER_NAME}/1.14.3")
+        loaded[tool.name] = done.stdout if done.returncode == 0 else f"(exit {done.returncode})"
+    same, different = [], []
+    if loaded["roost"] == loaded["Lmod"]:
+        same.append(f"LOADEDMODULES after the load (`{loaded['Lmod']}`)")
+    else:
+        different.append(f"LOADEDMODULES after the load: Lmod `{loaded['Lmod']}`, roost `{loaded['roost']}`")
+    for args in (("-t", "avail"), ("avail",), ("spider", gen_tree.SPIDER_NAME), ("list",)):
+        state = "loaded" if args == ("list",) else "clean"
+        lmod_text, roost_text = (t.run(args, state, capture=True).stderr.splitlines() for t in (lmod, roost))
+        label = f"`module {' '.join(args)}` ({len(lmod_text)} lines)"
+        if lmod_text == roost_text:
+            same.append(label)
+        else:
+            differing = sum(a != b for a, b in zip(lmod_text, roost_text)) + abs(len(lmod_text) - len(roost_text))
+            different.append(f"{label}: {differing} lines differ")
+    notes = [f"Output checks (one more run each, caches warm): identical for {', '.join(same) or 'none'}."]
+    if different:
+        notes.append("Differences from Lmod: " + "; ".join(different) + ".")
     return notes
 
 
