@@ -1,7 +1,8 @@
-"""roost versus Lmod on random command sequences (seeded, reproducible) over the edge tree's well-behaved
-modules: loads of one to three names, unloads, swaps and purges in any order, so reference counts, pushenv
-stacks, families, dependencies, version swaps, sticky modules and load order are exercised in combinations no
-hand-written case covers.  A failing case names its seed; ``fuzz_steps(seed)`` rebuilds the sequence.
+"""roost versus Lmod on random command sequences (seeded, reproducible): over the edge tree's well-behaved
+modules (loads of one to three names, unloads, swaps and purges in any order, so reference counts, pushenv stacks,
+families, dependencies, version swaps, sticky modules and load order are exercised in combinations no hand-written
+case covers) and over the site tree (hierarchy, toolchains, collections).  A failing case names its seed;
+``fuzz_steps(seed)`` / ``site_fuzz_steps(seed)`` rebuild the sequence.
 """
 
 from __future__ import annotations
@@ -43,7 +44,36 @@ def fuzz_steps(seed: int) -> List[str]:
     return [*steps, "?-t list"]
 
 
-CASES = [case(f"fuzz-{seed}", "edge", *fuzz_steps(seed), env=FUZZ_ENV) for seed in SEEDS]
+# The site tree: a hierarchy, toolchains that load() parts of it, collections; try-load because a name may not be
+# reachable in the current hierarchy.
+SITE_MODULES = (
+    "gcc/12.2.0", "gcc/13.1.0", "gcc", "openmpi", "fftw", "boost", "python", "python/3.10.4-bare",
+    "python-scientific", "scipy-bundle", "cuda", "cuda/12.2", "cmake", "hdf5", "h5", "py3", "foss/2022a",
+    "foss/2023a", "sitepolicy", "git", "tools",
+)
+SITE_SEEDS = range(8)
+
+
+def site_fuzz_steps(seed: int) -> List[str]:
+    rng = random.Random(seed)
+    steps: List[str] = []
+    for _ in range(12):
+        kind = rng.choice(("load",) * 6 + ("unload",) * 3 + ("swap", "purge", "save", "restore"))
+        if kind == "load":
+            steps.append("try-load " + " ".join(rng.sample(SITE_MODULES, rng.randint(1, 3))))
+        elif kind == "unload":
+            steps.append("unload " + " ".join(rng.sample(SITE_MODULES, rng.randint(1, 2))))
+        elif kind == "swap":
+            steps.append("swap " + " ".join(rng.sample(SITE_MODULES, 2)))
+        else:
+            steps.append(kind)
+    return [*steps, "?-t list"]
+
+
+CASES = [case(f"fuzz-{seed}", "edge", *fuzz_steps(seed), env=FUZZ_ENV) for seed in SEEDS] + [
+    case(f"site-fuzz-{seed}", "site", *site_fuzz_steps(seed), env={"LMOD_SYSTEM_DEFAULT_MODULES": "sitepolicy"})
+    for seed in SITE_SEEDS
+]
 
 
 @pytest.mark.parametrize("the_case", CASES, ids=lambda c: c.id)
