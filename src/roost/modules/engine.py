@@ -173,15 +173,14 @@ class Engine:
                     continue
                 raise self._not_found(name)
             same = self.table.find(entry.sn)
-            ref = 0
             if same is not None and same.file == entry.file:
                 # loading what is loaded reloads it at the end of the list (its paths move to the front), as Lmod
-                ref = same.ref
-                self.unload_module(same)
+                same.user = True
+                self.reload_at_end(same, entry)
+                continue
             # an alias or symbolic version is remembered by what it stands for (as Lmod's userName)
-            loaded = self.load_entry(entry, user_name=self.tree().translate(name), user=True)
-            if loaded is not None and ref:
-                loaded.ref = ref
+            self.load_entry(entry, user_name=self.tree().translate(name), user=True)
+            self.reconcile_hierarchy()  # per module, as Lmod: a swapped compiler's branch returns right after it
         self.reconcile_hierarchy()
 
     def load_entry(self, entry: Entry, *, user_name: str = "", user: bool = True, ref: int = 0) -> Optional[Loaded]:
@@ -209,7 +208,14 @@ class Engine:
                         props=frame.properties, ref=ref, user=user, family=frame.family_name or "",
                         user_name=user_name)
         self.table.modules.append(module)
+        if same is not None and self._depth_pending():
+            # a version swap inside a modulefile (a toolchain loading another compiler): the compiler's
+            # branch is reloaded right away, before the loading module is recorded (Lmod's order)
+            self.reconcile_hierarchy(force=True)
         return module
+
+    def _depth_pending(self) -> bool:
+        return bool(self._pending)
 
     def load_from_modulefile(self, specs: List[Spec], how: str, frame: Frame) -> None:
         if how == "load_any":
@@ -229,11 +235,7 @@ class Engine:
                     continue
                 entry = self.find(spec)
                 if how in ("load", "always_load") and entry is not None and entry.file == satisfied.file:
-                    # load() of the very module that is loaded reloads it at the end (Lmod); depends_on does not
-                    self.unload_module(satisfied)
-                    reloaded = self.load_entry(entry, user_name=satisfied.user_name, user=satisfied.user)
-                    if reloaded is not None:
-                        reloaded.ref = satisfied.ref
+                    self.reload_at_end(satisfied, entry)  # load() of a loaded module reloads it; depends_on does not
                 continue
             entry = self.find(spec)
             if entry is None:
@@ -388,10 +390,10 @@ class Engine:
         self.reconcile_hierarchy()
 
     # ---- hierarchy ------------------------------------------------------------------------------
-    def reconcile_hierarchy(self) -> None:
+    def reconcile_hierarchy(self, *, force: bool = False) -> None:
         """After MODULEPATH changes: reload modules found elsewhere now, deactivate the unreachable ones,
         reactivate inactive ones that are reachable again."""
-        if (self.state.get("MODULEPATH") or "") == (self.original.get("MODULEPATH") or ""):
+        if not force and (self.state.get("MODULEPATH") or "") == (self.original.get("MODULEPATH") or ""):
             return
         for _ in range(MAX_HIERARCHY_PASSES):
             if not self._reconcile_once():
@@ -453,13 +455,52 @@ class Engine:
             env.pop("_LMFILES_", None)
         return diff(self.original, self.state)
 
+    def reload_at_end(self, module: Loaded, entry: Entry) -> Optional[Loaded]:
+        """Load again a module that is loaded: it moves to the end, and the modules reachable only through the
+        directories it adds (its hierarchy branch) go inactive while it is out and come back after it (Lmod)."""
+        ref = module.ref
+        branch = self._branch_of(module)
+        for member in reversed(branch):
+            self.unload_module(member)
+        self.unload_module(module)
+        self.reconcile_hierarchy(force=True)
+        loaded = self.load_entry(entry, user_name=module.user_name, user=module.user)
+        if loaded is not None:
+            loaded.ref = ref
+        for member in branch:  # back after it, in their order
+            again = self.find(Spec(member.user_name)) or self.find(Spec(member.fullname))
+            if again is not None and self.table.find(again.sn) is None:
+                reloaded = self.load_entry(again, user_name=member.user_name, user=member.user)
+                if reloaded is not None:
+                    reloaded.ref = member.ref
+        self.reconcile_hierarchy(force=True)
+        return loaded
+
+    def _branch_of(self, module: Loaded) -> List[Loaded]:
+        """Modules loaded after ``module`` that live in directories it adds to MODULEPATH, transitively."""
+        from roost.modules.spider import modulefile_info
+
+        def added_by(m: Loaded) -> List[str]:
+            info = modulefile_info(m.file, m.kind, m.fullname)
+            return list(info.modulepaths) if info else []
+
+        index = self.table.modules.index(module)
+        directories = set(added_by(module))
+        branch: List[Loaded] = []
+        for later in self.table.modules[index + 1:]:
+            if later.status == "active" and later.mpath in directories:
+                branch.append(later)
+                directories.update(added_by(later))
+        return branch
+
     def hierarchy_messages(self) -> List[str]:
         lines = []
+        still_inactive = [m.fullname for m in self.table.modules if m.status != "active"]
         if self.reloaded:
             items = "  ".join(f"{i}) {name}" for i, name in enumerate(self.reloaded, 1))
             lines.append(f"\nDue to MODULEPATH changes, the following have been reloaded:\n  {items}\n")
-        if self.inactive:
-            items = "  ".join(f"{i}) {name}" for i, name in enumerate(self.inactive, 1))
+        if self.inactive and still_inactive:
+            items = "  ".join(f"{i}) {name}" for i, name in enumerate(still_inactive, 1))
             lines.append(f"\nInactive Modules:\n  {items}\n")
         return lines
 
