@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, Tuple
 
 import pytest
 
@@ -24,16 +23,9 @@ def write(root: Path, files: Dict[str, str]) -> Path:
     return root
 
 
-def module(environ: Dict[str, str], *argv: str) -> Tuple[Dict[str, str], str, bool]:
-    """Run a module command like the shell function does and apply its code to a copy of environ."""
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(environ)
-    try:
-        code, messages, ok = run("python", list(argv))
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+def module(environ: Dict[str, str], *argv: str, ml: bool = False) -> Tuple[Dict[str, str], str, bool]:
+    """Run a module (or, with ``ml``, an ml) command like the shell function does; apply its code to a copy."""
+    code, messages, ok = run("python", list(argv), ml=ml, environ=environ)
     env = dict(environ)
 
     class FakeOs:
@@ -194,15 +186,8 @@ def test_spider_finds_extensions_and_the_hierarchy(tree) -> None:  # type: ignor
 
 def test_json_outputs_are_machine_readable(tree) -> None:  # type: ignore[no-untyped-def]
     _, environ = tree
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(environ)
-    try:
-        avail = json.loads(run("none", ["--json", "avail"])[0])
-        spider = json.loads(run("none", ["--json", "spider", "python"])[0])
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    avail = json.loads(run("none", ["--json", "avail"], environ=environ)[0])
+    spider = json.loads(run("none", ["--json", "spider", "python"], environ=environ)[0])
     python = {m["fullName"]: m for group in avail for m in group["modules"]}
     assert python["python/3.10.4"]["default"] and not python["python/3.12.1"]["default"]
     assert {s["fullName"] for s in spider} == {"python/3.10.4", "python/3.12.1"}
@@ -246,7 +231,7 @@ def test_ml_shorthand(tree) -> None:  # type: ignore[no-untyped-def]
     _, environ = tree
 
     def ml(env: Dict[str, str], *argv: str) -> Tuple[Dict[str, str], str, bool]:
-        return module(env, "--ml-marker", *argv) if False else _ml(env, list(argv))
+        return module(env, *argv, ml=True)
 
     env, _, _ = ml(environ, "python", "gcc")
     assert env["LOADEDMODULES"] == "python/3.10.4:gcc/13.1.0"
@@ -256,24 +241,6 @@ def test_ml_shorthand(tree) -> None:  # type: ignore[no-untyped-def]
     assert "clang/17" in text
     _, text, _ = ml(env, "avail")
     assert "python/3.12.1" in text
-
-
-def _ml(environ: Dict[str, str], argv: List[str]) -> Tuple[Dict[str, str], str, bool]:
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(environ)
-    try:
-        code, messages, ok = run("python", argv, ml=True)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    env = dict(environ)
-
-    class FakeOs:
-        environ = env
-
-    exec(code, {"os": FakeOs})
-    return env, messages, ok
 
 
 def test_a_shell_loaded_by_lmod_is_listed(tree) -> None:  # type: ignore[no-untyped-def]
