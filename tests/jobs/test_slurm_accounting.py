@@ -45,13 +45,20 @@ def _view(status: JobStatus) -> List[Tuple[Optional[int], JobState, Optional[int
     return [(t.task, t.state, t.exit_code) for t in status.tasks]
 
 
-def _from_accounting(job_ids: Sequence[str], store: Store, timeout: float = 30) -> Dict[str, JobStatus]:
-    """What sacct says about finished jobs: slurmctld sends the records to slurmdbd a moment after the end."""
+def _from_accounting(
+    job_ids: Sequence[str], store: Store, like: Optional[Dict[str, JobStatus]] = None, timeout: float = 30
+) -> Dict[str, JobStatus]:
+    """What sacct says about finished jobs, once it says it all: slurmctld sends the records to slurmdbd a
+    moment after the events, array tasks one by one (so wait for ``like``, slurmctld's view, when given)."""
     backend = ForgottenBySlurmctld(store)
     deadline = time.monotonic() + timeout
     while True:
         found = backend.status(job_ids)
-        if all(j in found and found[j].finished for j in job_ids) or time.monotonic() > deadline:
+        if like is not None:
+            complete = {j: _view(s) for j, s in found.items()} == {j: _view(s) for j, s in like.items()}
+        else:
+            complete = all(j in found and found[j].finished for j in job_ids)
+        if complete or time.monotonic() > deadline:
             return found
         time.sleep(0.5)
 
@@ -76,7 +83,7 @@ def test_forgotten_jobs_are_answered_by_sacct_as_slurmctld_answered(slurm: Path)
     api.wait(store, ids, timeout=120)
     from_slurmctld = SlurmBackend(store).status(ids)
 
-    _from_accounting(ids, store)  # until slurmdbd has every end
+    _from_accounting(ids, store, like=from_slurmctld)  # until slurmdbd has every end
     backend = ForgottenBySlurmctld(store)
     from_sacct = backend.status(ids)
 
