@@ -1,3 +1,5 @@
-from roost.cli.main import main
+import sys
 
-main()
+from roost.cli.entry import main
+
+sys.exit(main())

@@ -35,6 +35,10 @@ class RoostError(Exception):
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\nhint: {self.hint}"
 
+    def report(self) -> str:
+        """How every command line edge shows the error: ``error:`` and ``hint:`` lines."""
+        return f"error: {self.message}\n" + (f"hint: {self.hint}\n" if self.hint else "")
+
 
 class ConfigError(RoostError):
     pass

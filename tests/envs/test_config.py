@@ -7,7 +7,7 @@ from typing import Dict
 
 import pytest
 
-from roost import config
+from roost import config, paths
 from roost.errors import ConfigError
 
 
@@ -85,7 +85,7 @@ def test_variables_read_by_literal_on_the_activate_path_are_declared() -> None:
     from roost import envvars
     from roost.envs import activation, binding
 
-    for name in (*config.VARIABLE_NAMES, *activation.VARIABLE_NAMES, binding.MODULEPATH):
+    for name in (*config.VARIABLE_NAMES, *activation.VARIABLE_NAMES, *paths.VARIABLE_NAMES, binding.MODULEPATH):
         assert name in envvars.VARIABLES, name
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from typing import Callable
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from roost.errors import JobError
 from roost.jobs.spec import (
@@ -156,3 +161,40 @@ def test_spec_needs_a_command() -> None:
 def test_resources_of_one_task() -> None:
     spec = JobSpec.create(["x"], ntasks="2", cpus_per_task="3", mem_per_cpu="1G", gres="gpu:2")
     assert (spec.task_cpus, spec.task_memory, spec.task_gpus) == (6, 6144, 2)
+
+
+# parse_time and parse_memory use str methods (no `re` on submit's path); these patterns are the forms they
+# accept, kept here as the reference (ASCII digits only).
+_TIME_PATTERN = r"(?:([0-9]+)-)?([0-9]+)(?::([0-9]+))?(?::([0-9]+))?"
+_MEMORY_PATTERN = r"([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:i?B)?"
+
+
+def _accepts(parse: Callable[[str], int], text: str) -> bool:
+    try:
+        parse(text)
+    except JobError as exc:
+        return "above 59" in exc.message or "zero" in exc.message or "less than 1 MB" in exc.message
+    return True
+
+
+@given(st.text(alphabet="0123456789-: \t\u0661", max_size=12))  # with an Arabic-Indic digit
+@settings(max_examples=500)
+def test_time_forms_are_exactly_the_pattern(text: str) -> None:
+    assert _accepts(parse_time, text) == bool(re.fullmatch(_TIME_PATTERN, text.strip()))
+
+
+@given(st.text(alphabet="0123456789.kmgtKMGTiIbB \tx", max_size=8))
+@settings(max_examples=500)
+def test_memory_forms_are_exactly_the_pattern(text: str) -> None:
+    assert _accepts(parse_memory, text) == bool(re.fullmatch(_MEMORY_PATTERN, text.strip(), flags=re.IGNORECASE))
+
+
+@pytest.mark.parametrize(
+    ("text", "megabytes"), [("500", 500), ("4G", 4096), ("1.5g", 1536), ("2 GiB", 2048), ("1T", 1048576), ("512K", 0)]
+)
+def test_memory_values(text: str, megabytes: int) -> None:
+    if megabytes:
+        assert parse_memory(text) == megabytes
+    else:
+        with pytest.raises(JobError):
+            parse_memory(text)

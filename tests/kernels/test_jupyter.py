@@ -114,6 +114,8 @@ def test_stop_cancels_the_job_and_forgets_the_token(session: Dict[str, Any]) -> 
     roost("jupyter", "--stop", session["id"])
     directory = Path(os.environ["XDG_DATA_HOME"]) / "roost" / "jupyter" / session["id"]
     assert not directory.exists()
+    # Under Slurm with cgroups a cancelled job is COMPLETING (still running, for roost) for a second or two.
+    roost("wait", session["job_id"], "--timeout", "60", check=False)
     state = json.loads(roost("status", session["job_id"], "--json").stdout)
     assert state["state"] == "CANCELLED"
     assert session["id"] not in roost("jupyter", "--list").stdout

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis.strategies import text
 
 from roost.errors import RoostError
 from roost.shell.change import EnvChange, ShellState, diff
@@ -68,3 +72,32 @@ def test_invalid_variable_names_are_refused(name: str) -> None:
 def test_alias_names_that_a_shell_would_interpret_are_refused(name: str) -> None:
     with pytest.raises(RoostError, match="not a valid alias name"):
         EnvChange().alias(name, "x")
+
+
+# Names are checked with str methods (re is not imported on the hot paths); they must accept exactly what these
+# patterns describe, and nothing with a newline (which a regex `$` would have let through).
+_VAR_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_COMMAND_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.+:@%-]*"
+_NAME_ALPHABET = "aZ_09.+:@%-$ \n/'é١"
+
+
+@given(text(alphabet=_NAME_ALPHABET, max_size=6))
+@settings(max_examples=400)
+def test_name_checks_accept_exactly_their_patterns(name: str) -> None:
+    from roost.shell.change import is_command_name, is_var_name
+
+    assert is_var_name(name) == bool(re.fullmatch(_VAR_NAME, name))
+    assert is_command_name(name) == bool(re.fullmatch(_COMMAND_NAME, name))
+
+
+def test_names_with_a_trailing_newline_are_refused() -> None:
+    with pytest.raises(RoostError):
+        EnvChange().set("FOO\n", "x")
+    with pytest.raises(RoostError):
+        EnvChange().alias("ll\n", "ls -l")
+
+
+def test_repeated_slashes_are_squeezed() -> None:
+    from roost.shell.change import normalize_entry
+
+    assert normalize_entry("/a///b//c/") == "/a/b/c" and normalize_entry("/") == "/"

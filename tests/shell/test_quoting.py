@@ -83,3 +83,14 @@ def test_relative_path_operations_in_posix_shells(shell: str, tmp_path: os.PathL
     argv = [shell, "-c", f"MYPATH='/a:/b*:/c'; SEMI='a;b;c'; . {script}; printf '%s|%s' \"$MYPATH\" \"$SEMI\""]
     out = subprocess.run(argv, capture_output=True, text=True, check=True)
     assert out.stdout == "/new dir:/a:/c:/tail$x|a;c"
+
+
+@given(st.text(max_size=12))
+@settings(max_examples=300)
+def test_quote_word_is_shlex_quote(value: str) -> None:
+    """Job scripts' command lines are quoted as shlex.quote does (without importing shlex and re)."""
+    import shlex
+
+    from roost.shell.quote import quote_word
+
+    assert quote_word(value) == shlex.quote(value)

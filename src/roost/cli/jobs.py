@@ -7,115 +7,45 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import click
 
 from roost.errors import JobError
 from roost.jobs import api
 from roost.jobs.backend import JobState
+from roost.jobs.command import run_submit
+from roost.jobs.options import BACKENDS, RESOURCE_OPTIONS, SUBMIT_OPTIONS, Option
 from roost.jobs.spec import JobSpec
 from roost.jobs.store import JobRecord, Store
 
-# (option names, keyword, help) of the resource options submit and shell share; named as sbatch names them.
-RESOURCE_OPTIONS: List[Tuple[Tuple[str, ...], str, str]] = [
-    (("-p", "--partition"), "partition", "Partition (queue) to run in."),
-    (("-A", "--account"), "account", "Account to charge."),
-    (("-q", "--qos"), "qos", "Quality of service."),
-    (("-t", "--time"), "time", "Time limit: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS."),
-    (("-N", "--nodes"), "nodes", "Number of nodes."),
-    (("-n", "--ntasks"), "ntasks", "Number of tasks (MPI ranks)."),
-    (("--ntasks-per-node",), "ntasks_per_node", "Tasks per node."),
-    (("-c", "--cpus-per-task"), "cpus_per_task", "Cores per task; also sets OMP_NUM_THREADS and friends."),
-    (("--mem",), "mem", "Memory per node, e.g. 4G or 500M."),
-    (("--mem-per-cpu",), "mem_per_cpu", "Memory per core, e.g. 2G."),
-    (("-G", "--gpus"), "gpus", "GPUs: N or TYPE:N."),
-    (("--gres",), "gres", "Generic resources, e.g. gpu:2."),
-    (("-C", "--constraint"), "constraint", "Node features required."),
-]
+
+def _click_option(option: Option) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    if option.is_flag:
+        return click.option(*option.names, option.keyword, is_flag=True, help=option.help)
+    if option.keyword == "backend":
+        return click.option(*option.names, type=click.Choice(BACKENDS), default=None, help=option.help)
+    return click.option(
+        *option.names, option.keyword, default=None, multiple=option.multiple, metavar=option.metavar, help=option.help
+    )
 
 
-METAVARS = {
-    "partition": "NAME",
-    "account": "NAME",
-    "qos": "NAME",
-    "time": "TIME",
-    "nodes": "N",
-    "ntasks": "N",
-    "ntasks_per_node": "N",
-    "cpus_per_task": "N",
-    "mem": "SIZE",
-    "mem_per_cpu": "SIZE",
-    "gpus": "[TYPE:]N",
-    "gres": "LIST",
-    "constraint": "FEATURES",
-}
+def _with_options(options: Sequence[Option]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            function = _click_option(option)(function)
+        return function
+
+    return decorate
 
 
-def resource_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    for names, keyword, help_text in reversed(RESOURCE_OPTIONS):
-        function = click.option(*names, keyword, default=None, metavar=METAVARS[keyword], help=help_text)(function)
-    function = click.option(
-        "--backend",
-        type=click.Choice(api.BACKENDS),
-        default=None,
-        help="slurm or local (default: slurm where sbatch exists).",
-    )(function)
-    function = click.option(
-        "-m", "--module", "modules", multiple=True, metavar="MODULE", help="Load this module in the job (repeatable)."
-    )(function)
-    function = click.option(
-        "-e",
-        "--env",
-        "env",
-        default=None,
-        metavar="ENV",
-        help="Activate this roost environment (and its modules) in the job.",
-    )(function)
-    return function
+resource_options = _with_options(RESOURCE_OPTIONS)
 
 
 @click.command(context_settings={"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]})
-@resource_options
-@click.option("-J", "--job-name", default=None, metavar="NAME", help="Job name (default: the command's name).")
-@click.option("-a", "--array", default=None, metavar="INDICES", help="Array indices with an optional %limit: 0-99%10.")
-@click.option(
-    "-d", "--dependency", default=None, metavar="TYPE:ID", help="afterok:ID, afterany:ID, ... joined by ',' or '?'."
-)
-@click.option(
-    "-o", "--output", default=None, metavar="PATTERN", help="stdout file pattern (%j %A %a %x); default roost-%j.out."
-)
-@click.option(
-    "--error", default=None, metavar="PATTERN", help="stderr file pattern; default roost-%j.err (or --output's file)."
-)
-@click.option("--exclusive", is_flag=True, help="Whole nodes only.")
-@click.option("--mail-type", default=None, metavar="TYPE", help="When to send mail: BEGIN, END, FAIL, ALL.")
-@click.option("--mail-user", default=None, metavar="ADDRESS", help="Where to send mail.")
-@click.option(
-    "--directive",
-    "directives",
-    multiple=True,
-    metavar="OPTION",
-    help="Any other sbatch option, e.g. --directive=--reservation=x.",
-)
-@click.option(
-    "-D", "--chdir", "workdir", default=None, metavar="DIR", help="Working directory of the job (default: here)."
-)
-@click.option("--wrap", default=None, metavar="CMDLINE", help="Run this shell command line instead of CMD.")
-@click.option("--mpi", is_flag=True, help="Launch with srun --mpi=pmi2 (Slurm) or mpiexec (local).")
-@click.option("--dry-run", is_flag=True, help="Print the batch script and submit nothing.")
-@click.option("--wait", "wait_for_it", is_flag=True, help="Follow the job, stream its output, exit with its code.")
-@click.option("--parsable", is_flag=True, help="Print only the job id.")
+@_with_options(SUBMIT_OPTIONS)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-def submit(
-    command: Tuple[str, ...],
-    backend: Optional[str],
-    dry_run: bool,
-    wait_for_it: bool,
-    parsable: bool,
-    **options: Any,
-) -> None:
+def submit(command: Tuple[str, ...], **values: Any) -> None:
     """Submit a batch job: roost submit [OPTIONS] -- CMD... or roost submit script.py ARGS...
 
     \b
@@ -124,28 +54,10 @@ def submit(
       roost submit -n 4 --mpi -e myenv hello_mpi.py
       roost submit -a 0-99%10 --wrap 'python task.py $SLURM_ARRAY_TASK_ID'
     """
-    argv = list(command)
-    options["workdir"] = str(Path(options["workdir"]).resolve()) if options.get("workdir") else os.getcwd()
-    if argv and argv[0].endswith(".py") and not argv[0].startswith("-"):
-        if not (Path(options["workdir"]) / argv[0]).is_file():
-            raise JobError(
-                f"no Python script {argv[0]} in {options['workdir']}",
-                "check the name, or give the command after --: roost submit -- CMD",
-            )
-        argv = [api.python_for(options.get("env")), *argv]
-    spec = JobSpec.create(argv, **options)
-    name = api.backend_name(backend)
-    if dry_run:
-        click.echo(api.prepare(spec, name), nl=False)
-        return
-    store = Store()
-    job = api.submit_spec(spec, backend=name, store=store)
-    if parsable:
-        click.echo(job.id)
-    else:
-        click.echo(f"Submitted job {job.id} ({name})")
-    if wait_for_it:
-        record = follow(store, job.id)
+    submitted = run_submit(command, values)
+    if submitted is not None and values["wait_for_it"]:
+        store, job_id = submitted
+        record = follow(store, job_id)
         sys.exit(_exit_code_of([record]))
 
 

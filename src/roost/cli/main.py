@@ -87,9 +87,7 @@ def main(argv: Optional[List[str]] = None) -> Any:
 
 
 def print_error(exc: RoostError) -> None:
-    click.echo(f"error: {exc.message}", err=True)
-    if exc.hint:
-        click.echo(f"hint: {exc.hint}", err=True)
+    click.echo(exc.report(), err=True, nl=False)
 
 
 if __name__ == "__main__":

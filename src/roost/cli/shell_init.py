@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from roost.cli.entry import FAST_COMMANDS
 from roost.shell.change import EnvChange
 from roost.shell.render import dispatch_function_body, eval_function_body, render
 
@@ -20,7 +21,11 @@ def init_change(shell: str, python: str) -> EnvChange:
     change.function("module", eval_function_body(module_cmd, shell))
     change.function("ml", eval_function_body([*module_cmd, "--ml"], shell))
     envs_cmd = fast_command(python, "roost.envs.command")
-    change.function("roost", dispatch_function_body(python, ["activate", "deactivate"], envs_cmd, shell))
+    entry_cmd = fast_command(python, "roost.cli.entry")
+    change.function(
+        "roost",
+        dispatch_function_body(python, ["activate", "deactivate"], envs_cmd, shell, FAST_COMMANDS, entry_cmd),
+    )
     _add_modulepath_defaults(change)
     _add_env_guards(change)
     return change

@@ -30,7 +30,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except RoostError as exc:
         from roost.shell.quote import render_status
 
-        sys.stderr.write(f"error: {exc.message}\n" + (f"hint: {exc.hint}\n" if exc.hint else ""))
+        sys.stderr.write(exc.report())
         if args:
             sys.stdout.write(render_status(False, args[0]))  # the evaluating shell's status becomes 1
         return 1

@@ -12,23 +12,24 @@ job.result()                               # 6
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
-from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
-from roost import envvars, paths
+from roost import paths
 from roost.errors import JobError
 from roost.jobs.backend import Backend, JobState, JobStatus
-from roost.jobs.logs import log_path
+from roost.jobs.options import BACKENDS
 from roost.jobs.script import render_script, sbatch_options, thread_change
 from roost.jobs.spec import JobSpec
 from roost.jobs.store import JobRecord, Store
 from roost.shell.change import EnvChange
 
-BACKENDS = ("slurm", "local")
-ROOST_JOBS_BACKEND = envvars.ROOST_JOBS_BACKEND
+TYPE_CHECKING = False  # typing and pathlib are not imported at run time: `roost submit` is on a hot path
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+
+ROOST_JOBS_BACKEND = "ROOST_JOBS_BACKEND"  # declared in roost.envvars (a literal: the registry is slow to import)
 CALL_DIR_VARIABLE = "ROOST_CALL_DIR"
 
 
@@ -41,7 +42,7 @@ def backend_name(requested: Optional[str] = None, environ: Optional[Mapping[str,
     environ = os.environ if environ is None else environ
     name = requested or environ.get(ROOST_JOBS_BACKEND) or str(jobs_settings(environ).get("backend") or "")
     if not name or name == "auto":
-        return "slurm" if shutil.which("sbatch", path=environ.get("PATH")) else "local"
+        return "slurm" if paths.which("sbatch", environ.get("PATH", "")) else "local"
     if name not in BACKENDS:
         raise JobError(f"unknown job backend {name!r}", f"use one of: {', '.join(BACKENDS)} (or auto)")
     return name
@@ -99,7 +100,7 @@ def python_for(spec_env: Optional[str]) -> str:
     """The interpreter that ``roost submit script.py`` runs: the env's python, else python3 on PATH."""
     if spec_env:
         return "python"
-    return shutil.which("python3") or sys.executable
+    return paths.which("python3") or sys.executable
 
 
 # --------------------------------------------------------------------------------------- submitting
@@ -200,6 +201,8 @@ class Executor:
             spec = JobSpec.create(command, environment=environment, **options)
             job = submit_spec(spec, backend=self.backend, store=self.store)
         except BaseException:
+            import shutil
+
             shutil.rmtree(call_dir, ignore_errors=True)
             raise
         if not array:
@@ -279,6 +282,8 @@ def cancel(store: Store, job_ids: Sequence[str]) -> None:
 def log_file(record: JobRecord, *, task: Optional[int] = None, stream: str = "stdout") -> Path:
     if record.spec.array and task is None:
         task = record.spec.array.indices[0]
+    from roost.jobs.logs import log_path
+
     return log_path(record, task, stream)
 
 
@@ -366,6 +371,8 @@ class Job:
         call_dir = dict(record.spec.environment).get(CALL_DIR_VARIABLE)
         if not call_dir:
             raise JobError(f"job {self.id} runs a command, not a Python callable", "read its output: roost logs ID")
+        from pathlib import Path
+
         result_path = Path(call_dir) / ("result.pkl" if self.task is None else f"result-{self.task}.pkl")
         if not result_path.exists():
             tail = "\n".join(stderr_tail(record))

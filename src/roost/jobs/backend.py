@@ -8,10 +8,17 @@ return data and never print.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Protocol, Sequence
 
-from roost.jobs.spec import JobSpec
+TYPE_CHECKING = False  # typing and dataclasses are not imported at run time: `roost submit` is on a hot path
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+    from typing import Dict, List, Optional, Protocol, Sequence
+
+    from roost.jobs.spec import JobSpec
+else:
+    from roost._records import dataclass, field
+
+    Protocol = object
 
 
 class JobState(str, enum.Enum):

@@ -8,12 +8,14 @@ the one shell renderer, sets the thread variables, then runs the command, under 
 
 from __future__ import annotations
 
-import shlex
-from typing import List, Optional, Tuple
-
 from roost.jobs.spec import THREAD_VARIABLES, JobSpec, format_memory, format_time
 from roost.shell.change import EnvChange
+from roost.shell.quote import quote_word
 from roost.shell.render import quote_posix, render
+
+TYPE_CHECKING = False  # typing is not imported at run time: `roost submit` is on a hot path
+if TYPE_CHECKING:
+    from typing import List, Optional, Tuple
 
 LAUNCHERS = ("slurm", "local")
 
@@ -74,7 +76,7 @@ def command_line(spec: JobSpec, launcher: str) -> str:
     if spec.wrap is not None:
         body = spec.wrap if not spec.mpi else f"bash -c {quote_posix(spec.wrap)}"
     else:
-        body = shlex.join(spec.command)
+        body = " ".join(quote_word(word) for word in spec.command)
     if not spec.mpi:
         return body
     if launcher == "slurm":

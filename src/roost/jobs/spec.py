@@ -7,14 +7,25 @@ with a message naming the option and a hint showing the accepted forms.  Nothing
 
 from __future__ import annotations
 
-import dataclasses
-import re
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
-
+from roost import _records
 from roost.errors import JobError
 
+TYPE_CHECKING = False  # typing and dataclasses are not imported at run time: `roost submit` is on a hot path
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+    from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+else:
+    from roost._records import dataclass, field
+
 # ---------------------------------------------------------------------------------------------- time
+# Time and memory are parsed with str methods: `re` costs milliseconds at every `roost submit` (arrays and
+# dependencies, rarer, import it when given).
+
+
+def _is_number(text: str) -> bool:
+    """One or more ASCII digits."""
+    return text.isascii() and text.isdigit()
+
 
 _TIME_FORMS = "MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS"
 
@@ -22,11 +33,12 @@ _TIME_FORMS = "MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS"
 def parse_time(text: str) -> int:
     """Slurm's time-limit formats, in seconds (``30`` is 30 minutes, as in sbatch)."""
     value = text.strip()
-    match = re.fullmatch(r"(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?", value)
-    if not match or value in ("", "-"):
+    days_part, dash, clock = value.partition("-")
+    days_text = days_part if dash else None
+    fields = (clock if dash else value).split(":")
+    if (days_text is not None and not _is_number(days_text)) or len(fields) > 3 or not all(map(_is_number, fields)):
         raise JobError(f"--time {text!r} is not a time limit", f"use one of {_TIME_FORMS}, e.g. 1:30:00")
-    days_text, first, second, third = match.groups()
-    numbers = [int(n) for n in (first, second, third) if n is not None]
+    numbers = [int(n) for n in fields]
     if days_text is not None:
         days = int(days_text)
         hours, minutes, seconds = [*numbers, 0, 0][:3]
@@ -60,10 +72,13 @@ _MEMORY_UNITS = {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024}
 
 def parse_memory(text: str, option: str = "--mem") -> int:
     """Slurm memory sizes (``500``, ``500M``, ``4G``, ``1T``; the default unit is MB), in MB."""
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?", text.strip(), flags=re.IGNORECASE)
-    if not match:
+    value = text.strip().upper()
+    value = value[:-2] if value.endswith("IB") else value[:-1] if value.endswith("B") else value
+    unit = value[-1] if value[-1:] in ("K", "M", "G", "T") else ""
+    whole, dot, fraction = (value[:-1] if unit else value).rstrip().partition(".")
+    if not _is_number(whole) or (dot and not _is_number(fraction)):
         raise JobError(f"{option} {text!r} is not a memory size", "use a number with K, M, G or T, e.g. 4G or 500M")
-    number, unit = float(match.group(1)), (match.group(2) or "M").upper()
+    number, unit = float(f"{whole}.{fraction or 0}"), unit or "M"
     megabytes = round(number * _MEMORY_UNITS[unit])
     if megabytes <= 0:
         raise JobError(f"{option} {text!r} is less than 1 MB", "give at least 1M")
@@ -93,6 +108,8 @@ class ArraySpec:
 
     @classmethod
     def parse(cls, text: str) -> ArraySpec:
+        import re
+
         hint = "use indices like 0-99, 1,3,5, 0-15:4, with an optional %limit: 0-99%10"
         body, _, limit_text = text.strip().partition("%")
         limit: Optional[int] = None
@@ -128,7 +145,7 @@ class ArraySpec:
 # ---------------------------------------------------------------------------------------- dependency
 
 DEPENDENCY_TYPES = ("after", "afterany", "afterok", "afternotok", "aftercorr", "singleton")
-JOB_ID = re.compile(r"^[A-Za-z]?\d+(?:_\d+)?(?:\+\d+)?$")
+JOB_ID = r"[A-Za-z]?\d+(?:_\d+)?(?:\+\d+)?"  # a job id, an array task (123_4) or a het job part (123+1)
 
 
 @dataclass(frozen=True)
@@ -140,6 +157,8 @@ class Dependency:
 
     @classmethod
     def parse(cls, text: str) -> Dependency:
+        import re
+
         hint = (
             f"use TYPE:JOBID[:JOBID...] joined by ',' (all) or '?' (any); TYPE is one of {', '.join(DEPENDENCY_TYPES)}"
         )
@@ -155,7 +174,7 @@ class Dependency:
             if kind == "singleton":
                 if ids:
                     raise JobError(f"--dependency {text!r}: singleton takes no job ids", hint)
-            elif not ids or not all(JOB_ID.match(i) for i in ids):
+            elif not ids or not all(re.fullmatch(JOB_ID, i) for i in ids):
                 raise JobError(f"--dependency {text!r}: {kind} needs job ids, e.g. {kind}:1234", hint)
             conditions.append((kind, tuple(ids)))
         return cls(tuple(conditions), any_of)
@@ -256,7 +275,7 @@ class JobSpec:
 
         Options left as ``None`` (or empty) are not set; an unknown option names the valid ones.
         """
-        valid = {f.name for f in dataclasses.fields(cls)} - {"command"}
+        valid = set(_records.field_names(cls)) - {"command"}
         unknown = sorted(set(options) - valid)
         if unknown:
             raise JobError(f"unknown job option {unknown[0]!r}", f"valid options: {', '.join(sorted(valid))}")
@@ -277,7 +296,7 @@ class JobSpec:
         for name in ("directives", "modules"):
             if name in values:
                 values[name] = tuple(values[name])
-        if "environment" in values and isinstance(values["environment"], Mapping):
+        if "environment" in values and hasattr(values["environment"], "items"):
             values["environment"] = tuple(values["environment"].items())
         return cls(command=tuple(command), **values)
 
@@ -319,10 +338,10 @@ class JobSpec:
         return "roost-%A_%a.err" if self.array else "roost-%j.err"
 
     def with_changes(self, **changes: Any) -> JobSpec:
-        return dataclasses.replace(self, **changes)
+        return _records.replace(self, **changes)  # type: ignore[no-any-return]
 
     def to_json(self) -> Dict[str, Any]:
-        data = dataclasses.asdict(self)
+        data: Dict[str, Any] = _records.asdict(self)
         data["array"] = self.array.text if self.array else None
         data["dependency"] = str(self.dependency) if self.dependency else None
         return data

@@ -9,19 +9,22 @@ system, so ``ROOST_DATA_DIR`` should not point at a plain NFS export shared betw
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import sqlite3
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from roost import paths
+from roost import jsontext
 from roost.errors import JobError
 from roost.jobs.backend import JobState, JobStatus, TaskStatus
 from roost.jobs.spec import JobSpec
+
+TYPE_CHECKING = False  # typing, dataclasses and pathlib are not imported at run time: `roost submit` is hot
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+    from pathlib import Path
+    from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+else:
+    from roost._records import dataclass, field
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -101,17 +104,25 @@ class JobRecord:
         }
 
 
-def default_path() -> Path:
-    return paths.data_dir() / "jobs" / "jobs.sqlite"
+def default_path() -> str:
+    from roost import paths
+
+    return os.path.join(paths.data_dir_text(), "jobs", "jobs.sqlite")
 
 
 class Store:
     """The job database.  Open one per process; a forked child must open its own."""
 
     def __init__(self, path: Optional[Path] = None, *, initialise: bool = True) -> None:
-        self.path = Path(path) if path else default_path()
+        self._path = os.fspath(path) if path else default_path()
         self._connection: Optional[sqlite3.Connection] = None
         self._needs_schema = initialise  # processes started after the schema exists (supervisors) skip it
+
+    @property
+    def path(self) -> Path:
+        from pathlib import Path
+
+        return Path(self._path)
 
     @property
     def directory(self) -> Path:
@@ -121,11 +132,11 @@ class Store:
         if self._connection is None:
             try:
                 if self._needs_schema:
-                    _create_private(self.path)
-                connection = sqlite3.connect(str(self.path), timeout=60, isolation_level=None)
+                    _create_private(self._path)
+                connection = sqlite3.connect(self._path, timeout=60, isolation_level=None)
             except (OSError, sqlite3.Error) as exc:
                 raise JobError(
-                    f"cannot open the job database {self.path}: {exc}",
+                    f"cannot open the job database {self._path}: {exc}",
                     "check that ROOST_DATA_DIR (or ~/.local/share/roost) is writable",
                 ) from exc
             connection.execute("PRAGMA busy_timeout = 60000")
@@ -151,16 +162,9 @@ class Store:
             self._connection.close()
             self._connection = None
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        connection = self._connection if self._connection is not None else self.connection()
-        _retry_locked(lambda: connection.execute("BEGIN IMMEDIATE"))
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+    def transaction(self) -> _Transaction:
+        """``with store.transaction() as db:`` one BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any exception)."""
+        return _Transaction(self._connection if self._connection is not None else self.connection())
 
     # ------------------------------------------------------------------------------------- records
 
@@ -189,12 +193,12 @@ class Store:
                     backend,
                     native_id,
                     spec.name,
-                    json.dumps(spec.to_json()),
+                    jsontext.dumps(spec.to_json()),
                     workdir,
                     script,
                     now,
                     JobState.PENDING.value,
-                    json.dumps(dict(environ)) if environ is not None else None,
+                    jsontext.dumps(dict(environ)) if environ is not None else None,
                 ),
             )
             if job_id is None:
@@ -228,12 +232,12 @@ class Store:
         row = self.connection().execute("SELECT spec FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise JobError(f"no job {job_id!r} in roost's records", "list your jobs with: roost jobs --all")
-        return JobSpec.from_json(json.loads(row[0]))
+        return JobSpec.from_json(_loads(row[0]))
 
     def get_environ(self, job_id: str) -> Optional[Dict[str, str]]:
         """The environment the job was submitted from (local jobs run in it, as sbatch's --export=ALL)."""
         row = self.connection().execute("SELECT environ FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return json.loads(row[0]) if row and row[0] else None
+        return _loads(row[0]) if row and row[0] else None
 
     def find(self, job_ids: Iterable[str]) -> List[JobRecord]:
         return [self.get(job_id) for job_id in job_ids]
@@ -306,7 +310,7 @@ def _record_from_row(row: Tuple[Any, ...]) -> JobRecord:
         backend,
         native_id or job_id,
         name,
-        JobSpec.from_json(json.loads(spec)),
+        JobSpec.from_json(_loads(spec)),
         workdir,
         script,
         submitted,
@@ -339,12 +343,31 @@ def _refresh_summary(db: sqlite3.Connection, job_id: str) -> None:
     )
 
 
-def _create_private(path: Path) -> None:
+def _loads(text: str) -> Any:
+    import json  # reading records is not on submit's path; writing uses jsontext
+
+    return json.loads(text)
+
+
+class _Transaction:
+    # A class rather than contextlib.contextmanager: contextlib is not otherwise imported on submit's path.
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def __enter__(self) -> sqlite3.Connection:
+        _retry_locked(lambda: self.connection.execute("BEGIN IMMEDIATE"))
+        return self.connection
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        self.connection.execute("ROLLBACK" if kind is not None else "COMMIT")
+
+
+def _create_private(path: str) -> None:
     """The records hold each job's environment (tokens included, as sbatch's spool does): only the user may
     read them.  SQLite gives its -wal and -shm files the database file's mode."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not path.exists():
-        os.close(os.open(str(path), os.O_WRONLY | os.O_CREAT, 0o600))
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    if not os.path.exists(path):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 def _retry_locked(action: Any, attempts: int = 100) -> Any:

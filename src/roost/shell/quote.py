@@ -11,6 +11,17 @@ def quote_posix(value: str) -> str:
     return "'" + value.replace("'", "'\\''") + "'"
 
 
+_BARE_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-")
+
+
+def quote_word(value: str) -> str:
+    """shlex.quote without importing shlex and re: words of safe characters stay bare (a readable command
+    line in job scripts); others are single-quoted, a quote inside written as '"'"'."""
+    if value and all(char in _BARE_SAFE for char in value):
+        return value
+    return "'" + value.replace("'", "'\"'\"'") + "'"
+
+
 def _double_quoted(value: str) -> str:
     """Escape for use inside double quotes (where only \\ " $ and ` are special)."""
     for char in ("\\", '"', "$", "`"):

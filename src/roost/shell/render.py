@@ -7,8 +7,6 @@ executed.  Shell *function* bodies are code by definition (``set_shell_function`
 
 from __future__ import annotations
 
-import json
-
 from roost.shell.change import Action, EnvChange, Op
 from roost.shell.quote import (  # noqa: F401  (re-exported: callers import quoting from here)
     _double_quoted,
@@ -20,7 +18,7 @@ from roost.shell.quote import (  # noqa: F401  (re-exported: callers import quot
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
-    from typing import Callable, Dict, List
+    from typing import Callable, Dict, List, Sequence
 
 SHELLS = ("bash", "zsh", "sh", "fish", "python", "json")
 
@@ -123,6 +121,8 @@ def render_python(change: EnvChange) -> str:
 
 
 def render_json(change: EnvChange) -> str:
+    import json  # only for this target: json imports re, which `module` and `roost submit` do without
+
     return json.dumps(change.to_json(), indent=None, separators=(",", ":"))
 
 
@@ -155,21 +155,30 @@ def eval_function_body(argv: List[str], shell: str, *, extra_first: bool = False
     return "    eval \"$(" + " ".join(quote_posix(a) for a in argv) + " \"$@\")\""
 
 
-def dispatch_function_body(python: str, evaluated: List[str], fast: List[str], shell: str) -> str:
+def dispatch_function_body(
+    python: str,
+    evaluated: List[str],
+    fast: List[str],
+    shell: str,
+    direct: Sequence[str] = (),
+    direct_command: Sequence[str] = (),
+) -> str:
     """Body of the ``roost`` shell function: sub-commands in ``evaluated`` (activate, deactivate) run ``fast``
     (a start-up-lean command line) with the shell and the arguments, and the shell evaluates what it prints;
-    everything else runs the CLI normally."""
+    those in ``direct`` (submit) run ``direct_command`` with the arguments; everything else runs the CLI."""
     if shell == "fish":
         py = quote_fish(python)
         cases = " ".join(quote_fish(e) for e in evaluated)
         command = " ".join(quote_fish(a) for a in fast)
-        return (f"    if contains -- \"$argv[1]\" {cases}\n"
-                f"        {command} fish $argv | source\n"
-                f"    else\n        {py} -m roost $argv\n    end")
+        body = f"    if contains -- \"$argv[1]\" {cases}\n        {command} fish $argv | source\n"
+        if direct:
+            direct_line = " ".join(quote_fish(a) for a in direct_command)
+            body += f"    else if contains -- \"$argv[1]\" {' '.join(quote_fish(d) for d in direct)}\n"
+            body += f"        {direct_line} $argv\n"
+        return body + f"    else\n        {py} -m roost $argv\n    end"
     py = quote_posix(python)
-    pattern = "|".join(evaluated)
     command = " ".join(quote_posix(a) for a in fast)
-    return (f"    case \"${{1-}}\" in\n"
-            f"        {pattern}) eval \"$({command} {shell} \"$@\")\";;\n"
-            f"        *) {py} -m roost \"$@\";;\n"
-            f"    esac")
+    body = f"    case \"${{1-}}\" in\n        {'|'.join(evaluated)}) eval \"$({command} {shell} \"$@\")\";;\n"
+    if direct:
+        body += f"        {'|'.join(direct)}) {' '.join(quote_posix(a) for a in direct_command)} \"$@\";;\n"
+    return body + f"        *) {py} -m roost \"$@\";;\n    esac"
