@@ -10,6 +10,9 @@ export DEBIAN_FRONTEND=noninteractive
 CONF_MARK="# roost slurm.sh config 2: slurmdbd accounting, cgroup v1"
 DB_PASS=roost-slurmdbd  # a throwaway test cluster's database, reachable from localhost only
 
+# Without an init to reap them, stopped daemons linger as zombies: those count as gone.
+running() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+running_from() { local pid; pid=$(cat "$1" 2>/dev/null) && running "$pid"; }
 slurm_answers() { timeout 5 sinfo -h -o %t 2>/dev/null | grep -qE '^(idle|mix|alloc|comp)'; }
 # sacct exits 0 even when accounting is off; it then only says so on stderr.
 accounting_answers() {
@@ -25,7 +28,9 @@ poll() {  # poll TRIES COMMAND...: retry every 0.1 s
   return 1
 }
 
-if command -v sinfo >/dev/null && slurm_answers && conf_is_current && accounting_answers; then exit 0; fi
+# (sinfo and sacct wait seconds for daemons that are not there: look at the pid files first.)
+if running_from /run/slurmctld.pid && running_from /run/slurmdbd.pid && conf_is_current \
+  && slurm_answers && accounting_answers; then exit 0; fi
 
 if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null \
   || ! command -v slurmdbd >/dev/null || ! command -v mariadbd >/dev/null; then
@@ -122,16 +127,12 @@ CONF
 
 # sacctmgr reads AccountingStorageType from slurm.conf, so this comes after it is written.
 dbd_answers() { timeout 5 sacctmgr -n -P list cluster format=cluster >/dev/null 2>&1; }
-if ! dbd_answers; then
-  slurmdbd
-  poll 300 dbd_answers || { echo "slurm.sh: slurmdbd did not start; see /var/log/slurm/slurmdbd.log" >&2; exit 1; }
-fi
+running_from /run/slurmdbd.pid || slurmdbd
+poll 300 dbd_answers || { echo "slurm.sh: slurmdbd does not answer; see /var/log/slurm/slurmdbd.log" >&2; exit 1; }
 # slurmctld would register the cluster itself; adding it first means no job of the first seconds is lost.
 # No AccountingStorageEnforce: jobs need no user/account associations.
 timeout 10 sacctmgr -n -P list cluster format=cluster | grep -qx roost || timeout 10 sacctmgr -i add cluster roost >/dev/null
 
-# Without an init to reap them, stopped daemons linger as zombies: those count as gone.
-running() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 stop_by_pidfile() {
   local pid
   pid=$(cat "$1" 2>/dev/null) || return 0
