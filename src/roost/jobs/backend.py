@@ -7,21 +7,20 @@ return data and never print.
 
 from __future__ import annotations
 
-import enum
-
 TYPE_CHECKING = False  # typing and dataclasses are not imported at run time: `roost submit` is on a hot path
 if TYPE_CHECKING:
     from dataclasses import dataclass, field
+    from enum import Enum
     from typing import Dict, List, Optional, Protocol, Sequence
 
     from roost.jobs.spec import JobSpec
 else:
-    from roost._records import dataclass, field
+    from roost._records import Enum, dataclass, field
 
     Protocol = object
 
 
-class JobState(str, enum.Enum):
+class JobState(str, Enum):
     PENDING = "PENDING"
     RUNNING = "RUNNING"
     COMPLETED = "COMPLETED"

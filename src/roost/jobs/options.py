@@ -9,19 +9,22 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing is not imported at run time: `roost submit` is on a hot path
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
-else:
-    from roost._records import NamedTuple
+    from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 BACKENDS = ("slurm", "local")
 
 
-class Option(NamedTuple):
-    names: Tuple[str, ...]
-    keyword: str
-    metavar: str  # "" for a flag
-    help: str
-    multiple: bool = False
+class Option:
+    """One option: its names, the keyword it fills, its metavar ("" for a flag), help, and whether it repeats."""
+
+    __slots__ = ("help", "keyword", "metavar", "multiple", "names")
+
+    def __init__(self, names: Tuple[str, ...], keyword: str, metavar: str, help: str, multiple: bool = False) -> None:
+        self.names = names
+        self.keyword = keyword
+        self.metavar = metavar
+        self.help = help
+        self.multiple = multiple
 
     @property
     def is_flag(self) -> bool:

@@ -60,6 +60,7 @@ CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks (state);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state);
 """
 
+SCHEMA_VERSION = 1  # PRAGMA user_version once SCHEMA is in place
 NO_TASK = -1  # the task index of a job that is not an array
 
 
@@ -152,10 +153,14 @@ class Store:
         # Switching to WAL takes a lock once per database file; after that it is a no-op.
         if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             _retry_locked(lambda: connection.execute("PRAGMA journal_mode = WAL"))
+        # The schema is written once (a write transaction); later processes read its version and go on.
+        if connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return
         with self.transaction():
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         if self._connection is not None:

@@ -9,11 +9,12 @@ both have removed it (Lmod's rule).
 
 from __future__ import annotations
 
-import enum
-
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
+    from enum import Enum
     from typing import Dict, Iterable, Iterator, List, Mapping, MutableMapping, NamedTuple, Optional, Tuple
+else:
+    from roost._records import Enum
 
 # Aliases and shell functions become names in the user's shell: keep them to characters no shell treats
 # specially, so that nothing in a name can ever be executed.  (Checked with str methods, not `re`: importing
@@ -23,7 +24,7 @@ REFCOUNT_PREFIX = "__ROOST_REF_COUNT_"
 PRIORITY_PREFIX = "__ROOST_PRIORITY_"
 
 
-class Action(enum.Enum):
+class Action(Enum):
     SET = "set"
     UNSET = "unset"
     PREPEND = "prepend"
