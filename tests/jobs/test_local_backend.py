@@ -191,7 +191,12 @@ def test_jobs_outlive_a_killed_cli(local: Path) -> None:
     assert (local / f"roost-{job_id}.out").read_text() == "survived\n"
 
 
-def test_fifty_concurrent_submits_lose_and_duplicate_nothing(local: Path) -> None:
+@pytest.mark.parametrize("journal", ["wal", "delete"])
+def test_fifty_concurrent_submits_lose_and_duplicate_nothing(local: Path, journal: str) -> None:
+    # "delete" (a rollback journal) is what a database on a home that several hosts mount gets.
+    created = Store(journal=journal)
+    assert created.journal_mode() == journal
+    created.close()
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "roost", "submit", "--parsable", "--", "echo", str(n)],
@@ -212,6 +217,7 @@ def test_fifty_concurrent_submits_lose_and_duplicate_nothing(local: Path) -> Non
     assert all(r.state is JobState.COMPLETED for r in records)
     outputs = {(local / f"roost-{job_id}.out").read_text() for job_id in ids}
     assert outputs == {f"{n}\n" for n in range(50)}
+    assert Store().journal_mode() == journal  # later processes keep what the database was created with
 
 
 def test_gpus_are_handed_out_one_job_per_device(local: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,8 +3,10 @@
 Every write is one ``BEGIN IMMEDIATE`` transaction (writers queue on SQLite's lock, with a generous busy
 timeout), so fifty ``roost submit`` processes at once each get their own record and id.  The local
 backend keeps its queue here too: one row per task with its state, resources and supervisor pid.
-WAL mode keeps readers (``roost jobs``) from blocking writers; it needs a local or lock-honouring file
-system, so ``ROOST_DATA_DIR`` should not point at a plain NFS export shared between hosts.
+WAL mode keeps readers (``roost jobs``) from blocking writers, but its index lives in memory shared only
+by processes on one host: on a file system that other hosts mount too (a cluster's NFS or GPFS home, where the
+default data dir is, used from several login nodes) the database uses a rollback journal, whose file locks
+those file systems honour.  The choice is made when the database is created.
 """
 
 from __future__ import annotations
@@ -114,10 +116,13 @@ def default_path() -> str:
 class Store:
     """The job database.  Open one per process; a forked child must open its own."""
 
-    def __init__(self, path: Optional[Path] = None, *, initialise: bool = True) -> None:
+    def __init__(self, path: Optional[Path] = None, *, initialise: bool = True, journal: str = "auto") -> None:
+        """``journal``: "wal", "delete" (a rollback journal), or "auto" (wal unless other hosts share the
+        file system); it applies when the database is created."""
         self._path = os.fspath(path) if path else default_path()
         self._connection: Optional[sqlite3.Connection] = None
         self._needs_schema = initialise  # processes started after the schema exists (supervisors) skip it
+        self._journal = journal
 
     @property
     def path(self) -> Path:
@@ -150,17 +155,28 @@ class Store:
         return self._connection
 
     def _initialise(self, connection: sqlite3.Connection) -> None:
-        # Switching to WAL takes a lock once per database file; after that it is a no-op.
-        if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            _retry_locked(lambda: connection.execute("PRAGMA journal_mode = WAL"))
         # The schema is written once (a write transaction); later processes read its version and go on.
         if connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
             return
+        mode = self.journal_mode_for_new_database()
+        if connection.execute("PRAGMA journal_mode").fetchone()[0] != mode:
+            _retry_locked(lambda: connection.execute(f"PRAGMA journal_mode = {mode}"))
         with self.transaction():
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     connection.execute(statement)
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def journal_mode_for_new_database(self) -> str:
+        if self._journal != "auto":
+            return self._journal
+        from roost import fs
+
+        return "delete" if fs.is_shared(os.path.dirname(self._path)) else "wal"
+
+    def journal_mode(self) -> str:
+        """The journal mode the database uses: "wal" or "delete"."""
+        return str(self.connection().execute("PRAGMA journal_mode").fetchone()[0])
 
     def close(self) -> None:
         if self._connection is not None:
