@@ -14,7 +14,7 @@ DB_PASS=roost-slurmdbd  # a throwaway test cluster's database, reachable from lo
 running() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 running_from() { local pid; pid=$(cat "$1" 2>/dev/null) && running "$pid"; }
 slurm_answers() { timeout 5 sinfo -h -o %t 2>/dev/null | grep -qE '^(idle|mix|alloc|comp)'; }
-# sacct exits 0 even when accounting is off; it then only says so on stderr.
+# With accounting off, sacct answers "Slurm accounting storage is disabled" (and exits 1).
 accounting_answers() {
   local out
   out=$(timeout 10 sacct -n -X -j 1 -o JobID 2>&1) && ! grep -qi disabled <<<"$out"

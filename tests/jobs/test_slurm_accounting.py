@@ -10,6 +10,7 @@ itself said about the same jobs.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -103,6 +104,20 @@ def test_forgotten_jobs_are_answered_by_sacct_as_slurmctld_answered(slurm: Path)
 def test_unknown_job_ids_are_simply_absent_from_sacct(slurm: Path) -> None:
     backend = ForgottenBySlurmctld(Store())
     assert backend.status(["999999"]) == {}
+
+
+def test_without_accounting_forgotten_jobs_are_absent_not_an_error(slurm: Path, tmp_path: Path) -> None:
+    """A cluster without slurmdbd: the same sacct, pointed at a slurm.conf with accounting_storage/none."""
+    conf = Path("/etc/slurm/slurm.conf").read_text()
+    lines = [
+        "AccountingStorageType=accounting_storage/none" if line.startswith("AccountingStorageType=") else line
+        for line in conf.splitlines()
+    ]
+    (tmp_path / "slurm.conf").write_text("\n".join(lines) + "\n")
+    environ = dict(os.environ, SLURM_CONF=str(tmp_path / "slurm.conf"))
+    backend = ForgottenBySlurmctld(Store(), environ)
+    assert not backend._has_accounting()
+    assert backend.status(["1"]) == {}
 
 
 def test_job_over_its_memory_limit_ends_out_of_memory(slurm: Path) -> None:
