@@ -87,6 +87,11 @@ CASES = [
     case("toolchain-loads-the-hierarchy", "site",
          "load foss/2022a", "?-t list", "load fftw", "load foss/2023a", "?-t list", "unload foss", "?-t list",
          "load foss/2022a fftw", "swap gcc/13.1.0", "?-t list"),
+    # A toolchain whose load() swaps the compiler the user loaded: the MPI branch comes back after the toolchain.
+    case("toolchain-swaps-the-users-compiler", "site",
+         "load gcc/13.1.0 openmpi", "load fftw", "load foss/2022a", "?-t list"),
+    case("toolchain-swaps-the-users-compiler-one-line", "site",
+         "load gcc/13.1.0 openmpi", "load fftw foss/2022a cmake", "?-t list"),
     # Tcl modulefiles beside Lua ones.
     case("tcl-cuda-swap-versions", "site",
          "load cuda/12.2", "swap cuda cuda/11.8", "?-t list", "unload cuda"),

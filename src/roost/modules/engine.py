@@ -104,6 +104,9 @@ class Engine:
         self._tree_key: Optional[str] = None
         self._pending: List[str] = []
         self._depth = 0
+        # MODULEPATH when the table last matched it: a change that is undone within one command (a toolchain
+        # swap unloads and reloads its compiler) still leaves modules to reactivate, as Lmod's changeMPATH flag.
+        self._reconciled_mpath = environ.get("MODULEPATH") or ""
 
     # ---- the tree under the current MODULEPATH ---------------------------------------------------
     def modulepath(self) -> List[str]:
@@ -180,7 +183,10 @@ class Engine:
                 continue
             # an alias or symbolic version is remembered by what it stands for (as Lmod's userName)
             self.load_entry(entry, user_name=self.tree().translate(name), user=True)
-            self.reconcile_hierarchy()  # per module, as Lmod: a swapped compiler's branch returns right after it
+            if same is not None:
+                # a version swap is a load of its own in Lmod: a swapped compiler's branch returns right after it
+                self.reconcile_hierarchy()
+        # otherwise modules left out or made reachable by MODULEPATH changes follow the whole command line (Lmod)
         self.reconcile_hierarchy()
 
     def load_entry(self, entry: Entry, *, user_name: str = "", user: bool = True, ref: int = 0) -> Optional[Loaded]:
@@ -193,9 +199,13 @@ class Engine:
             return None  # a module that (indirectly) loads itself
         if same is not None:
             self.unload_module(same)  # the one-name rule: python/3.12 replaces python/3.11
-            self.messages.append(
-                f"\nThe following have been reloaded with a version change:\n  1) {same.fullname} => {entry.fullname}\n"
-            )
+            if same.fullname != entry.fullname:
+                self.messages.append(
+                    "\nThe following have been reloaded with a version change:\n"
+                    f"  1) {same.fullname} => {entry.fullname}\n"
+                )
+            else:  # the same name from another directory (MODULEPATH moved under it)
+                self.reloaded.append(entry.fullname)
         frame = Frame(self, entry.fullname, entry.file, "load", user_name=user_name, mpath=entry.mpath)
         self._pending.append(entry.file)
         try:
@@ -208,14 +218,7 @@ class Engine:
                         props=frame.properties, ref=ref, user=user, family=frame.family_name or "",
                         user_name=user_name)
         self.table.modules.append(module)
-        if same is not None and self._depth_pending():
-            # a version swap inside a modulefile (a toolchain loading another compiler): the compiler's
-            # branch is reloaded right away, before the loading module is recorded (Lmod's order)
-            self.reconcile_hierarchy(force=True)
         return module
-
-    def _depth_pending(self) -> bool:
-        return bool(self._pending)
 
     def load_from_modulefile(self, specs: List[Spec], how: str, frame: Frame) -> None:
         if how == "load_any":
@@ -234,8 +237,11 @@ class Engine:
                     satisfied.ref += 1
                     continue
                 entry = self.find(spec)
-                if how in ("load", "always_load") and entry is not None and entry.file == satisfied.file:
-                    self.reload_at_end(satisfied, entry)  # load() of a loaded module reloads it; depends_on does not
+                if how in ("load", "always_load") and entry is not None:
+                    if entry.file == satisfied.file:
+                        self.reload_at_end(satisfied, entry)  # load() of a loaded module reloads it (not depends_on)
+                    else:  # the name means another file now (a toolchain swapped the compiler): swap it here
+                        self.load_entry(entry, user_name=satisfied.user_name, user=satisfied.user, ref=satisfied.ref)
                 continue
             entry = self.find(spec)
             if entry is None:
@@ -393,11 +399,12 @@ class Engine:
     def reconcile_hierarchy(self, *, force: bool = False) -> None:
         """After MODULEPATH changes: reload modules found elsewhere now, deactivate the unreachable ones,
         reactivate inactive ones that are reachable again."""
-        if not force and (self.state.get("MODULEPATH") or "") == (self.original.get("MODULEPATH") or ""):
+        if not force and (self.state.get("MODULEPATH") or "") == self._reconciled_mpath:
             return
         for _ in range(MAX_HIERARCHY_PASSES):
             if not self._reconcile_once():
-                return
+                break
+        self._reconciled_mpath = self.state.get("MODULEPATH") or ""
 
     def _reconcile_once(self) -> bool:
         mpaths = set(self.modulepath())
