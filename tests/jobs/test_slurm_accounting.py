@@ -129,9 +129,11 @@ def test_job_over_its_memory_limit_ends_out_of_memory(slurm: Path) -> None:
     assert "OUT_OF_MEMORY" in shown.stdout, shown.stdout + shown.stderr
     data = json.loads(roost("status", job_id, "--json").stdout)
     assert data["state"] == "OUT_OF_MEMORY"
+    assert data["exit_code"] == 137  # SIGKILL, as the local backend reports it (Slurm's own mark is 253)
     assert "survived" not in Path(data["stdout"]).read_text()
     # and accounting agrees
-    assert _from_accounting([job_id], Store())[job_id].state is JobState.OUT_OF_MEMORY
+    from_accounting = _from_accounting([job_id], Store())[job_id]
+    assert from_accounting.state is JobState.OUT_OF_MEMORY and from_accounting.exit_code == 137
 
 
 def test_job_within_its_memory_limit_completes(slurm: Path) -> None:

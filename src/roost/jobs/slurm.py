@@ -8,16 +8,18 @@ forgotten (after MinJobAge) are looked up with one ``sacct`` call when accountin
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import subprocess
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from roost import paths
 from roost.errors import JobError
 from roost.jobs.backend import JobState, JobStatus, TaskStatus, exit_code_from_wait_status
+from roost.jobs.spawn import Completed, run_captured
 from roost.jobs.spec import JobSpec
 from roost.jobs.store import Store
+
+TYPE_CHECKING = False  # typing is not imported at run time: `roost submit` is on a hot path
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 SUBMIT_TIMEOUT = 60
 QUERY_TIMEOUT = 60
@@ -67,18 +69,18 @@ class SlurmBackend:
         self._accounting: Optional[bool] = None
 
     def available(self) -> bool:
-        return shutil.which("sbatch", path=self.environ.get("PATH")) is not None
+        return paths.which("sbatch", self.environ.get("PATH", "")) is not None
 
     def launcher(self) -> str:
         return "slurm"
 
-    def _run(self, argv: List[str], *, timeout: int, stdin: Optional[str] = None) -> subprocess.CompletedProcess[str]:
+    def _run(self, argv: List[str], *, timeout: int, stdin: str = "") -> Completed:
         self.queries += 1
         try:
-            return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=timeout, env=self.environ)
+            return run_captured(argv, stdin=stdin, env=self.environ, timeout=timeout)
         except FileNotFoundError as exc:
             raise JobError(f"{argv[0]} is not on PATH", "load Slurm's module, or use --backend local") from exc
-        except subprocess.TimeoutExpired as exc:
+        except TimeoutError as exc:
             raise JobError(
                 f"{argv[0]} did not answer within {timeout} s",
                 "the Slurm controller may be down; try again later or ask your admins",
@@ -119,6 +121,8 @@ class SlurmBackend:
             if "Invalid job id" in done.stderr:  # versions that filter --json: every job asked for is gone
                 return {}
             raise JobError(f"squeue failed: {done.stderr.strip()}", "check that Slurm is reachable: sinfo")
+        import json  # not on submit's path
+
         try:
             jobs = json.loads(done.stdout).get("jobs", [])
         except ValueError as exc:
@@ -138,7 +142,7 @@ class SlurmBackend:
 
     def _has_accounting(self) -> bool:
         if self._accounting is None:
-            if not shutil.which("sacct", path=self.environ.get("PATH")):
+            if not paths.which("sacct", self.environ.get("PATH", "")):
                 self._accounting = False
             else:
                 done = self._run(["sacct", "-n", "-X", "-j", "1", "-o", "JobID"], timeout=QUERY_TIMEOUT)
@@ -146,22 +150,54 @@ class SlurmBackend:
         return self._accounting
 
     def _sacct(self, job_ids: Sequence[str]) -> Dict[str, JobStatus]:
+        """States of jobs slurmctld no longer lists, from the accounting database, in one call.
+
+        One line per job or array task (``123``, ``123_4``; the not-yet-started rest of an array is one
+        line, ``123_[5-9%2]``), then its steps (``123_4.batch``...).  ExitCode reads ``exit:signal``; a
+        signal counts as 128 + signal, as in squeue's answers.  A cancelled or timed-out job's own line says
+        0:0, so its batch step's code is used then (squeue reports that one too).  Reason is only a pending
+        reason: finished jobs keep a stale one, so it is dropped.
+        """
         done = self._run(
-            ["sacct", "-n", "-X", "-P", "-o", "JobID,State,ExitCode,Reason", "-j", ",".join(job_ids)],
+            ["sacct", "-n", "-P", "-o", "JobID,State,ExitCode,Reason", "-j", ",".join(job_ids)],
             timeout=QUERY_TIMEOUT,
         )
-        result: Dict[str, JobStatus] = {}
-        for line in done.stdout.splitlines():
-            parts = line.split("|")
-            if len(parts) < 3:
-                continue
-            job, _, task_text = parts[0].partition("_")
-            exit_text, _, signal_text = parts[2].partition(":")
-            code = 128 + int(signal_text) if signal_text.isdigit() and int(signal_text) else int(exit_text or 0)
-            task = int(task_text) if task_text.isdigit() else None
-            result.setdefault(job, JobStatus(job)).tasks.append(
-                TaskStatus(task, map_state(parts[1]), code, parts[3] if len(parts) > 3 else "")
+        if done.returncode != 0:
+            # Not "forgotten": an unreachable slurmdbd must not turn every job into an unknown end.
+            raise JobError(
+                f"sacct failed: {done.stderr.strip() or f'exit code {done.returncode}'}",
+                "Slurm's accounting daemon (slurmdbd) may be down; try again later or ask your admins",
             )
+        from roost.jobs.spec import ArraySpec
+
+        def exit_code(text: str) -> int:
+            exit_status, _, signal_text = text.partition(":")
+            signal = int(signal_text) if signal_text.isdigit() else 0
+            return 128 + signal if signal else int(exit_status or 0)
+
+        lines = [line.split("|") for line in done.stdout.splitlines()]
+        batch_codes = {
+            parts[0][: -len(".batch")]: exit_code(parts[2])
+            for parts in lines
+            if len(parts) >= 4 and parts[0].endswith(".batch")
+        }
+        result: Dict[str, JobStatus] = {}
+        for parts in lines:
+            if len(parts) < 4 or "." in parts[0]:
+                continue  # steps: only the batch step's exit code matters, read above
+            job_text, state_text, exit_text, reason = parts[:4]
+            job, _, task_text = job_text.partition("_")
+            state = map_state(state_text)
+            code = (exit_code(exit_text) or batch_codes.get(job_text, 0)) if state.finished else None
+            code = _same_oom_code(state, code)
+            reason = "" if state.finished or reason == "None" else reason
+            if task_text.startswith("["):
+                tasks: List[Optional[int]] = list(ArraySpec.parse(task_text.strip("[]")).indices)
+            else:
+                tasks = [int(task_text) if task_text.isdigit() else None]
+            result.setdefault(job, JobStatus(job)).tasks.extend(TaskStatus(t, state, code, reason) for t in tasks)
+        for status in result.values():
+            status.tasks.sort(key=lambda t: -1 if t.task is None else t.task)
         return result
 
     # -- cancel
@@ -189,6 +225,7 @@ def _tasks_of(job: Mapping[str, Any], task: Optional[int]) -> List[TaskStatus]:
     reason = "" if reason == "None" else reason
     raw_exit = job.get("exit_code")
     code = exit_code_from_wait_status(raw_exit) if isinstance(raw_exit, int) and state.finished else None
+    code = _same_oom_code(state, code)
     pending_range = str(job.get("array_task_string") or "")
     if job.get("array_job_id") and task is None and pending_range:
         # The not-yet-started rest of an array is one entry: "5-99%10".
@@ -197,6 +234,15 @@ def _tasks_of(job: Mapping[str, Any], task: Optional[int]) -> List[TaskStatus]:
         indices = ArraySpec.parse(pending_range.split("%")[0]).indices
         return [TaskStatus(i, state, code, reason) for i in indices]
     return [TaskStatus(task, state, code, reason)]
+
+
+# Slurm ends a job its cgroup killed for memory with exit code 253, its own mark; the processes died of SIGKILL,
+# which roost reports as 137 (128 + 9) on every backend, as the local one does.
+_SLURM_OOM_EXIT = 253
+
+
+def _same_oom_code(state: JobState, code: Optional[int]) -> Optional[int]:
+    return 128 + 9 if state is JobState.OUT_OF_MEMORY and code == _SLURM_OOM_EXIT else code
 
 
 def _sbatch_hint(message: str) -> str:
