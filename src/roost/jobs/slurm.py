@@ -220,9 +220,13 @@ def _job_key(job: Mapping[str, Any]) -> Tuple[str, Optional[int]]:
 
 
 def _tasks_of(job: Mapping[str, Any], task: Optional[int]) -> List[TaskStatus]:
-    state = map_state(str(job.get("job_state", "")))
+    slurm_state = str(job.get("job_state", ""))
+    state = map_state(slurm_state)
     reason = str(job.get("state_reason") or "")
     reason = "" if reason == "None" else reason
+    if slurm_state.startswith("COMPLETING") and not reason:
+        # still RUNNING for roost, but ending: after scancel, cgroup clean-up takes a second or two
+        reason = "completing: Slurm is ending the job"
     raw_exit = job.get("exit_code")
     code = exit_code_from_wait_status(raw_exit) if isinstance(raw_exit, int) and state.finished else None
     code = _same_oom_code(state, code)
