@@ -63,7 +63,15 @@ def _spec_name(spec: str) -> str:
 
 def run_worker(request: Dict[str, Any]) -> List[Dict[str, str]]:
     """Solve and install in a child (see roost.envs.rattler_worker for why)."""
+    import importlib.util
+
     from roost.envs.venv import die_with_parent
+
+    if importlib.util.find_spec("rattler") is None:
+        raise EnvError(
+            f"conda environments need py-rattler, which is not installed (this is Python {sys.version.split()[0]})",
+            "py-rattler needs Python 3.10 or later: run roost there, or create a venv env (--kind venv)",
+        )
 
     process = subprocess.run(
         [sys.executable, "-m", "roost.envs.rattler_worker"],
