@@ -65,3 +65,20 @@ def test_fish(site: Dict[str, str], tmp_path: Path) -> None:
                          capture_output=True, text=True, env=site, timeout=60)
     assert out.stdout.splitlines()[0] == "3.12"
     assert "status=1" in out.stdout and "python/3.12" in out.stderr
+
+
+def test_module_load_stays_import_light(site: Dict[str, str], tmp_path: Path) -> None:
+    """`module` runs at every prompt for some users: with warm caches, loading a Lua module through the shell
+    function's own command line imports none of these (each costs milliseconds on a login node)."""
+    from roost.cli.shell_init import fast_command
+
+    probe = "import atexit, sys; atexit.register(lambda: sys.stderr.write('LOADED ' + ' '.join(sys.modules)))"
+    command = fast_command(sys.executable, "roost.modules.command")
+    command[-1] = probe + ";" + command[-1]
+    for _ in range(2):  # the first run writes the caches
+        done = subprocess.run([*command, "bash", "load", "python"], capture_output=True, text=True, env=site)
+        assert "PYV" in done.stdout, done.stderr
+    loaded = set(done.stderr.rpartition("LOADED ")[2].split())
+    assert "roost.modules.lua" in loaded  # the probe saw the load
+    heavy = {"click", "rich", "typing", "dataclasses", "inspect", "subprocess", "pathlib", "re", "enum", "json"}
+    assert not heavy & loaded
