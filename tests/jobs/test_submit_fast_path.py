@@ -4,6 +4,7 @@ everything else to it, and stays import-light (what makes submitting in a loop c
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import List
 
 import pytest
 from jobs_helpers import roost
+from tests.conftest import require_service
 
 from roost.cli.jobs import submit as click_submit
 from roost.jobs.options import SUBMIT_OPTIONS, parse_fast
@@ -68,14 +70,28 @@ def test_bad_values_fail_on_the_fast_path_with_the_library_message(clean_environ
     assert roost("jobs", "--all", "--json", check=True).stdout.strip() == "[]"  # no record left behind
 
 
-def test_shell_function_submits_through_the_fast_path(clean_environ: None, tmp_path: Path) -> None:
-    script = (
-        'eval "$(roost shell-init bash)"\n'
-        f"cd {tmp_path}\n"
-        "id=$(roost submit --backend local --parsable -c 2 -- sh -c 'echo threads=$OMP_NUM_THREADS')\n"
-        'roost wait "$id" && cat "roost-$id.out"\n'
+_SHELL_SCRIPTS = {
+    "bash": ["bash", "-c", 'eval "$(roost shell-init bash)"\n{body}'],
+    "zsh": ["zsh", "-f", "-c", 'eval "$(roost shell-init zsh)"\n{body}'],
+    "fish": ["fish", "--no-config", "-c", "roost shell-init fish | source\n{body}"],
+}
+_SUBMIT_AND_READ = {
+    "posix": "id=$(roost submit --backend local --parsable -c 2 -- sh -c 'echo threads=$OMP_NUM_THREADS')\n"
+             'roost wait "$id" && cat "roost-$id.out"',
+    "fish": "set id (roost submit --backend local --parsable -c 2 -- sh -c 'echo threads=$OMP_NUM_THREADS')\n"
+            'roost wait $id; and cat roost-$id.out',
+}
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_shell_function_submits_through_the_fast_path(clean_environ: None, tmp_path: Path, shell: str) -> None:
+    if shutil.which(shell) is None:
+        require_service(shell)
+    *argv, template = _SHELL_SCRIPTS[shell]
+    body = _SUBMIT_AND_READ["fish" if shell == "fish" else "posix"]
+    done = subprocess.run(
+        [*argv, template.format(body=body)], capture_output=True, text=True, timeout=120, cwd=tmp_path
     )
-    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "threads=2" in done.stdout
 
