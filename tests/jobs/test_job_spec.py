@@ -198,3 +198,13 @@ def test_memory_values(text: str, megabytes: int) -> None:
     else:
         with pytest.raises(JobError):
             parse_memory(text)
+
+
+def test_command_lines_make_their_own_array() -> None:
+    spec = JobSpec.create((), commands=["echo a", "python run.py --x 2"], array_limit="4")
+    assert spec.array is not None and spec.array.text == "0-1%4" and spec.name == "echo"  # the first line
+    assert JobSpec.from_json(spec.to_json()) == spec
+    with pytest.raises(JobError, match="drop --array"):
+        JobSpec.create((), commands=["a", "b"], array="0-5")
+    with pytest.raises(JobError, match="positive whole number"):
+        JobSpec.create((), commands=["a"], array_limit="0")

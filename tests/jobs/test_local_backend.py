@@ -347,3 +347,32 @@ def test_a_job_over_its_memory_ends_as_out_of_memory(local: Path) -> None:
     assert "more than the 100 MB asked for" in record.reason
     within = api.submit([sys.executable, "-c", "x = bytearray(10 * 1024 * 1024)"], mem="200M")
     assert within.wait(timeout=30).state is JobState.COMPLETED
+
+
+def test_array_from_a_command_file_runs_one_line_per_task(local: Path) -> None:
+    from array_from_helpers import EXPECTED_OUTPUT, write_command_file
+
+    commands = write_command_file(local)
+    done = roost("submit", "--wait", "--array-from", str(commands), "--array-limit", "2", timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    job_id = submitted_id(done)
+    record = Store().get(job_id)
+    assert record.name == "sweep" and record.spec.array is not None and record.spec.array.text == "0-2%2"
+    assert [(local / f"roost-{job_id}_{task}.out").read_text() for task in range(3)] == EXPECTED_OUTPUT
+    assert (local / "third.txt").read_text() == "it's alpha=0.3\n"
+    commands.write_text("echo changed\n" * 3)  # the lines travelled with the job: editing the file changes nothing
+    assert "changed" not in record.script
+
+
+def test_array_from_refuses_what_it_cannot_run(local: Path) -> None:
+    (local / "empty.txt").write_text("# nothing yet\n\n")
+    empty = roost("submit", "--array-from", "empty.txt")
+    assert empty.returncode == 1 and "has no commands" in empty.stderr
+    missing = roost("submit", "--array-from", "nope.txt")
+    assert missing.returncode == 1 and "cannot read the command file" in missing.stderr
+    (local / "two.txt").write_text("true\ntrue\n")
+    both = roost("submit", "--array-from", "two.txt", "--", "true")
+    assert both.returncode == 1 and "give only one of" in both.stderr
+    limit_alone = roost("submit", "--array-limit", "3", "--", "true")
+    assert limit_alone.returncode == 1 and "--array-limit goes with --array-from" in limit_alone.stderr
+    assert roost("jobs", "--all", "--json", check=True).stdout.strip() == "[]"  # nothing recorded

@@ -147,3 +147,14 @@ def test_zz_time_limit_ends_the_job_as_timeout(slurm_timeout_job: Optional[Tuple
     record = api.wait(store, [job_id], timeout=180)[0]
     assert record.state is JobState.TIMEOUT
     assert (store_path.parent / f"roost-{job_id}.out").read_text() == "started\n"
+
+
+def test_array_from_a_command_file_under_sbatch(slurm: Path) -> None:
+    from array_from_helpers import EXPECTED_OUTPUT, write_command_file
+
+    commands = write_command_file(slurm)
+    done = roost("submit", "--wait", "-t", "1", "--array-from", str(commands), timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    job_id = submitted_id(done)
+    assert [(slurm / f"roost-{job_id}_{task}.out").read_text() for task in range(3)] == EXPECTED_OUTPUT
+    assert (slurm / "third.txt").read_text() == "it's alpha=0.3\n"

@@ -31,6 +31,7 @@ SAME_AS_CLICK = [
     ["-t", "-5", "--", "true"],  # a value that looks like an option is still the value
     ["script.py", "--time", "5"],  # options after the command belong to the command
     ["--", "--", "odd"],
+    ["--array-from", "sweep.txt", "--array-limit", "5", "-t", "5"],
 ]
 
 

@@ -146,6 +146,19 @@ def submit(
     return submit_spec(spec, backend=backend, store=store)
 
 
+def submit_commands(
+    lines: Sequence[str],
+    *,
+    backend: Optional[str] = None,
+    store: Optional[Store] = None,
+    array_limit: Optional[int] = None,
+    **options: Any,
+) -> Job:
+    """One array job whose task i runs the shell command line ``lines[i]`` (what ``--array-from FILE`` does)."""
+    spec = JobSpec.create((), commands=list(lines), array_limit=array_limit, **options)
+    return submit_spec(spec, backend=backend, store=store)
+
+
 class Executor:
     """Submit Python callables (as submitit does): ``Executor(time="10:00").submit(fn, *args, **kwargs)``."""
 

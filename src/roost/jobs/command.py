@@ -49,6 +49,13 @@ def run_submit(command: Sequence[str], values: Mapping[str, Any]) -> Optional[Tu
 
     options = {k: v for k, v in values.items() if k not in _COMMAND_KEYWORDS}
     options["workdir"] = os.path.realpath(options["workdir"]) if options.get("workdir") else os.getcwd()
+    command_file = options.pop("array_from", None)
+    if command_file:
+        from roost.jobs.spec import read_command_file
+
+        options["commands"] = read_command_file(command_file)
+        if not options.get("job_name"):  # `roost jobs` shows the sweep by its file: params.txt -> params
+            options["job_name"] = os.path.splitext(os.path.basename(command_file))[0] or None
     spec = JobSpec.create(_with_interpreter(list(command), options), **options)
     backend = api.backend_name(values.get("backend"))
     if values.get("dry_run"):

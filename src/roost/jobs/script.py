@@ -73,7 +73,11 @@ def thread_change(spec: JobSpec) -> EnvChange:
 
 def command_line(spec: JobSpec, launcher: str) -> str:
     """The line that runs the user's work, with the MPI launcher in front when asked."""
-    if spec.wrap is not None:
+    if spec.commands:
+        # each task runs its own line of the --array-from file (the lines travel inside the script)
+        task_line = '"${roost_commands[$SLURM_ARRAY_TASK_ID]}"'
+        body = f"eval {task_line}" if not spec.mpi else f"bash -c {task_line}"
+    elif spec.wrap is not None:
         body = spec.wrap if not spec.mpi else f"bash -c {quote_posix(spec.wrap)}"
     else:
         body = " ".join(quote_word(word) for word in spec.command)
@@ -112,5 +116,9 @@ def render_script(spec: JobSpec, *, launcher: str = "slurm", setup: Optional[Env
     threads = thread_change(spec)
     if threads:
         lines += ["", "# roost: threads from --cpus-per-task", render(threads, "bash").rstrip("\n")]
+    if spec.commands:
+        lines += ["", "# roost: one command per array task (--array-from)", "roost_commands=("]
+        lines += [f"    {quote_posix(command)}" for command in spec.commands]
+        lines += [")"]
     lines += ["", command_line(spec, launcher)]
     return "\n".join(lines) + "\n"

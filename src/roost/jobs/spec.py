@@ -223,6 +223,7 @@ class JobSpec:
 
     command: Tuple[str, ...] = ()
     wrap: Optional[str] = None
+    commands: Tuple[str, ...] = ()  # one shell command line per array task (--array-from FILE)
     job_name: Optional[str] = None
     partition: Optional[str] = None
     account: Optional[str] = None
@@ -252,10 +253,14 @@ class JobSpec:
     environment: Tuple[Tuple[str, str], ...] = field(default=())  # extra variables set in the job
 
     def __post_init__(self) -> None:
-        if not self.command and not self.wrap:
+        given = [what for what, value in (("a command", self.command), ("--wrap", self.wrap),
+                                          ("--array-from", self.commands)) if value]
+        if not given:
             raise JobError("the job has no command", "give one after --, e.g. roost submit -- python run.py")
-        if self.command and self.wrap:
-            raise JobError("give either a command or --wrap, not both", "drop one of them")
+        if len(given) > 1:
+            raise JobError(f"give only one of {' and '.join(given)}", "drop the others")
+        if self.commands:
+            _check_command_lines(self.commands, self.array)
         for name in ("nodes", "ntasks", "ntasks_per_node", "cpus_per_task", "time", "mem", "mem_per_cpu"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value <= 0):
@@ -275,6 +280,8 @@ class JobSpec:
 
         Options left as ``None`` (or empty) are not set; an unknown option names the valid ones.
         """
+        options = dict(options)
+        array_limit = options.pop("array_limit", None)
         valid = set(_records.field_names(cls)) - {"command"}
         unknown = sorted(set(options) - valid)
         if unknown:
@@ -287,6 +294,11 @@ class JobSpec:
             "array": ArraySpec.parse,
             "dependency": Dependency.parse,
         }
+        if values.get("commands"):
+            values["commands"] = tuple(values["commands"])
+            values.setdefault("array", _array_for(values["commands"], array_limit))
+        elif array_limit is not None:
+            raise JobError("--array-limit goes with --array-from", "for --array, write the limit as 0-99%10")
         for name, parse in parsers.items():
             if isinstance(values.get(name), str):
                 values[name] = parse(values[name])
@@ -306,10 +318,11 @@ class JobSpec:
     def name(self) -> str:
         if self.job_name:
             return self.job_name
-        if self.command:
-            first = self.command[0].rsplit("/", 1)[-1]
-            if first.startswith("python") and len(self.command) > 1:
-                first = self.command[1].rsplit("/", 1)[-1]
+        words = self.command or tuple(self.commands[0].split()[:2] if self.commands else ())
+        if words:
+            first = words[0].rsplit("/", 1)[-1]
+            if first.startswith("python") and len(words) > 1:
+                first = words[1].rsplit("/", 1)[-1]
             return first or "job"
         return "wrap"
 
@@ -351,10 +364,36 @@ class JobSpec:
         values = dict(data)
         values["array"] = ArraySpec.parse(values["array"]) if values.get("array") else None
         values["dependency"] = Dependency.parse(values["dependency"]) if values.get("dependency") else None
-        for name in ("command", "directives", "modules"):
+        for name in ("command", "directives", "modules", "commands"):
             values[name] = tuple(values.get(name) or ())
         values["environment"] = tuple(tuple(pair) for pair in values.get("environment") or ())
         return cls(**values)
+
+
+def read_command_file(path: str) -> Tuple[str, ...]:
+    """The command lines of an --array-from file: one per line; blank lines and # comments are skipped."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = [line.strip() for line in handle.read().splitlines()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise JobError(f"cannot read the command file {path}: {exc}", "give a text file, one command per line") from exc
+    commands = tuple(line for line in lines if line and not line.startswith("#"))
+    if not commands:
+        raise JobError(f"the command file {path} has no commands", "write one shell command per line")
+    return commands
+
+
+def _array_for(commands: Sequence[str], limit: Optional[str]) -> str:
+    if limit is not None and (not str(limit).isdigit() or int(limit) <= 0):
+        raise JobError(f"--array-limit {limit!r} is not a positive whole number", "use e.g. --array-limit 10")
+    return f"0-{len(commands) - 1}" + (f"%{limit}" if limit is not None else "")
+
+
+def _check_command_lines(commands: Sequence[str], array: Optional[ArraySpec]) -> None:
+    if array is None or array.indices != tuple(range(len(commands))):
+        raise JobError("--array-from makes the array itself (one task per line)", "drop --array; use --array-limit N")
+    if len(commands) > MAX_ARRAY_TASKS:
+        raise JobError(f"the command file has more than {MAX_ARRAY_TASKS} lines", "split it into several files")
 
 
 def _parse_count(name: str, text: str) -> int:
