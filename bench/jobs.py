@@ -102,6 +102,18 @@ def bench_slurm(jobs: int) -> None:
     raw = medians["sbatch --parsable --wrap true"]
     for label, median in medians.items():
         print(f"  {label:<36} {median / raw:6.2f} x sbatch")
+    # The same number of jobs when they are a sweep: one --array-from submission against a loop of sbatch calls.
+    sweep = Path(data) / "sweep.txt"
+    sweep.write_text("".join(f"true {n}\n" for n in range(jobs)))
+    as_array = [*fast_command(sys.executable, "roost.cli.entry"), "submit", "--parsable", f"--directive={held}",
+                "-t", "1", "--array-from", str(sweep)]
+    array_times = _timed(run_cli(as_array), 10)
+    loop_total = sum(times["sbatch --parsable --wrap true"])
+    array_median = statistics.median(array_times)
+    print(
+        f"{jobs} commands: a loop of sbatch calls {loop_total * 1000:.0f} ms in all; roost submit --array-from "
+        f"(one array, shell function) {array_median * 1000:.1f} ms median of 10: ratio {array_median / loop_total:.3f}"
+    )
     for start_index in range(0, len(ids), 500):
         subprocess.run(["scancel", *ids[start_index : start_index + 500]], check=False)
     shutil.rmtree(data, ignore_errors=True)
