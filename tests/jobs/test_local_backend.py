@@ -376,3 +376,16 @@ def test_array_from_refuses_what_it_cannot_run(local: Path) -> None:
     limit_alone = roost("submit", "--array-limit", "3", "--", "true")
     assert limit_alone.returncode == 1 and "--array-limit goes with --array-from" in limit_alone.stderr
     assert roost("jobs", "--all", "--json", check=True).stdout.strip() == "[]"  # nothing recorded
+
+
+def test_array_from_standard_input(local: Path) -> None:
+    lines = "".join(f"echo seed={seed}\n" for seed in (1, 2, 3))
+    done = subprocess.run(
+        [sys.executable, "-m", "roost", "submit", "--wait", "--array-from", "-"],
+        input=lines, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    job_id = submitted_id(done)
+    assert [(local / f"roost-{job_id}_{task}.out").read_text() for task in range(3)] == [
+        "seed=1\n", "seed=2\n", "seed=3\n"
+    ]

@@ -54,7 +54,7 @@ def run_submit(command: Sequence[str], values: Mapping[str, Any]) -> Optional[Tu
         from roost.jobs.spec import read_command_file
 
         options["commands"] = read_command_file(command_file)
-        if not options.get("job_name"):  # `roost jobs` shows the sweep by its file: params.txt -> params
+        if not options.get("job_name") and command_file != "-":  # shown by its file: params.txt -> params
             options["job_name"] = os.path.splitext(os.path.basename(command_file))[0] or None
     spec = JobSpec.create(_with_interpreter(list(command), options), **options)
     backend = api.backend_name(values.get("backend"))

@@ -55,7 +55,7 @@ SUBMIT_OPTIONS: Tuple[Option, ...] = (
     *RESOURCE_OPTIONS,
     Option(("-J", "--job-name"), "job_name", "NAME", "Job name (default: the command's name)."),
     Option(("-a", "--array"), "array", "INDICES", "Array indices with an optional %limit: 0-99%10."),
-    Option(("--array-from",), "array_from", "FILE", "An array with one task per command line in FILE."),
+    Option(("--array-from",), "array_from", "FILE", "An array with one task per command line in FILE (- for stdin)."),
     Option(("--array-limit",), "array_limit", "N", "With --array-from: at most N tasks at once."),
     Option(("-d", "--dependency"), "dependency", "TYPE:ID", "afterok:ID, afterany:ID, ... joined by ',' or '?'."),
     Option(("-o", "--output"), "output", "PATTERN", "stdout file pattern (%j %A %a %x); default roost-%j.out."),

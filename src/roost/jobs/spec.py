@@ -371,10 +371,16 @@ class JobSpec:
 
 
 def read_command_file(path: str) -> Tuple[str, ...]:
-    """The command lines of an --array-from file: one per line; blank lines and # comments are skipped."""
+    """The command lines of an --array-from file ("-": standard input): one per line; blank lines and # comments
+    are skipped."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            lines = [line.strip() for line in handle.read().splitlines()]
+        if path == "-":
+            import sys
+
+            lines = [line.strip() for line in sys.stdin.read().splitlines()]
+        else:
+            with open(path, encoding="utf-8") as handle:
+                lines = [line.strip() for line in handle.read().splitlines()]
     except (OSError, UnicodeDecodeError) as exc:
         raise JobError(f"cannot read the command file {path}: {exc}", "give a text file, one command per line") from exc
     commands = tuple(line for line in lines if line and not line.startswith("#"))
