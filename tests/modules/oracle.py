@@ -150,6 +150,15 @@ def case(
 GENERATED = "generated-"  # tree name prefix: a random tree from the seed that follows
 
 
+def write_tree(root: Path, files: Mapping[str, str]) -> Path:
+    """Write ``{"Core/name/1.0": text}`` under root (a tree a test makes up); returns root."""
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
 def install_tree(tree: str, destination: Path) -> Path:
     """Copy ``trees/<tree>`` to ``destination`` (symlinks kept) with ``@ROOT@`` replaced by its new path;
     ``generated-SEED`` writes the random tree of that seed instead."""

@@ -8,19 +8,12 @@ from pathlib import Path
 from typing import Dict, Tuple
 
 import pytest
+from oracle import write_tree
 
 from roost.errors import MissingPrereq, ModuleConflict, ModulefileError, ModuleNotFound
 from roost.modules import api
 from roost.modules.command import run
 from roost.modules.versions import version_key
-
-
-def write(root: Path, files: Dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
 
 
 def module(environ: Dict[str, str], *argv: str, ml: bool = False) -> Tuple[Dict[str, str], str, bool]:
@@ -39,7 +32,7 @@ def module(environ: Dict[str, str], *argv: str, ml: bool = False) -> Tuple[Dict[
 
 @pytest.fixture
 def tree(tmp_path: Path, clean_environ: Dict[str, str]) -> Tuple[Path, Dict[str, str]]:
-    root = write(tmp_path / "mf", {
+    root = write_tree(tmp_path / "mf", {
         "python/3.10.4.lua": 'whatis("Description: Python 3.10")\nprepend_path("PATH", "/opt/py310/bin")\n'
                              'extensions("numpy/1.26.4, scipy/1.11.4")\nhelp([[Python, with numpy]])\n',
         "python/3.12.1.lua": 'prepend_path("PATH", "/opt/py312/bin")\nsetenv("PYVER", myModuleVersion())\n',
@@ -61,8 +54,8 @@ def tree(tmp_path: Path, clean_environ: Dict[str, str]) -> Tuple[Path, Dict[str,
                        'setenv("HOMECOPY", os.getenv("HOME"))\nif isloaded("python") then setenv("PY", "yes") end\n'
                        'if isAvail("gcc") then setenv("AV", "yes") end\nLmodMessage("hello from api")\n',
     })
-    write(tmp_path / "mf-gcc12", {"openmpi/4.1.5.lua": 'family("mpi")\nsetenv("MPI_BUILT_WITH", "gcc12")\n'})
-    write(tmp_path / "mf-gcc13", {"openmpi/4.1.5.lua": 'family("mpi")\nsetenv("MPI_BUILT_WITH", "gcc13")\n'})
+    write_tree(tmp_path / "mf-gcc12", {"openmpi/4.1.5.lua": 'family("mpi")\nsetenv("MPI_BUILT_WITH", "gcc12")\n'})
+    write_tree(tmp_path / "mf-gcc13", {"openmpi/4.1.5.lua": 'family("mpi")\nsetenv("MPI_BUILT_WITH", "gcc13")\n'})
     environ = {"PATH": "/usr/bin:/bin", "HOME": clean_environ["HOME"], "MODULEPATH": str(root),
                "ROOST_CACHE_DIR": str(tmp_path / "cache")}
     return root, environ
@@ -198,7 +191,7 @@ def test_avail_cache_is_never_stale(tree) -> None:  # type: ignore[no-untyped-de
     root, environ = tree
     _, text, _ = module(environ, "-t", "avail")
     assert "newtool/1.0" not in text
-    write(root, {"newtool/1.0.lua": 'whatis("Description: brand new")\n'})
+    write_tree(root, {"newtool/1.0.lua": 'whatis("Description: brand new")\n'})
     _, text, _ = module(environ, "-t", "avail")
     assert "newtool/1.0" in text
     time.sleep(0.01)

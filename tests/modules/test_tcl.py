@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple
 
 import pytest
-from oracle import LMOD, ROOST, case, differences, run_case
+from oracle import LMOD, ROOST, case, differences, run_case, write_tree
 
 from roost.errors import MissingPrereq, ModuleConflict, ModulefileError, ModuleNotFound
 from roost.modules import tcl
@@ -24,15 +24,6 @@ from roost.modules.engine import Engine, evaluate
 from roost.modules.frame import Frame
 
 HEADER = "#%Module1.0\n"
-
-
-def write_tree(root: Path, files: Mapping[str, str]) -> Path:
-    """Write ``{"Core/name/1.0": text}`` under root; returns root."""
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
 
 
 @pytest.fixture

@@ -156,7 +156,7 @@ class CondaKind(EnvKind):
         progress: Progress,
     ) -> BuildResult:
         channels = list(manifest.kind_data.get("channels") or config.conda.channels)
-        requested = list(manifest.requested) + [p for p in packages if p not in manifest.requested]
+        requested = manifest.requested_with(packages)
         specs = requested
         if manifest.kind_data.get("external_mpi"):
             specs = with_external_mpi(requested, config.conda.mpi)

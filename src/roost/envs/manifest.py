@@ -66,6 +66,10 @@ class Manifest:
     updated: str = ""
     format: int = FORMAT
 
+    def requested_with(self, packages: List[str]) -> List[str]:
+        """The requested packages after ``install packages``: the old ones, then the new, each once."""
+        return list(self.requested) + [p for p in packages if p not in self.requested]
+
     def to_json(self) -> Dict[str, Any]:
         return asdict(self)
 

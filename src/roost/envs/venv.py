@@ -201,7 +201,7 @@ class VenvKind(EnvKind):
         progress: Progress,
     ) -> BuildResult:
         state = manifest_mod.roost_dir(prefix)
-        requested = list(manifest.requested) + [p for p in packages if p not in manifest.requested]
+        requested = manifest.requested_with(packages)
         if _uses_pip(manifest):
             from roost.envs import pipvenv
 
