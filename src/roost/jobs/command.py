@@ -16,7 +16,7 @@ from roost.jobs.options import SUBMIT_OPTIONS, parse_fast
 
 TYPE_CHECKING = False  # typing is not imported at run time: `roost submit` is on a hot path
 if TYPE_CHECKING:
-    from typing import Any, Mapping, Optional, Sequence, Tuple
+    from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
     from roost.jobs.store import Store
 
@@ -70,7 +70,7 @@ def run_submit(command: Sequence[str], values: Mapping[str, Any]) -> Optional[Tu
     return store, job.id
 
 
-def _with_interpreter(argv: list, options: Mapping[str, Any]) -> list:
+def _with_interpreter(argv: List[str], options: Mapping[str, Any]) -> List[str]:
     """``roost submit script.py ARGS`` runs the script with the env's python (or python3 on PATH)."""
     if not argv or not argv[0].endswith(".py") or argv[0].startswith("-"):
         return argv

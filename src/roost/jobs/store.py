@@ -158,7 +158,7 @@ class Store:
         # The schema is written once (a write transaction); later processes read its version and go on.
         if connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
             return
-        mode = self.journal_mode_for_new_database()
+        mode = self._journal_mode_for_new_database()
         if connection.execute("PRAGMA journal_mode").fetchone()[0] != mode:
             _retry_locked(lambda: connection.execute(f"PRAGMA journal_mode = {mode}"))
         with self.transaction():
@@ -167,7 +167,7 @@ class Store:
                     connection.execute(statement)
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
-    def journal_mode_for_new_database(self) -> str:
+    def _journal_mode_for_new_database(self) -> str:
         if self._journal != "auto":
             return self._journal
         from roost import fs
