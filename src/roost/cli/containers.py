@@ -50,7 +50,9 @@ def add(fullname: str, image: str, runtime: Optional[str], gpu: bool, commands: 
     hint = f"load it with: module load {found.fullname}"
     directory = str(api.modulefile_dir())
     if directory not in os.environ.get("MODULEPATH", "").split(":"):
-        hint += f"   (after `module use {directory}`, which `roost shell-init` does)"
+        # The startup line adds the directory only when it exists, so shells started before the first add
+        # lack it; new shells find it themselves.
+        hint += f"   (in shells started before now, first: module use {directory})"
     click.echo(hint)
 
 

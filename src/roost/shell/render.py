@@ -18,7 +18,7 @@ from roost.shell.quote import (  # noqa: F401  (re-exported: callers import quot
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
-    from typing import Callable, Dict, List, Sequence
+    from typing import Callable, Dict, List, Sequence, Tuple
 
 SHELLS = ("bash", "zsh", "sh", "fish", "python", "json")
 
@@ -182,3 +182,114 @@ def dispatch_function_body(
     if direct:
         body += f"        {'|'.join(direct)}) {' '.join(quote_posix(a) for a in direct_command)} \"$@\";;\n"
     return body + f"        *) {py} -m roost \"$@\";;\n    esac"
+
+
+# --- guarded init files ---------------------------------------------------------------------------------
+# `roost shell-init` caches its code in a file the user's shell sources directly.  The file starts with the
+# conditions under which it is still right, each a test the shell runs without starting a program (a file
+# test or a string comparison), so a new shell pays microseconds, not a Python start.  A condition is a tuple:
+#   ("executable", PATH)  ("file", PATH)  ("directory", PATH)
+#   ("not-newer", PATH, THAN)       PATH is missing or older than THAN
+#   ("equals", VARIABLE, VALUE)     unset counts as empty
+#   ("not-on-path", VARIABLE, ENTRY)  ENTRY is not one of VARIABLE's ':'-separated entries
+
+
+_FILE_TESTS = {"executable": "-x", "file": "-f", "directory": "-d"}
+
+
+def _posix_condition(condition: Sequence[str]) -> str:
+    kind, *args = condition
+    if kind in _FILE_TESTS:
+        return f"[ {_FILE_TESTS[kind]} {quote_posix(args[0])} ]"
+    if kind == "not-newer":
+        return f"[ ! {quote_posix(args[0])} -nt {quote_posix(args[1])} ]"
+    if kind == "equals":
+        return f"[ \"${{{args[0]}-}}\" = {quote_posix(args[1])} ]"
+    if kind == "not-on-path":
+        return f"case \":${{{args[0]}-}}:\" in *:{quote_posix(args[1])}:*) false;; *) true;; esac"
+    raise ValueError(f"unknown init condition {kind!r}")
+
+
+def _fish_condition(condition: Sequence[str]) -> str:
+    kind, *args = condition
+    if kind in _FILE_TESTS:
+        return f"test {_FILE_TESTS[kind]} {quote_fish(args[0])}"
+    if kind == "not-newer":
+        return f"not test {quote_fish(args[0])} -nt {quote_fish(args[1])}"
+    if kind == "equals":
+        return f"test \"${args[0]}\" = {quote_fish(args[1])}"
+    if kind == "not-on-path":
+        return f"not contains -- {quote_fish(args[1])} ${args[0]}"
+    raise ValueError(f"unknown init condition {kind!r}")
+
+
+def _all_of(conditions: Sequence[Sequence[str]], shell: str) -> str:
+    if shell == "fish":
+        return "; and ".join(_fish_condition(c) for c in conditions) or "true"
+    return " &&\n    ".join(_posix_condition(c) for c in conditions) or "true"
+
+
+def _if_block(conditions: Sequence[Sequence[str]], then: str, otherwise: str, shell: str) -> str:
+    then, otherwise = then.rstrip("\n") or ":", otherwise.rstrip("\n")
+    if shell == "fish":
+        tail = f"else\n{otherwise}\n" if otherwise else ""
+        return f"if {_all_of(conditions, shell)}\n{then}\n{tail}end\n"
+    tail = f"else\n{otherwise}\n" if otherwise else ""
+    return f"if {_all_of(conditions, shell)}; then\n{then}\n{tail}fi\n"
+
+
+def message_function_body(message: str, shell: str) -> str:
+    """Body of a stand-in function that says ``message`` on stderr and fails (``module`` when roost is gone)."""
+    if shell == "fish":
+        return f"    printf '%s\\n' {quote_fish(message)} >&2\n    return 1"
+    return f"    printf '%s\\n' {quote_posix(message)} >&2\n    return 1"
+
+
+def _regenerate(shell: str, forget: EnvChange, fallback: EnvChange, warning: str) -> str:
+    """The stale branch: drop the old functions, run the ``roost`` found on PATH (or, when its script's
+    interpreter line is broken because its venv moved, the ``python`` beside it) and evaluate the fresh code;
+    with neither, define ``fallback`` and print ``warning`` once."""
+    say = f"printf '%s\\n' {quote_fish(warning) if shell == 'fish' else quote_posix(warning)} >&2"
+    if shell == "fish":
+        return (
+            render_fish(forget)
+            + "set -l __roost_bin (command -v roost)\n"
+            + "set -l __roost_dir (string replace -r '/[^/]*$' '' -- $__roost_bin)\n"
+            + "set -l __roost_init\n"
+            + "if test -n \"$__roost_bin\"; and begin\n"
+            + f"        set __roost_init ($__roost_bin shell-init {shell} 2>/dev/null)\n"
+            + f"        or set __roost_init ($__roost_dir/python -m roost shell-init {shell} 2>/dev/null)\n"
+            + "    end\n"
+            + "    printf '%s\\n' $__roost_init | source\n"
+            + f"else\n{render_fish(fallback)}{say}\nend\n"
+        )
+    return (
+        render_posix(forget, shell)
+        + "__roost_init=\n"
+        + "if __roost_bin=$(command -v roost) && { "
+        + f"__roost_init=$(\"$__roost_bin\" shell-init {shell} 2>/dev/null) || "
+        + f"__roost_init=$(\"${{__roost_bin%/*}}/python\" -m roost shell-init {shell} 2>/dev/null); }}; then\n"
+        + "    eval \"$__roost_init\"\n"
+        + f"else\n{render_posix(fallback, shell)}{say}\nfi\n"
+        + "unset __roost_bin __roost_init\n"
+    )
+
+
+def render_init_file(
+    change: EnvChange,
+    shell: str,
+    *,
+    header: str,
+    requires: Sequence[Sequence[str]],
+    optional: Sequence[Tuple[Sequence[Sequence[str]], EnvChange]] = (),
+    forget: EnvChange,
+    fallback: EnvChange,
+    warning: str,
+) -> str:
+    """A sourceable file: ``change`` when every condition in ``requires`` holds (then each ``optional``
+    change whose conditions hold), else the stale branch of :func:`_regenerate`.  ``header`` becomes comments."""
+    comments = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
+    fresh = render(change, shell) + "".join(
+        _if_block(conditions, render(extra, shell), "", shell) for conditions, extra in optional
+    )
+    return comments + _if_block(requires, fresh, _regenerate(shell, forget, fallback, warning), shell)
