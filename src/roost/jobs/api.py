@@ -114,6 +114,16 @@ def prepare(spec: JobSpec, backend: str, environ: Optional[Mapping[str, str]] = 
     return render_script(spec, launcher=launcher, setup=setup)
 
 
+def submit_directory() -> str:
+    """The directory a job is submitted from (its default working directory), whatever its name."""
+    try:
+        return os.getcwd()
+    except FileNotFoundError as exc:
+        raise JobError(
+            "the current directory no longer exists", "cd to an existing directory, or give --chdir DIR"
+        ) from exc
+
+
 def submit_spec(
     spec: JobSpec,
     *,
@@ -124,7 +134,7 @@ def submit_spec(
     environ = dict(os.environ if environ is None else environ)
     name = backend_name(backend, environ)
     if spec.workdir is None:
-        spec = spec.with_changes(workdir=os.getcwd())
+        spec = spec.with_changes(workdir=submit_directory())
     store = store or Store()
     script = prepare(spec, name, environ)
     job_id = open_backend(name, store, environ).submit(spec, script)

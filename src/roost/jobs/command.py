@@ -48,7 +48,12 @@ def run_submit(command: Sequence[str], values: Mapping[str, Any]) -> Optional[Tu
     from roost.jobs.spec import JobSpec
 
     options = {k: v for k, v in values.items() if k not in _COMMAND_KEYWORDS}
-    options["workdir"] = os.path.realpath(options["workdir"]) if options.get("workdir") else os.getcwd()
+    chdir = options.pop("workdir", None)
+    if chdir:  # an option, checked as one; the directory we are in may have any name
+        from roost.jobs.spec import check_option_text
+
+        chdir = os.path.realpath(check_option_text("workdir", chdir))
+    workdir = chdir or api.submit_directory()
     command_file = options.pop("array_from", None)
     if command_file:
         from roost.jobs.spec import read_command_file
@@ -56,7 +61,8 @@ def run_submit(command: Sequence[str], values: Mapping[str, Any]) -> Optional[Tu
         options["commands"] = read_command_file(command_file)
         if not options.get("job_name") and command_file != "-":  # shown by its file: params.txt -> params
             options["job_name"] = os.path.splitext(os.path.basename(command_file))[0] or None
-    spec = JobSpec.create(_with_interpreter(list(command), options), **options)
+    spec = JobSpec.create(_with_interpreter(list(command), workdir, options.get("env")), **options)
+    spec = spec.with_changes(workdir=workdir)
     backend = api.backend_name(values.get("backend"))
     if values.get("dry_run"):
         sys.stdout.write(api.prepare(spec, backend))
@@ -70,15 +76,15 @@ def run_submit(command: Sequence[str], values: Mapping[str, Any]) -> Optional[Tu
     return store, job.id
 
 
-def _with_interpreter(argv: List[str], options: Mapping[str, Any]) -> List[str]:
+def _with_interpreter(argv: List[str], workdir: str, env: Optional[str]) -> List[str]:
     """``roost submit script.py ARGS`` runs the script with the env's python (or python3 on PATH)."""
     if not argv or not argv[0].endswith(".py") or argv[0].startswith("-"):
         return argv
-    if not os.path.isfile(os.path.join(options["workdir"], argv[0])):
+    if not os.path.isfile(os.path.join(workdir, argv[0])):
         raise JobError(
-            f"no Python script {argv[0]} in {options['workdir']}",
+            f"no Python script {argv[0]} in {workdir}",
             "check the name, or give the command after --: roost submit -- CMD",
         )
     from roost.jobs.api import python_for
 
-    return [python_for(options.get("env")), *argv]
+    return [python_for(env), *argv]

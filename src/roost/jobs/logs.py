@@ -11,7 +11,10 @@ from roost.jobs.store import JobRecord
 
 
 def expand_pattern(pattern: str, *, job_id: str, task: Optional[int], name: str) -> str:
-    """Slurm's filename patterns: %j %A %a %x %u %N %%."""
+    """Slurm's filename patterns: %j %A %a %x %u %N %%.  A pattern holding a backslash is taken as it is,
+    without its backslashes and without replacements (as sbatch does)."""
+    if "\\" in pattern:
+        return pattern.replace("\\", "")
     values = {
         "j": job_id if task is None else f"{job_id}_{task}",
         "A": job_id,

@@ -1,14 +1,18 @@
-"""JobSpec -> batch script.  A pure function: the same spec and environment change give the same text.
+"""JobSpec -> batch script: the one place that writes a job script's lines, each from typed values.
 
-The header is sorted, quoted ``#SBATCH`` lines (sbatch strips the quotes; the local backend reads the
-same script, where they are comments).  The body loads the modules and activates the environment through
-the one shell renderer, sets the thread variables, then runs the command, under ``srun --mpi=pmi2``
-(Slurm) or ``mpiexec`` (local) for ``--mpi``.
+A pure function: the same spec and environment change give the same text.  The header is sorted
+``#SBATCH`` lines, each value quoted the way sbatch reads it (the local backend reads the same script, where
+they are comments); the spec refuses values that could end such a line (control characters, bytes that are
+not UTF-8).  The body changes to the submit directory when no header line can hold its name, loads the
+modules and activates the environment through the one shell renderer, sets the thread variables, then runs
+the command, under ``srun --mpi=pmi2`` (Slurm) or ``mpiexec`` (local) for ``--mpi``.  Every word in the body
+is quoted: nothing in a value is ever read as shell code.
 """
 
 from __future__ import annotations
 
-from roost.jobs.spec import THREAD_VARIABLES, JobSpec, format_memory, format_time
+from roost.errors import JobError
+from roost.jobs.spec import THREAD_VARIABLES, JobSpec, format_memory, format_time, unsafe_character
 from roost.shell.change import EnvChange
 from roost.shell.quote import quote_word
 from roost.shell.render import quote_posix, render
@@ -49,17 +53,36 @@ def sbatch_options(spec: JobSpec) -> List[Tuple[str, Optional[str]]]:
     add("exclusive", spec.exclusive)
     add("mail-type", spec.mail_type)
     add("mail-user", spec.mail_user)
-    add("chdir", spec.workdir)
+    if header_holds_workdir(spec):
+        add("chdir", spec.workdir)
     return sorted(pairs)
 
 
-def _directive(flag: str, value: Optional[str]) -> str:
-    return f"#SBATCH --{flag}" if value is None else f"#SBATCH --{flag}={quote_posix(value)}"
+def header_holds_workdir(spec: JobSpec) -> bool:
+    """Whether ``#SBATCH --chdir`` can carry the job's directory.  The directory one submits from may have
+    any name (a newline, bytes that are not UTF-8): then the body changes to it, quoted, and sbatch runs
+    there (Slurm's default working directory is sbatch's own)."""
+    return spec.workdir is not None and unsafe_character(spec.workdir) is None
+
+
+def sbatch_quote(value: str) -> str:
+    """``value`` as sbatch reads it back from a ``#SBATCH`` line: in quotes, a backslash escapes the next
+    character (so ``\\`` and ``\\'`` stand for themselves); ``#`` and spaces inside quotes are plain."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def directive(flag: str, value: Optional[str]) -> str:
+    """One ``#SBATCH --flag[=value]`` line.  A value that would end the line is refused here too, whoever
+    built the spec (JobSpec refuses it first, naming the option)."""
+    problem = unsafe_character(flag) or (unsafe_character(value) if value is not None else None)
+    if problem is not None:
+        raise JobError(f"--{flag} {value!r} contains {problem}", "option values are one line of text")
+    return f"#SBATCH --{flag}" if value is None else f"#SBATCH --{flag}={sbatch_quote(value)}"
 
 
 def _raw_directive(text: str) -> str:
     flag, sep, value = text.partition("=")
-    return f"#SBATCH {flag}={quote_posix(value)}" if sep else f"#SBATCH {flag}"
+    return directive(flag[2:], value if sep else None)
 
 
 def thread_change(spec: JobSpec) -> EnvChange:
@@ -91,12 +114,13 @@ def command_line(spec: JobSpec, launcher: str) -> str:
 def render_script(spec: JobSpec, *, launcher: str = "slurm", setup: Optional[EnvChange] = None) -> str:
     """The whole batch script.  ``setup`` is the modules-then-env change computed by the caller."""
     if launcher not in LAUNCHERS:
-        from roost.errors import JobError
-
         raise JobError(f"unknown launcher {launcher!r}", f"use one of {', '.join(LAUNCHERS)}")
     lines = ["#!/bin/bash"]
-    lines += [_directive(flag, value) for flag, value in sbatch_options(spec)]
+    lines += [directive(flag, value) for flag, value in sbatch_options(spec)]
     lines += [_raw_directive(text) for text in spec.directives]
+    if spec.workdir is not None and not header_holds_workdir(spec):
+        lines += ["", "# roost: the submit directory (its name cannot go into a #SBATCH line)",
+                  f"cd -- {quote_word(spec.workdir)} || exit 1"]
     if setup:
         what = ", ".join(
             filter(

@@ -9,11 +9,12 @@ forgotten (after MinJobAge) are looked up with one ``sacct`` call when accountin
 from __future__ import annotations
 
 import os
+import subprocess
 
 from roost import paths
 from roost.errors import JobError
 from roost.jobs.backend import JobState, JobStatus, TaskStatus, exit_code_from_wait_status
-from roost.jobs.spawn import Completed, run_captured
+from roost.jobs.script import header_holds_workdir
 from roost.jobs.spec import JobSpec
 from roost.jobs.store import Store
 
@@ -74,13 +75,24 @@ class SlurmBackend:
     def launcher(self) -> str:
         return "slurm"
 
-    def _run(self, argv: List[str], *, timeout: int, stdin: str = "") -> Completed:
+    def _run(
+        self, argv: List[str], *, timeout: int, stdin: str = "", cwd: Optional[str] = None
+    ) -> subprocess.CompletedProcess[str]:
         self.queries += 1
         try:
-            return run_captured(argv, stdin=stdin, env=self.environ, timeout=timeout)
+            return subprocess.run(
+                argv,
+                input=stdin,
+                capture_output=True,
+                encoding="utf-8",
+                errors="replace",
+                env=self.environ,
+                cwd=cwd,
+                timeout=timeout,
+            )
         except FileNotFoundError as exc:
             raise JobError(f"{argv[0]} is not on PATH", "load Slurm's module, or use --backend local") from exc
-        except TimeoutError as exc:
+        except subprocess.TimeoutExpired as exc:
             raise JobError(
                 f"{argv[0]} did not answer within {timeout} s",
                 "the Slurm controller may be down; try again later or ask your admins",
@@ -91,7 +103,9 @@ class SlurmBackend:
     def submit(self, spec: JobSpec, script: str, job_id: Optional[str] = None) -> str:
         workdir = spec.workdir or os.getcwd()
         # The script goes on stdin: sbatch stores it with the job, so no file needs to outlive the call.
-        done = self._run(["sbatch", "--parsable"], timeout=SUBMIT_TIMEOUT, stdin=script)
+        # A directory no #SBATCH line can name is the job's directory by being sbatch's own.
+        cwd = None if header_holds_workdir(spec) else workdir
+        done = self._run(["sbatch", "--parsable"], timeout=SUBMIT_TIMEOUT, stdin=script, cwd=cwd)
         if done.returncode != 0:
             message = done.stderr.strip().replace("sbatch: error: ", "") or f"sbatch exited with {done.returncode}"
             raise JobError(f"Slurm refused the job: {message}", _sbatch_hint(message))

@@ -206,6 +206,67 @@ def gpu_count(gpus: Optional[str], gres: Optional[str]) -> int:
     return total
 
 
+# ------------------------------------------------------------------------------------------- text
+
+# Option values are single-line text: each ends up inside one ``#SBATCH`` line, which a newline would end
+# (and whatever followed would run as a command), and sbatch reads that line as bytes up to the newline.
+# A value holding a control character (C0, DEL) or bytes that are not UTF-8 is refused, naming the option.
+_CONTROL_NAMES = {"\n": "a newline", "\r": "a carriage return", "\x00": "a NUL byte", "\t": "a tab"}
+
+
+def unsafe_character(text: str) -> Optional[str]:
+    """What makes ``text`` unfit for a ``#SBATCH`` line (a control character, bytes that are not UTF-8),
+    described in words; None when it is fit."""
+    for char in text:
+        code = ord(char)
+        if code < 0x20 or code == 0x7F:
+            return _CONTROL_NAMES.get(char, f"the control character U+{code:04X}")
+        if 0xD800 <= code <= 0xDFFF:  # os.fsdecode keeps undecodable bytes as lone surrogates
+            return "bytes that are not UTF-8"
+    return None
+
+
+def _is_text(text: str) -> bool:
+    return not any(0xD800 <= ord(char) <= 0xDFFF for char in text)
+
+
+def option_label(keyword: str) -> str:
+    """How the CLI spells a JobSpec field: ``account`` -> ``-A/--account``."""
+    from roost.jobs.options import SUBMIT_OPTIONS
+
+    for option in SUBMIT_OPTIONS:
+        if option.keyword == keyword:
+            return "/".join(option.names)
+    return keyword
+
+
+def check_option_text(keyword: str, value: str) -> str:
+    """``value`` itself, if it is single-line text; else a JobError naming the option."""
+    problem = unsafe_character(value)
+    if problem is not None:
+        raise JobError(
+            f"{option_label(keyword)} {value!r} contains {problem}",
+            "option values are one line of text: remove the control character (or the non-UTF-8 bytes)",
+        )
+    return value
+
+
+# Slurm's --mail-type words (sbatch(1)); several may be joined with commas.
+MAIL_TYPES = (
+    "NONE", "BEGIN", "END", "FAIL", "REQUEUE", "ALL", "INVALID_DEPEND", "STAGE_OUT",
+    "TIME_LIMIT", "TIME_LIMIT_90", "TIME_LIMIT_80", "TIME_LIMIT_50", "ARRAY_TASKS",
+)  # fmt: skip
+
+
+def check_mail_type(text: str) -> None:
+    unknown = [word for word in text.split(",") if word.strip().upper() not in MAIL_TYPES]
+    if unknown:
+        raise JobError(
+            f"--mail-type {text!r}: {unknown[0]!r} is not one of Slurm's mail types",
+            f"use one or more of {', '.join(MAIL_TYPES)}, joined by commas (e.g. END,FAIL)",
+        )
+
+
 # ---------------------------------------------------------------------------------------------- spec
 
 THREAD_VARIABLES = (
@@ -267,11 +328,24 @@ class JobSpec:
                 raise JobError(f"--{name.replace('_', '-')} must be a positive whole number, not {value!r}")
         if self.mem is not None and self.mem_per_cpu is not None:
             raise JobError("--mem and --mem-per-cpu exclude each other", "give only one of them")
+        for keyword in _TEXT_OPTIONS:
+            value = getattr(self, keyword)
+            if value is not None:
+                check_option_text(keyword, value)
+        for keyword in ("modules", "directives"):
+            for value in getattr(self, keyword):
+                check_option_text(keyword, value)
         for directive in self.directives:
-            if not directive.startswith("--") or "\n" in directive:
-                raise JobError(f"directive {directive!r} is not an sbatch option", "write it as --option=value")
-        if self.job_name is not None and ("\n" in self.job_name or not self.job_name.strip()):
-            raise JobError(f"--job-name {self.job_name!r} is not a usable name", "use a short name without newlines")
+            _check_directive(directive)
+        if self.wrap is not None and not _is_text(self.wrap):  # a command line: newlines are its business
+            raise JobError(
+                f"--wrap {self.wrap!r} contains bytes that are not UTF-8",
+                "write the command line as UTF-8 text, or give the command after -- (any bytes work there)",
+            )
+        if self.job_name is not None and not self.job_name.strip():
+            raise JobError(f"--job-name {self.job_name!r} is empty", "use a short name, e.g. -J train")
+        if self.mail_type is not None:
+            check_mail_type(self.mail_type)
         gpu_count(self.gpus, self.gres)
 
     @classmethod
@@ -287,6 +361,9 @@ class JobSpec:
         if unknown:
             raise JobError(f"unknown job option {unknown[0]!r}", f"valid options: {', '.join(sorted(valid))}")
         values: Dict[str, Any] = {k: v for k, v in options.items() if v is not None and v != () and v != []}
+        for keyword, value in values.items():
+            if isinstance(value, str) and keyword != "wrap":
+                check_option_text(keyword, value)  # --chdir too: only the submit directory may be any path
         parsers = {
             "time": parse_time,
             "mem": lambda s: parse_memory(s, "--mem"),
@@ -323,7 +400,8 @@ class JobSpec:
             first = words[0].rsplit("/", 1)[-1]
             if first.startswith("python") and len(words) > 1:
                 first = words[1].rsplit("/", 1)[-1]
-            return first or "job"
+            # a name made from the command is data too: what a #SBATCH line cannot hold becomes "_"
+            return "".join("_" if unsafe_character(char) else char for char in first) or "job"
         return "wrap"
 
     @property
@@ -368,6 +446,22 @@ class JobSpec:
             values[name] = tuple(values.get(name) or ())
         values["environment"] = tuple(tuple(pair) for pair in values.get("environment") or ())
         return cls(**values)
+
+
+# The string fields that become #SBATCH values (workdir is checked as --chdir in create(): the directory a
+# job is submitted from may have any name, and is quoted wherever it appears).
+_TEXT_OPTIONS = (
+    "job_name", "partition", "account", "qos", "gpus", "gres", "output", "error", "constraint",
+    "mail_type", "mail_user", "env",
+)  # fmt: skip
+
+
+def _check_directive(directive: str) -> None:
+    flag, _, _ = directive.partition("=")
+    name = flag[2:]
+    if not flag.startswith("--") or not name or not all(char.isascii() and (char.isalnum() or char == "-")
+                                                         for char in name):
+        raise JobError(f"--directive {directive!r} is not an sbatch option", "write it as --option=value")
 
 
 def read_command_file(path: str) -> Tuple[str, ...]:

@@ -215,7 +215,7 @@ class Store:
                     native_id,
                     spec.name,
                     jsontext.dumps(spec.to_json()),
-                    workdir,
+                    _path_value(workdir),
                     script,
                     now,
                     JobState.PENDING.value,
@@ -332,13 +332,22 @@ def _record_from_row(row: Tuple[Any, ...]) -> JobRecord:
         native_id or job_id,
         name,
         JobSpec.from_json(_loads(spec)),
-        workdir,
+        os.fsdecode(workdir),
         script,
         submitted,
         JobState(state),
         exit_code,
         reason,
     )
+
+
+def _path_value(path: str) -> Any:
+    """A path as SQLite can hold it: text, or its bytes when its name is not UTF-8 (os.fsdecode reads both)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+    return path
 
 
 def _refresh_summary(db: sqlite3.Connection, job_id: str) -> None:

@@ -16,10 +16,29 @@ _BARE_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123
 
 def quote_word(value: str) -> str:
     """shlex.quote without importing shlex and re: words of safe characters stay bare (a readable command
-    line in job scripts); others are single-quoted, a quote inside written as '"'"'."""
+    line in job scripts); others are single-quoted, a quote inside written as '"'"'.  A word holding bytes
+    that are not UTF-8 (lone surrogates, as os.fsdecode leaves them) is written in bash's $'...' form with
+    those bytes as \\xHH, so that the script stays text and the word arrives byte for byte (bash and zsh)."""
     if value and all(char in _BARE_SAFE for char in value):
         return value
+    if any(0xDC80 <= ord(char) <= 0xDCFF for char in value):
+        return _quote_ansi_c(value)
     return "'" + value.replace("'", "'\"'\"'") + "'"
+
+
+def _quote_ansi_c(value: str) -> str:
+    out = []
+    for char in value:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif char in "\\'":
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return "$'" + "".join(out) + "'"
 
 
 def _double_quoted(value: str) -> str:
