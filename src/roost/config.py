@@ -14,6 +14,11 @@ Example file::
     module_system = "roost"                 # or "lmod": the site's Lmod ($LMOD_CMD) loads env modules
     installer = "auto"                      # uv when found; "pip" where uv cannot run
 
+    [pack]                                  # start-up images (`roost env pack`; docs/envs.md)
+    node_dir = "/local/scratch"             # node-local storage for them in jobs (default $TMPDIR, else /tmp)
+    method = "auto"                         # "mount" (squashfuse), "stage" (extract), "auto", or "off"
+    auto_files = 20000                      # pack envs above this many files automatically (0: never)
+
     [conda]
     channels = ["conda-forge"]
     pkgs_dir = "/project/myproj/roost/conda-pkgs"
@@ -50,6 +55,9 @@ ROOST_UV_CACHE = "ROOST_UV_CACHE"
 ROOST_PIP_REQUIRE_VIRTUALENV = "ROOST_PIP_REQUIRE_VIRTUALENV"
 ROOST_CONDA_CHANNELS = "ROOST_CONDA_CHANNELS"
 ROOST_CONDA_PKGS_DIR = "ROOST_CONDA_PKGS_DIR"
+ROOST_PACK_DIR = "ROOST_PACK_DIR"
+ROOST_PACK_METHOD = "ROOST_PACK_METHOD"
+ROOST_PACK_AUTO_FILES = "ROOST_PACK_AUTO_FILES"
 VARIABLE_NAMES = (
     ROOST_SITE_CONFIG,
     ROOST_CONFIG,
@@ -59,6 +67,9 @@ VARIABLE_NAMES = (
     ROOST_PIP_REQUIRE_VIRTUALENV,
     ROOST_CONDA_CHANNELS,
     ROOST_CONDA_PKGS_DIR,
+    ROOST_PACK_DIR,
+    ROOST_PACK_METHOD,
+    ROOST_PACK_AUTO_FILES,
 )
 
 SITE_CONFIG_DEFAULT = "/etc/roost/config.toml"
@@ -84,9 +95,19 @@ class CondaConfig(NamedTuple):
     mpi: str = "mpich"
 
 
+class PackConfig(NamedTuple):
+    node_dir: str = ""  # node-local directory for images in jobs; "" is $TMPDIR, else /tmp (read on the node)
+    method: str = "auto"  # "mount" (squashfuse), "stage" (extract to node_dir), "auto" (mount, else stage), "off"
+    auto_files: int = 0  # pack an env automatically when it holds more files than this (0: only on request)
+
+
+PACK_METHODS = ("auto", "mount", "stage", "off")
+
+
 class Config(NamedTuple):
     envs: EnvsConfig
     conda: CondaConfig
+    pack: PackConfig = PackConfig()
     sources: Tuple[str, ...] = ()  # files read, lowest precedence first (for `show` and error messages)
     raw: Mapping[str, Any] = {}  # read-only by convention: the merged tables
 
@@ -195,6 +216,7 @@ def load(environ: Optional[Mapping[str, str]] = None) -> Config:
     return Config(
         envs=_envs_config(merged, environ, sources),
         conda=_conda_config(merged, environ, sources),
+        pack=_pack_config(merged, sources),
         sources=tuple(sources),
         raw=merged,
     )
@@ -215,12 +237,39 @@ def _from_environment(environ: Mapping[str, str]) -> Dict[str, Any]:
         conda["channels"] = [c.strip() for c in environ[ROOST_CONDA_CHANNELS].split(",") if c.strip()]
     if environ.get(ROOST_CONDA_PKGS_DIR):
         conda["pkgs_dir"] = environ[ROOST_CONDA_PKGS_DIR]
+    pack = {key: environ[variable] for key, variable in _PACK_VARIABLES if environ.get(variable)}
     result: Dict[str, Any] = {}
+    if pack:
+        result["pack"] = pack
     if envs:
         result["envs"] = envs
     if conda:
         result["conda"] = conda
     return result
+
+
+_PACK_VARIABLES = (("node_dir", ROOST_PACK_DIR), ("method", ROOST_PACK_METHOD), ("auto_files", ROOST_PACK_AUTO_FILES))
+
+
+def _pack_config(merged: Mapping[str, Any], sources: Any) -> PackConfig:
+    table = _table(merged, "pack", sources)
+    node_dir = table.get("node_dir", "")
+    if not isinstance(node_dir, str):
+        raise ConfigError(
+            f"config key pack.node_dir must be a path string, not {node_dir!r}", 'set pack.node_dir = "/tmp"'
+        )
+    auto_files = table.get("auto_files", 0)
+    try:
+        auto_files = int(auto_files)
+        if auto_files < 0 or isinstance(table.get("auto_files"), bool):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"config key pack.auto_files must be a whole number of files, not {table.get('auto_files')!r}",
+            "set pack.auto_files = 20000 (or 0 to pack only on request)",
+        ) from None
+    method = _choice(table.get("method", "auto"), "pack.method", PACK_METHODS)
+    return PackConfig(node_dir=node_dir, method=method, auto_files=auto_files)
 
 
 def _parse_bool(value: object, where: str) -> bool:

@@ -57,6 +57,25 @@ ROOST_CONDA_CHANNELS = declare(
 ROOST_CONDA_PKGS_DIR = declare(
     "ROOST_CONDA_PKGS_DIR", "Conda package cache (config conda.pkgs_dir; default <envs dir>/.cache/conda-pkgs)."
 )
+ROOST_PACK_DIR = declare(
+    "ROOST_PACK_DIR",
+    "Node-local directory where jobs mount or stage env start-up images (config pack.node_dir; default $TMPDIR, "
+    "else /tmp).",
+)
+ROOST_PACK_METHOD = declare(
+    "ROOST_PACK_METHOD",
+    "How jobs use env start-up images: auto, mount, stage or off (config pack.method); `off` at submit time opts "
+    "that job out.",
+)
+ROOST_PACK_AUTO_FILES = declare(
+    "ROOST_PACK_AUTO_FILES",
+    "Pack envs holding more than this many files automatically after create/install/sync (config "
+    "pack.auto_files; 0: never).",
+)
+ROOST_ENV_IMAGE = declare(
+    "ROOST_ENV_IMAGE",
+    "Set in a job's task when its env runs from a start-up image: the node-local directory it runs from.",
+)
 ROOST_ENV = declare("ROOST_ENV", "Name of the active roost environment (set by `roost activate`).")
 ROOST_ENV_RESTORE = declare(
     "_ROOST_ENV_RESTORE", "What `roost deactivate` restores (JSON change written by `roost activate`)."

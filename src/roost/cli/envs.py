@@ -190,10 +190,57 @@ def show(name: str, as_json: bool) -> None:
         f"size:      {data['size_bytes'] / 1e6:.1f} MB in {data['files']} files and directories "
         f"({data['unshared_bytes'] / 1e6:.1f} MB not shared with the package cache)"
     )
+    click.echo(f"image:     {_image_line(data['image'], data['files'])}")
     click.echo(f"packages ({len(data['packages'])}):")
     for package in data["packages"]:
         build = f" ({package['build']})" if package.get("build") else ""
         click.echo(f"  {package['name']} {package['version']}{build}")
+
+
+def _image_line(image: Any, files: int) -> str:
+    if not image.get("packed"):
+        off = " (opted out: `roost env pack NAME` turns it back on)" if image.get("opted_out") else ""
+        return f"not packed{off}; jobs read its {files} files from the shared file system"
+    state = "" if image["current"] else " - OUT OF DATE (the lock changed; jobs use the shared copy)"
+    return (
+        f"packed ({image['format']}, {image['size_bytes'] / 1e6:.1f} MB, built in {image['build_seconds']:.1f} s), "
+        f"one file for jobs instead of {image['files']}{state}"
+    )
+
+
+@env.command("pack")
+@click.argument("name")
+@click.option("--off", is_flag=True, help="Delete the image and never pack NAME automatically.")
+@click.option(
+    "--format",
+    "image_format",
+    type=click.Choice(["squashfs", "tar"]),
+    help="squashfs (default where mksquashfs exists; mounted in jobs) or tar (extracted in jobs).",
+)
+@quiet_option
+@json_option
+def pack(name: str, off: bool, image_format: Optional[str], quiet: bool, as_json: bool) -> None:
+    """Make NAME's start-up image: one file that jobs mount or stage on node-local storage, once per node.
+
+    Rebuilt by every install, sync and import, so jobs never run from an image that disagrees with the lock.
+    """
+    from roost.envs import api
+
+    if off:
+        had = api.unpack(name)
+        if not quiet:
+            click.echo(f"{name}: {'image deleted; ' if had else ''}automatic packing turned off", err=True)
+        return
+    with _progress(quiet or as_json) as progress:
+        built = api.pack(name, image_format=image_format, progress=progress)
+    if as_json:
+        _print_json(built.to_json())
+    elif not quiet:
+        click.echo(
+            f"packed {name}: {built.image} ({built.format}, {built.size_bytes / 1e6:.1f} MB, "
+            f"{built.files} files in one, {built.build_seconds:.1f} s)",
+            err=True,
+        )
 
 
 @env.command("remove")

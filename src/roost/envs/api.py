@@ -36,11 +36,14 @@ __all__ = [
     "get",
     "install",
     "list_envs",
+    "pack",
+    "refresh_image",
     "remove",
     "run_environ",
     "shell_init_change",
     "storage_warnings",
     "sync",
+    "unpack",
     "usage",
 ]
 
@@ -181,7 +184,9 @@ def create(
         manifest_mod.write(build_dir, manifest)
         progress(f"moving into place: {envs.path(name)}")
         envs.commit(build_dir, name)
-    return get(name, config=cfg)
+    created = get(name, config=cfg)
+    refresh_image(created, cfg, progress)
+    return created
 
 
 def _read_requirements(files: Sequence[Path]) -> List[str]:
@@ -218,7 +223,9 @@ def install(
     env.manifest.lock = result.lock
     env.manifest.requested = result.requested
     manifest_mod.write(env.path, env.manifest)
-    return get(name, config=cfg)
+    updated = get(name, config=cfg)
+    refresh_image(updated, cfg, progress)
+    return updated
 
 
 def sync(
@@ -230,8 +237,39 @@ def sync(
 ) -> Env:
     """Make the installed packages match the lock again (the fix for package drift)."""
     env = get(name, config=config)
-    get_kind(env.kind).sync(env.path, env.manifest, _build_environ(env, environ), _config(config), progress)
+    cfg = _config(config)
+    get_kind(env.kind).sync(env.path, env.manifest, _build_environ(env, environ), cfg, progress)
+    refresh_image(env, cfg, progress)
     return env
+
+
+def refresh_image(env: Env, config: config_mod.Config, progress: Progress = no_progress) -> None:
+    """After every change of an env's packages: rebuild its start-up image (or pack it past pack.auto_files),
+    so that jobs never run from an image that disagrees with the lock."""
+    from roost.envs import pack
+
+    pack.refresh_after_change(env.path, kind=env.kind, config=config, progress=progress)
+
+
+def pack(
+    name: str,
+    *,
+    image_format: Optional[str] = None,
+    config: Optional[config_mod.Config] = None,
+    progress: Progress = no_progress,
+) -> Any:
+    """Build the env's start-up image (see roost.envs.pack); returns its ``PackInfo``."""
+    from roost.envs import pack as pack_mod
+
+    env = get(name, config=config)
+    return pack_mod.pack(env.path, kind=env.kind, image_format=image_format, progress=progress)
+
+
+def unpack(name: str, *, config: Optional[config_mod.Config] = None) -> bool:
+    """Delete the env's image and stop automatic packing of it (True if it had one)."""
+    from roost.envs import pack as pack_mod
+
+    return pack_mod.remove_image(get(name, config=config).path, opt_out=True)
 
 
 def _build_environ(env: Env, environ: Optional[Mapping[str, str]]) -> Dict[str, str]:
@@ -434,9 +472,20 @@ def describe(env: Env, *, with_usage: bool = False) -> Dict[str, Any]:
         "created": manifest.created,
         "updated": manifest.updated,
     }
+    data["image"] = _image_summary(env)
     if with_usage:
         size, files, own = usage(env)
         data["size_bytes"] = size
         data["files"] = files
         data["unshared_bytes"] = own
     return data
+
+
+def _image_summary(env: Env) -> Optional[Dict[str, Any]]:
+    """The start-up image for `env show`: packed or not, its size, the file count it stands for."""
+    from roost.envs import pack as pack_mod
+
+    found = pack_mod.info(env.path)
+    if found is None:
+        return {"packed": False, "opted_out": pack_mod.opted_out(env.path)}
+    return {"packed": True, **found.to_json()}

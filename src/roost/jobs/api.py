@@ -96,6 +96,20 @@ def environment_setup(spec: JobSpec, environ: Mapping[str, str]) -> Optional[Env
     return change
 
 
+def task_wrapper(spec: JobSpec, environ: Mapping[str, str]) -> List[str]:
+    """The words that start each task from the env's start-up image, when it is packed (else none)."""
+    if not spec.env:
+        return []
+    from roost import config
+    from roost.envs import nodeimage
+    from roost.envs.activation import envs_dir
+
+    settings = config.load(environ)
+    prefix = os.path.realpath(os.path.join(envs_dir(environ, settings), spec.env))
+    plan = nodeimage.job_plan(spec.env, prefix, settings.pack, environ)
+    return nodeimage.wrapper_argv(plan) if plan is not None else []
+
+
 def python_for(spec_env: Optional[str]) -> str:
     """The interpreter that ``roost submit script.py`` runs: the env's python, else python3 on PATH."""
     if spec_env:
@@ -111,7 +125,7 @@ def prepare(spec: JobSpec, backend: str, environ: Optional[Mapping[str, str]] = 
     environ = os.environ if environ is None else environ
     setup = environment_setup(spec, environ)
     launcher = "slurm" if backend == "slurm" else "local"
-    return render_script(spec, launcher=launcher, setup=setup)
+    return render_script(spec, launcher=launcher, setup=setup, task_wrapper=task_wrapper(spec, environ))
 
 
 def submit_directory() -> str:

@@ -19,7 +19,7 @@ from roost.shell.render import quote_posix, render
 
 TYPE_CHECKING = False  # typing is not imported at run time: `roost submit` is on a hot path
 if TYPE_CHECKING:
-    from typing import List, Optional, Tuple
+    from typing import List, Optional, Sequence, Tuple
 
 LAUNCHERS = ("slurm", "local")
 
@@ -94,16 +94,23 @@ def thread_change(spec: JobSpec) -> EnvChange:
     return change
 
 
-def command_line(spec: JobSpec, launcher: str) -> str:
-    """The line that runs the user's work, with the MPI launcher in front when asked."""
+def command_line(spec: JobSpec, launcher: str, task_wrapper: Sequence[str] = ()) -> str:
+    """The line that runs the user's work, with the MPI launcher in front when asked.
+
+    ``task_wrapper`` (the start-up image's :func:`roost.envs.nodeimage.wrapper_argv`) goes in front of each
+    task's command, so the command must then be one program with arguments (shell text runs under bash -c).
+    """
+    as_program = spec.mpi or bool(task_wrapper)
     if spec.commands:
         # each task runs its own line of the --array-from file (the lines travel inside the script)
         task_line = '"${roost_commands[$SLURM_ARRAY_TASK_ID]}"'
-        body = f"eval {task_line}" if not spec.mpi else f"bash -c {task_line}"
+        body = f"eval {task_line}" if not as_program else f"bash -c {task_line}"
     elif spec.wrap is not None:
-        body = spec.wrap if not spec.mpi else f"bash -c {quote_posix(spec.wrap)}"
+        body = spec.wrap if not as_program else f"bash -c {quote_posix(spec.wrap)}"
     else:
         body = " ".join(quote_word(word) for word in spec.command)
+    if task_wrapper:
+        body = " ".join(quote_word(word) for word in task_wrapper) + " " + body
     if not spec.mpi:
         return body
     if launcher == "slurm":
@@ -111,8 +118,15 @@ def command_line(spec: JobSpec, launcher: str) -> str:
     return f"mpiexec -n {spec.ntasks or 1} {body}"
 
 
-def render_script(spec: JobSpec, *, launcher: str = "slurm", setup: Optional[EnvChange] = None) -> str:
-    """The whole batch script.  ``setup`` is the modules-then-env change computed by the caller."""
+def render_script(
+    spec: JobSpec,
+    *,
+    launcher: str = "slurm",
+    setup: Optional[EnvChange] = None,
+    task_wrapper: Sequence[str] = (),
+) -> str:
+    """The whole batch script.  ``setup`` is the modules-then-env change computed by the caller;
+    ``task_wrapper`` the words that start each task from the env's start-up image (see command_line)."""
     if launcher not in LAUNCHERS:
         raise JobError(f"unknown launcher {launcher!r}", f"use one of {', '.join(LAUNCHERS)}")
     lines = ["#!/bin/bash"]
@@ -144,5 +158,8 @@ def render_script(spec: JobSpec, *, launcher: str = "slurm", setup: Optional[Env
         lines += ["", "# roost: one command per array task (--array-from)", "roost_commands=("]
         lines += [f"    {quote_posix(command)}" for command in spec.commands]
         lines += [")"]
-    lines += ["", command_line(spec, launcher)]
+    lines.append("")
+    if task_wrapper:
+        lines.append(f"# roost: each task runs environment {spec.env} from its start-up image on node-local storage")
+    lines.append(command_line(spec, launcher, task_wrapper))
     return "\n".join(lines) + "\n"

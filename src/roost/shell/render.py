@@ -293,3 +293,21 @@ def render_init_file(
         _if_block(conditions, render(extra, shell), "", shell) for conditions, extra in optional
     )
     return comments + _if_block(requires, fresh, _regenerate(shell, forget, fallback, warning), shell)
+
+def relocatable_script_header(interpreter: str) -> str:
+    """The first lines of a Python script that runs ``interpreter`` from the script's own directory.
+
+    Both sh and Python read the file: sh sees an empty word and ``:`` then ``exec``s the interpreter found
+    beside the (resolved) script; Python sees a string statement spanning the two lines.  Used where an env is
+    moved (start-up images), so scripts never name the directory they were installed in.
+    """
+    if not interpreter or "/" in interpreter or "'" in interpreter:
+        from roost.errors import RoostError
+
+        raise RoostError(f"{interpreter!r} is not an interpreter name", "give a bare name such as python3.12")
+    target = quote_posix(interpreter)
+    return (
+        "#!/bin/sh\n"
+        f"'''': ; exec \"$(dirname -- \"$(realpath -- \"$0\")\")\"/{target} \"$0\" \"$@\"\n"
+        "'''\n"
+    )
