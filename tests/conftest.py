@@ -52,7 +52,33 @@ def _has_apptainer() -> bool:
     return shutil.which("apptainer") is not None or shutil.which("singularity") is not None
 
 
+def _has_squashfs() -> bool:
+    """mksquashfs/unsquashfs (start-up images) and squashfuse with a usable /dev/fuse (mounting them)."""
+    tools = all(shutil.which(tool) for tool in ("mksquashfs", "unsquashfs", "squashfuse", "strace"))
+    return tools and os.access("/dev/fuse", os.R_OK | os.W_OK)
+
+
+SLURM_MULTI_CONF = "/etc/slurm-multi/slurm.conf"  # scripts/services/slurm-multi.sh: 2 nodes beside `slurm`
+
+
+def _has_slurm_multi() -> bool:
+    import subprocess
+
+    if not shutil.which("sinfo") or not Path(SLURM_MULTI_CONF).exists():
+        return False
+    environ = dict(os.environ, SLURM_CONF=SLURM_MULTI_CONF)
+    try:
+        out = subprocess.run(["sinfo", "-h", "-o", "%n %t"], capture_output=True, text=True, timeout=10, env=environ)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    states = dict(line.split() for line in out.stdout.splitlines() if line.strip())
+    usable = ("idle", "mix", "alloc")
+    return out.returncode == 0 and len(states) >= 2 and all(s.rstrip("*") in usable for s in states.values())
+
+
 SERVICE_PROBES: Dict[str, Callable[[], bool]] = {
+    "squashfs": _has_squashfs,
+    "slurm-multi": _has_slurm_multi,
     "lmod": _has_lmod,
     "slurm": _has_slurm,
     "charliecloud": _has_charliecloud,
