@@ -107,12 +107,16 @@ def start_jupyter(
 ) -> Session:
     """Check the env and modules (installing ipykernel into the env if needed), submit the server job with
     ``resources`` (sbatch-named, as ``roost submit`` takes them) and wait until Jupyter answers."""
+    from roost.jobs import api as jobs_api
     from roost.kernels import server
 
+    server.check_timeout(timeout)  # before anything is installed or submitted
+    backend_name = jobs_api.backend_name(backend)
+    bind = server.bind_for(backend_name)
     recipe = build_recipe("jupyter", env=env, modules=modules)
     ensure_ipykernel(recipe, environ_for(recipe), install=True, progress=progress)
     return server.start(
-        recipe, server.batch_submitter(dict(resources or {}), backend), mode=mode,
+        recipe, server.batch_submitter(dict(resources or {}), backend_name), mode=mode,
         kernel_display_name=default_display_name(recipe.env, recipe.modules, "roost"),
-        timeout=timeout, progress=progress,
+        timeout=timeout, progress=progress, bind=bind,
     )

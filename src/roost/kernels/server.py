@@ -4,8 +4,13 @@ A session is a directory ``<data_dir>/jupyter/<id>`` (mode 0700) holding ``sessi
 token, what to start, and once ready the node, port, URL and ssh command).  The job runs
 ``python -m roost.kernels.serve SESSION_DIR`` (see serve.py), which writes ``endpoint.json`` with the node
 and port it chose.  :func:`wait_until_ready` polls that file and ``GET /api/status`` with the token until
-the server answers 200; if the job ends first, the error carries the tail of its log; on timeout the job is
-cancelled and the session removed, so nothing is left half-started.
+the server answers 200, then checks that requests *without* the token are refused (:func:`open_doors`): a
+server that serves strangers is stopped at once.  If the job ends first, the error carries the tail of its
+log; on timeout the job is cancelled and the session removed, so nothing is left half-started.
+
+Where the server listens is the session's ``bind``: loopback on the local backend (the server runs on this
+machine), the node's own address on a scheduler (where the printed tunnel connects); a site may widen it
+with ``[jupyter] bind`` in roost's config.
 
 How the job is submitted, watched and cancelled is a :class:`ServerJob` given by the caller: the jobs
 capability (local or Slurm backend) in production, a plain subprocess in tests.
@@ -26,10 +31,10 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Protocol
+from typing import Any, Callable, Dict, List, Mapping, Optional, Protocol
 
 from roost import envvars, paths
-from roost.errors import KernelError
+from roost.errors import ConfigError, KernelError
 from roost.kernels.serve import ENDPOINT_FILE, SERVER_MODULES, SESSION_FILE, write_private_json
 from roost.kernels.spec import Recipe
 
@@ -75,6 +80,7 @@ class Session:
     kernel_display_name: str
     user: str
     login_host: str
+    bind: str = "node"
     created: float = field(default_factory=time.time)
     backend: Optional[str] = None
     job_id: Optional[str] = None
@@ -112,8 +118,9 @@ class Session:
             "id": self.id, "token": self.token, "mode": self.mode, "root_dir": self.root_dir,
             "recipe": self.recipe.to_json(), "server_python": self.server_python,
             "kernel_display_name": self.kernel_display_name, "user": self.user, "login_host": self.login_host,
-            "created": self.created, "backend": self.backend, "job_id": self.job_id, "node": self.node,
-            "port": self.port, "url": self.url, "local_url": self.local_url, "ssh_command": self.ssh_command,
+            "bind": self.bind, "created": self.created, "backend": self.backend, "job_id": self.job_id,
+            "node": self.node, "port": self.port, "url": self.url, "local_url": self.local_url,
+            "ssh_command": self.ssh_command,
             **self.extra,
         }
 
@@ -121,13 +128,14 @@ class Session:
     def from_json(cls, directory: Path, data: Dict[str, Any]) -> Session:
         known = {
             "id", "token", "mode", "root_dir", "recipe", "server_python", "kernel_display_name", "user",
-            "login_host", "created", "backend", "job_id", "node", "port", "url", "local_url", "ssh_command",
+            "login_host", "bind", "created", "backend", "job_id", "node", "port", "url", "local_url", "ssh_command",
         }
         return cls(
             id=data["id"], directory=directory, token=data["token"], mode=data["mode"],
             root_dir=data["root_dir"], recipe=Recipe.from_json(data["recipe"]),
             server_python=data["server_python"], kernel_display_name=data["kernel_display_name"],
-            user=data["user"], login_host=data["login_host"], created=data.get("created", 0.0),
+            user=data["user"], login_host=data["login_host"], bind=data.get("bind", "node"),
+            created=data.get("created", 0.0),
             backend=data.get("backend"), job_id=data.get("job_id"), node=data.get("node"),
             port=data.get("port"), extra={k: v for k, v in data.items() if k not in known},
         )
@@ -164,8 +172,41 @@ def server_python_for(mode: str) -> str:
     return sys.executable
 
 
+BIND_WORDS = ("node", "loopback", "all")
+
+
+def bind_for(backend: str, environ: Optional[Mapping[str, str]] = None) -> str:
+    """Where the session's server listens: ``[jupyter] bind`` from roost's config when a site set it, else
+    loopback on the local backend (the server runs here) and the node's own address on a scheduler.
+
+    The setting is "node", "loopback", "all" (every interface: anyone who can reach the node can try the
+    token) or one IPv4 address.
+    """
+    from roost import config
+
+    value = config.load(environ).section("jupyter").get("bind")
+    if value is None:
+        return "loopback" if backend == "local" else "node"
+    if value in BIND_WORDS or _is_ipv4(value):
+        return str(value)
+    raise ConfigError(
+        f"config key jupyter.bind must be one of {', '.join(BIND_WORDS)} or an IPv4 address, not {value!r}",
+        'set jupyter.bind = "node" (the node\'s own address, where the ssh tunnel connects)',
+    )
+
+
+def _is_ipv4(value: object) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.IPv4Address(str(value))
+    except ValueError:
+        return False
+    return isinstance(value, str)
+
+
 def new_session(recipe: Recipe, *, mode: str, root_dir: str, kernel_display_name: str,
-                server_python: Optional[str] = None) -> Session:
+                server_python: Optional[str] = None, bind: str = "node") -> Session:
     """Create the session directory (0700) and its private session.json (0600) with a fresh token."""
     if mode not in SERVER_MODULES:
         raise KernelError(f"unknown Jupyter mode {mode!r}", "use --lab or --notebook")
@@ -179,7 +220,7 @@ def new_session(recipe: Recipe, *, mode: str, root_dir: str, kernel_display_name
     session = Session(
         id=session_id, directory=directory, token=secrets.token_urlsafe(32), mode=mode, root_dir=root_dir,
         recipe=recipe, server_python=server_python, kernel_display_name=kernel_display_name,
-        user=getpass.getuser(), login_host=login_host(),
+        user=getpass.getuser(), login_host=login_host(), bind=bind,
     )
     session.save()
     return session
@@ -258,11 +299,69 @@ def read_endpoint(session: Session) -> Optional[Dict[str, Any]]:
 
 
 def answering_host(endpoint: Dict[str, Any], token: str) -> Optional[str]:
-    """The node's name if Jupyter answers there with the token, else the first of its addresses that does."""
-    for host in [endpoint["node"], *endpoint.get("addresses", [])]:
+    """The node's name if Jupyter answers there with the token, else the first of its addresses that does
+    (the one it listens on last: loopback answers only on the node itself)."""
+    listening = endpoint.get("address")
+    specific = [listening] if listening and listening != "0.0.0.0" else []
+    for host in [endpoint["node"], *endpoint.get("addresses", []), *specific]:
         if http_status(f"http://{host}:{endpoint['port']}/api/status", token) == 200:
             return str(host)
     return None
+
+
+def open_doors(base: str) -> List[str]:
+    """The requests without the token that ``base`` (``http://host:port``) does not refuse, described.
+
+    Two are tried: reading files (``GET /api/contents``), and starting a kernel with the ``_xsrf`` cookie
+    (and its matching header) that ``GET /lab`` hands out to anyone, which a server with XSRF checks off, or
+    without a token, lets through.
+    """
+    import http.cookiejar
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    found: List[str] = []
+    contents = _status(opener, urllib.request.Request(f"{base}/api/contents"))
+    if contents not in REFUSED:
+        found.append(f"GET /api/contents answered {contents}")
+    _status(opener, urllib.request.Request(f"{base}/lab"))
+    xsrf = next((cookie.value for cookie in jar if cookie.name == "_xsrf"), None)
+    start = urllib.request.Request(f"{base}/api/kernels", data=b"{}", method="POST",
+                                   headers={"Content-Type": "application/json"})
+    if xsrf:
+        start.add_header("X-XSRFToken", xsrf)
+    started = _status(opener, start)
+    if started not in REFUSED:
+        found.append(f"POST /api/kernels with only the _xsrf cookie answered {started}")
+    return found
+
+
+REFUSED = (401, 403, None)  # None: no answer at all, which lets nobody in either
+
+
+def _status(opener: urllib.request.OpenerDirector, request: urllib.request.Request) -> Optional[int]:
+    try:
+        with opener.open(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def refuse_if_open(session: Session, job: ServerJob, host: str, port: int) -> None:
+    """Stop the server (and drop the session) when it answers a request that carries no token."""
+    doors = open_doors(f"http://{host}:{port}")
+    if not doors:
+        return
+    job.cancel()
+    discard(session)
+    raise KernelError(
+        f"Jupyter on {host}:{port} (job {job.job_id}) served requests without the token "
+        f"({'; '.join(doors)}), so roost stopped it",
+        "a Jupyter config file or extension replaces the server's authentication (identity_provider_class, "
+        "tornado_settings, ...): look in the config directories `jupyter --paths` lists",
+    )
 
 
 def _died(session: Session, job: ServerJob, how: str) -> KernelError:
@@ -294,6 +393,7 @@ def wait_until_ready(session: Session, job: ServerJob, *, timeout: float = 600,
         if endpoint is not None:
             host = answering_host(endpoint, session.token)
             if host is not None:
+                refuse_if_open(session, job, host, int(endpoint["port"]))
                 session.node, session.port = host, int(endpoint["port"])
                 session.save()
                 return session
@@ -314,12 +414,21 @@ def wait_until_ready(session: Session, job: ServerJob, *, timeout: float = 600,
         delay = min(delay * 1.5, 2.0)
 
 
+def check_timeout(timeout: float) -> None:
+    if not timeout > 0:  # also refuses NaN
+        raise KernelError(f"--timeout must be a positive number of seconds, not {timeout:g}",
+                          "give the queue time: the default is --timeout 600")
+
+
 def start(recipe: Recipe, submit: Callable[[Session], ServerJob], *, mode: str = "lab",
           root_dir: Optional[str] = None, kernel_display_name: str = "Python", timeout: float = 600,
-          progress: Progress = no_progress, server_python: Optional[str] = None) -> Session:
-    """New session, submit its job, wait until Jupyter answers.  Any failure removes the session."""
+          progress: Progress = no_progress, server_python: Optional[str] = None,
+          bind: str = "node") -> Session:
+    """New session, submit its job, wait until Jupyter answers without letting strangers in.  Any failure
+    removes the session."""
+    check_timeout(timeout)
     session = new_session(recipe, mode=mode, root_dir=root_dir or os.getcwd(),
-                          kernel_display_name=kernel_display_name, server_python=server_python)
+                          kernel_display_name=kernel_display_name, server_python=server_python, bind=bind)
     try:
         job = submit(session)
     except BaseException:
