@@ -68,7 +68,7 @@ def _has_slurm_multi() -> bool:
         return False
     environ = dict(os.environ, SLURM_CONF=SLURM_MULTI_CONF)
     try:
-        out = subprocess.run(["sinfo", "-h", "-o", "%n %t"], capture_output=True, text=True, timeout=10, env=environ)
+        out = subprocess.run(["sinfo", "-h", "-N", "-o", "%N %t"], capture_output=True, text=True, timeout=10, env=environ)
     except (OSError, subprocess.TimeoutExpired):
         return False
     states = dict(line.split() for line in out.stdout.splitlines() if line.strip())

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install and start every service the integration tests use.  Idempotent; needs root.
+# Install and start every service the integration tests use (every scripts/services/*.sh: lmod, slurm,
+# slurm-multi, charliecloud, ...).  Idempotent; needs root.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export DEBIAN_FRONTEND=noninteractive

@@ -13,7 +13,7 @@ from typing import Dict, Iterator, List
 
 import pytest
 from tests.envs.conftest import PYTHON
-from tests.envs.packed import SMALL_IMPORT, PackedEnv, make_packed_env, traced_calls
+from tests.envs.packed import SMALL_IMPORT, PackedEnv, make_packed_env, roost, traced_calls
 
 from roost.envs import nodeimage
 
@@ -208,3 +208,47 @@ def test_what_a_killed_task_left_is_cleaned_by_the_next(packed: PackedEnv, job_e
     # a job of another env digest sweeps it; one of the same digest reuses the mount after pruning
     done = _run_task(plan, environ, "python", "-c", SHOW_WHERE)
     assert done.returncode == 0 and "mounted" not in done.stderr
+
+
+# ------------------------------------------------------------------------- several nodes (real Slurm)
+
+MULTI_CONF = "/etc/slurm-multi/slurm.conf"  # scripts/services/slurm-multi.sh
+RANK_LINE = (
+    "from mpi4py import MPI; import os, sys; "
+    "print('rank', MPI.COMM_WORLD.Get_rank(), os.environ['SLURMD_NODENAME'], sys.prefix, flush=True)"
+)
+
+
+@pytest.fixture(scope="module")
+def mpi_env(tmp_path_factory: pytest.TempPathFactory) -> PackedEnv:
+    from tests.envs.packed import isolated_environ
+
+    root = tmp_path_factory.mktemp("packed-mpi")
+    environ = isolated_environ(root, tmp_path_factory.mktemp("uv-cache-mpi"))
+    roost(environ, "env", "create", "small", "--python", str(PYTHON), "mpi4py", "mpich", "-q")
+    roost(environ, "env", "pack", "small", "-q")
+    return PackedEnv("small", environ, root / "envs")
+
+
+@pytest.mark.service("slurm-multi")
+def test_an_8_rank_job_on_2_nodes_sets_up_once_per_node(mpi_env: PackedEnv, tmp_path: Path) -> None:
+    node_local = tmp_path / "node-local"  # one /tmp for both "nodes" here; the node name keeps them apart
+    node_local.mkdir()
+    environ = dict(mpi_env.environ, SLURM_CONF=MULTI_CONF, ROOST_DATA_DIR=str(tmp_path / "data"))
+    environ["ROOST_PACK_DIR"] = str(node_local)
+    environ.pop("TMPDIR")
+    done = subprocess.run(
+        [sys.executable, "-m", "roost", "submit", "--backend", "slurm", "--wait", "-e", "small", "-N", "2",
+         "-n", "8", "--ntasks-per-node", "4", "--mpi", "-t", "5", "-o", "out-%j.txt", "--", "python", "-c", RANK_LINE],
+        capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    log = _job_log(tmp_path).splitlines()
+    assert done.returncode == 0, (done.stderr, log)
+    ranks = sorted(line.split()[1:] for line in log if line.startswith("rank "))
+    assert [int(rank) for rank, _, _ in ranks] == list(range(8))
+    for _, node, prefix in ranks:  # every rank imports from its own node's copy
+        assert Path(prefix).is_relative_to(node_local / f"roost-{os.getuid()}" / node)
+    assert sorted({node for _, node, _ in ranks}) == ["n1", "n2"]
+    set_up = [line for line in log if "start-up image mounted" in line or "start-up image staged" in line]
+    assert sorted(line.rsplit(" ", 1)[-1] for line in set_up) == ["n1", "n2"]  # once per node, not per rank
+    _assert_node_dir_clean(node_local)
