@@ -68,7 +68,8 @@ def _has_slurm_multi() -> bool:
         return False
     environ = dict(os.environ, SLURM_CONF=SLURM_MULTI_CONF)
     try:
-        out = subprocess.run(["sinfo", "-h", "-N", "-o", "%N %t"], capture_output=True, text=True, timeout=10, env=environ)
+        argv = ["sinfo", "-h", "-N", "-o", "%N %t"]  # one line per node (%n would be the shared host name)
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10, env=environ)
     except (OSError, subprocess.TimeoutExpired):
         return False
     states = dict(line.split() for line in out.stdout.splitlines() if line.strip())
