@@ -2,6 +2,7 @@
 
 
     RoostError
+    ├── InvalidName                (a variable, alias or function name no shell may see)
     ├── ConfigError
     ├── ModuleError
     │   ├── ModuleNotFound
@@ -38,6 +39,15 @@ class RoostError(Exception):
     def report(self) -> str:
         """How every command line edge shows the error: ``error:`` and ``hint:`` lines."""
         return f"error: {self.message}\n" + (f"hint: {self.hint}\n" if self.hint else "")
+
+
+class InvalidName(RoostError):
+    """A name that is not a shell name; ``name`` is the offending text, ``kind`` says what it names."""
+
+    def __init__(self, name: str, kind: str, hint: str) -> None:
+        super().__init__(f"{name!r} is not a valid {kind} name", hint)
+        self.name = name
+        self.kind = kind
 
 
 class ConfigError(RoostError):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 
-from roost.errors import MissingPrereq, ModuleConflict, ModulefileError
-from roost.shell.change import Action, Op
+from roost.errors import InvalidName, MissingPrereq, ModuleConflict, ModulefileError
+from roost.shell.change import Action, Op, check_op, is_var_name
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
@@ -90,7 +90,18 @@ class Frame:
         return self.mode in DESCRIBE_MODES
 
     def _apply(self, op: Op, *, force_remove: bool = False) -> None:
-        self.engine.state.apply_op(op, force_remove=force_remove)
+        try:
+            self.engine.state.apply_op(op, force_remove=force_remove)
+        except InvalidName as exc:
+            raise self.bad_name(exc) from None
+
+    def bad_name(self, exc: InvalidName) -> ModulefileError:
+        """A name no shell may see is the modulefile's error (the engine then changes nothing at all)."""
+        return ModulefileError(
+            f"the modulefile of \"{self.fullname}\" ({self.file}) uses the {exc.kind} name {exc.name!r}; "
+            "it was not loaded and nothing was changed",
+            f"{exc.hint}; fix the modulefile, or rename its directory if the name is built from it",
+        )
 
     # ---- environment ----------------------------------------------------------------------------
     def setenv(self, name: str, value: str) -> None:
@@ -115,6 +126,10 @@ class Frame:
         import json  # only pushenv needs it; json pulls in re and enum
 
         state = self.engine.state
+        try:
+            check_op(Op(Action.SET, name))  # before the stack variable is written under a name built from it
+        except InvalidName as exc:
+            raise self.bad_name(exc) from None
         stack_name = STACK_PREFIX + name
         stack = json.loads(state.environ.get(stack_name, "[]"))
         if self.mode == "unload":
@@ -215,6 +230,12 @@ class Frame:
             return
         self.family_name = name
         var = "LMOD_FAMILY_" + name.upper()
+        if not is_var_name(var):
+            # Lmod writes LMOD_FAMILY_MY-TOOLCHAIN anyway, which no shell accepts as a name: the family still
+            # holds (the module table records it), only its variables are left out
+            if self.mode != "unload":
+                self.engine.claim_family(name, self)
+            return
         if self.mode == "unload":
             self._apply(Op(Action.UNSET, var))
             self._apply(Op(Action.UNSET, var + "_VERSION"))

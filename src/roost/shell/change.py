@@ -84,23 +84,37 @@ def is_command_name(name: str) -> bool:
     )
 
 
+VAR_NAME_HINT = "use letters, digits and underscores, not starting with a digit"
+COMMAND_NAME_HINT = "use letters, digits and _ . + - : @ %, starting with a letter, a digit or _"
+
+
 def check_var_name(name: str) -> str:
     if not is_var_name(name):
-        from roost.errors import RoostError
+        from roost.errors import InvalidName
 
-        raise RoostError(
-            f"{name!r} is not a valid environment variable name",
-            "use letters, digits and underscores, not starting with a digit",
-        )
+        raise InvalidName(name, "environment variable", VAR_NAME_HINT)
     return name
 
 
 def check_command_name(name: str, what: str) -> str:
     if not is_command_name(name):
-        from roost.errors import RoostError
+        from roost.errors import InvalidName
 
-        raise RoostError(f"{name!r} is not a valid {what} name", "use letters, digits and _ . + - : @ %")
+        raise InvalidName(name, what, COMMAND_NAME_HINT)
     return name
+
+
+def check_op(op: Op) -> Op:
+    """Refuse an operation whose name no shell may see as a name (whatever produced it: a modulefile, Lmod's
+    output, a template fed a directory name).  Every op reaching :class:`ShellState` or a renderer passes here."""
+    action = op.action
+    if action is Action.ALIAS or action is Action.UNALIAS:
+        check_command_name(op.name, "alias")
+    elif action is Action.FUNCTION or action is Action.UNFUNCTION:
+        check_command_name(op.name, "shell function")
+    else:
+        check_var_name(op.name)
+    return op
 
 
 class EnvChange:
@@ -347,6 +361,7 @@ class ShellState:
             self.environ[name] = value
 
     def apply_op(self, op: Op, *, force_remove: bool = False) -> None:
+        check_op(op)
         action = op.action
         if action is Action.SET:
             self.set(op.name, op.value)

@@ -7,7 +7,7 @@ executed.  Shell *function* bodies are code by definition (``set_shell_function`
 
 from __future__ import annotations
 
-from roost.shell.change import Action, EnvChange, Op
+from roost.shell.change import Action, EnvChange, Op, check_op
 from roost.shell.quote import (  # noqa: F401  (re-exported: callers import quoting from here)
     _double_quoted,
     quote_fish,
@@ -95,7 +95,7 @@ def _fish_op(op: Op) -> str:
         return (f"if set -q {name}; set -l __p (string split -- {sep} \"${name}\"); "
                 f"set -gx {name} (string join -- {sep} (string match -v -- {value} $__p)); end;")
     if action is Action.ALIAS:
-        return f"alias {name} {quote_fish(op.value)};"
+        return f"alias -- {name} {quote_fish(op.value)};"  # `--`: a value like '-la' is not an option of alias
     if action is Action.UNALIAS:
         return f"functions -e {name};"
     if action is Action.FUNCTION:
@@ -143,6 +143,8 @@ def render(change: EnvChange, shell: str) -> str:
         from roost.errors import RoostError
 
         raise RoostError(f"unknown shell {shell!r}", f"choose one of: {', '.join(SHELLS)}") from None
+    for op in change.ops:  # a name is never code, whoever built the change (ops may be appended directly)
+        check_op(op)
     return renderer(change)
 
 
