@@ -12,24 +12,32 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 from pathlib import Path
 from typing import Dict, List
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from roost.containers import api
 from roost.containers.apptainer import ApptainerRuntime, SingularityRuntime
 from roost.containers.charliecloud import DEFAULT_PATH, CharliecloudRuntime, image_path
 from roost.containers.podman import PodmanRuntime
 from roost.containers.runtime import (
+    Arg,
     ExecSpec,
     ImageKind,
+    Ref,
+    Workdir,
     detect_image_kind,
+    lit,
     load_settings,
     parse_bind,
 )
 from roost.containers.wrappers import render_wrapper
 from roost.errors import ConfigError, ContainerError
+from roost.shell.render import render_choice_by_directory
 
 from .helpers import roost, run
 
@@ -209,13 +217,19 @@ def test_settings_come_from_config_files_then_variables(work: Path, tmp_path: Pa
     config.write_text('[containers]\nruntime = "charliecloud"\nbinds = ["/data", "$WORK"]\n'
                       'gpu_flag = "rocm"\napptainer_options = ["--cleanenv"]\n')
     monkeypatch.setenv("ROOST_CONFIG", str(config))
+    site = tmp_path / "site.toml"
+    site.write_text('[containers]\nextra_binds = ["/scratch", "/project"]\n')
+    monkeypatch.setenv("ROOST_SITE_CONFIG", str(site))
     settings = load_settings()
     assert (settings.runtime, settings.binds) == ("charliecloud", ("/data", "$WORK"))
+    # The user's binds replace the defaults; the site's file systems stay.
+    assert settings.all_binds() == ("/data", "$WORK", "/scratch", "/project")
     assert settings.gpu_flag == "rocm"
     assert settings.runtime_options("apptainer") == ("--cleanenv",)
     monkeypatch.setenv("ROOST_CONTAINER_BINDS", "/a:$B")
     monkeypatch.setenv("ROOST_CONTAINER_RUNTIME", "podman")
     assert (load_settings().binds, load_settings().runtime) == (("/a", "$B"), "podman")
+    assert load_settings().all_binds() == ("/a", "$B", "/scratch", "/project")
     config.write_text('[containers]\ngpu_flag = "cuda"\n')
     with pytest.raises(ConfigError, match="gpu_flag"):
         load_settings()
@@ -274,3 +288,59 @@ def test_wrapper_scripts_match_the_recorded_ones(tmp_path: Path, runtime: str) -
     if os.environ.get("ROOST_UPDATE_GOLDEN"):
         golden.write_text(text)
     assert text == golden.read_text()
+
+
+# ------------------------------------------------------------------------------------------- the caller's directory
+
+
+def test_apptainer_relies_on_its_own_cwd_bind_unless_contained() -> None:
+    """Mocked (no Apptainer here): the command line against apptainer exec's documented defaults, which bind
+    the current directory unless --contain/--containall."""
+    runtime = ApptainerRuntime("/usr/bin/apptainer")
+    environ = {"PWD": "/scratch/proj", "HOME": "/home/me"}
+    plain = runtime.argv(spec("/i.sif", ImageKind.SIF), "python3", [], environ)
+    assert plain == ["/usr/bin/apptainer", "exec", "--pwd", "/scratch/proj", "/i.sif", "python3"]
+    contained = runtime.argv(spec("/i.sif", ImageKind.SIF, options=("--containall",)), "python3", [], environ)
+    assert contained[-6:] == ["--bind", "/scratch/proj", "--pwd", "/scratch/proj", "/i.sif", "python3"]
+
+
+def test_charliecloud_picks_a_spare_mount_point_for_the_callers_directory(tmp_path: Path) -> None:
+    image = tmp_path / "img"
+    for directory in ("mnt", "media", "srv"):
+        (image / directory).mkdir(parents=True)
+    runtime = CharliecloudRuntime("/usr/bin/ch-run")
+    kind = ImageKind.DIRECTORY
+    assert runtime.cwd_mount(kind, str(image), taken=["/home/me/extras"]) == "/mnt"
+    assert runtime.cwd_mount(kind, str(image), taken=["/mnt"]) == "/media"  # the extras took /mnt
+    (image / "mnt" / "0").mkdir()
+    assert runtime.cwd_mount(kind, str(image), taken=[]) == "/mnt/0"  # Charliecloud's own mount points first
+    assert runtime.cwd_mount(kind, str(image), taken=["/mnt", "/media", "/srv"]) is None
+    exec_spec = spec(str(image), kind, binds=(parse_bind("$HOME"), parse_bind("$SCRATCH")), cwd_mount="/mnt/0")
+    environ = {"HOME": "/home/me", "USER": "me", "SCRATCH": ""}
+    words = runtime.workdir(exec_spec, environ)
+    assert [w.expand(dict(environ, PWD="/tmp/x")) for w in words.words(dict(environ, PWD="/tmp/x"))] == ["--cd=/tmp/x"]
+    assert [w.expand(dict(environ, PWD="/home/me/p")) for w in words.words(dict(environ, PWD="/home/me/p"))] == [
+        "--cd=/home/me/p"]  # --home shows it at /home/$USER
+    elsewhere = dict(environ, PWD="/scratch/proj")  # $SCRATCH unset: nothing is bound there
+    assert [w.expand(elsewhere) for w in words.words(elsewhere)] == [
+        "--bind=/scratch/proj:/mnt/0", "--cd=/mnt/0", "--set-env=PWD=/mnt/0"]
+
+
+_PATHS = st.lists(st.sampled_from(["tmp", "home", "me", "a b", "x*", "[y]", "..", "p'q"]), min_size=1,
+                  max_size=4).map(lambda parts: "/" + "/".join(parts))
+
+
+@settings(max_examples=60, deadline=None)
+@given(pwd=_PATHS, directories=st.lists(st.one_of(_PATHS, st.just("")), max_size=3))
+def test_the_wrapper_and_python_choose_the_same_way_into_the_callers_directory(pwd: str,
+                                                                               directories: List[str]) -> None:
+    """The sh a wrapper runs and Runtime.argv (Python callers) decide alike whether $PWD is visible, for
+    paths with glob characters, quotes and spaces, and for unset variables."""
+    environ = {"PWD": pwd, **{f"D{i}": d for i, d in enumerate(directories)}}
+    visible = tuple(Arg.of(Ref(f"D{i}")) for i in range(len(directories)))
+    workdir = Workdir((lit("here"),), visible, (lit("elsewhere"),))
+    # sh resets $PWD to its real directory at start-up, so the script reads the same path from $WHERE.
+    script = render_choice_by_directory("WHERE", [v.shell() for v in visible], "echo here", "echo elsewhere")
+    done = subprocess.run(["sh", "-c", script], env=dict(environ, WHERE=pwd), capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == workdir.words(environ)[0].expand(environ)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 
@@ -327,3 +329,69 @@ def test_container_state_is_private_to_the_user(work: Path) -> None:
     """Every path roost writes for containers lives under its data dir (tmp_path's home here)."""
     assert str(api.modulefile_dir()).startswith(os.environ["HOME"])
     assert api.list_containers() == []
+
+
+# --- the caller's directory outside HOME, /tmp and the image (a project directory such as /scratch/proj) ------
+
+IN_PROJECT = ("import os; print(os.getcwd()); print(open('input.txt').read().strip()); "
+              "open('output.txt', 'w').write('from inside')")
+
+
+@pytest.fixture
+def project(work: Path) -> Iterator[Path]:
+    """A directory under /var/tmp: outside HOME, outside /tmp (which ch-run shares with the host), and absent
+    from the test image (which has /var/tmp but not this directory in it)."""
+    top = Path(tempfile.mkdtemp(prefix="roost-project-", dir="/var/tmp"))
+    directory = top / "proj"
+    directory.mkdir()
+    (directory / "input.txt").write_text("from the host\n")
+    assert not (IMAGE_DIR / str(directory).lstrip("/")).exists()
+    yield directory
+    shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.mark.parametrize("image", [IMAGE_DIR, IMAGE_SQFS], ids=["directory", "squashfs"])
+def test_commands_work_from_a_directory_the_image_lacks(work: Path, project: Path, runtime: str,
+                                                        image: Path) -> None:
+    if image == IMAGE_SQFS and runtime not in SQUASHFS_RUNTIMES:
+        pytest.skip(f"{runtime} runs no SquashFS files")
+    api.add("deb/12", str(image), runtime=runtime, commands=["python3"])
+    os.chdir(project)
+    done = run([str(api.get("deb").wrapper("python3")), "-c", IN_PROJECT], env=dict(os.environ, PWD=str(project)))
+    assert done.returncode == 0, done.stderr
+    cwd, read = done.stdout.splitlines()[:2]
+    assert read == "from the host"
+    assert (project / "output.txt").read_text() == "from inside"  # written into the host's directory
+    if runtime == "charliecloud":
+        # ch-run cannot create the mount point: the directory is bound on one the image has, and entered.
+        assert cwd == api.get("deb").cwd_mount
+    else:
+        assert cwd == str(project)
+    # From a directory the container shows at its own path (/tmp here), the path stays the same.
+    os.chdir(work)
+    again = run([str(api.get("deb").wrapper("python3")), "-c", "import os; print(os.getcwd())"],
+                env=dict(os.environ, PWD=str(work)))
+    assert again.stdout.strip() == str(work), again.stderr
+
+
+@pytest.mark.service("podman")
+def test_a_site_bind_is_visible_at_its_own_path(work: Path, project: Path, tmp_path: Path) -> None:
+    """The site lists its file systems once (extra_binds in the site config); every container gets them."""
+    site = tmp_path / "site.toml"
+    site.write_text(f'[containers]\nextra_binds = ["{project}"]\n')
+    env = dict(os.environ, ROOST_SITE_CONFIG=str(site))
+    assert roost("container", "add", "deb/12", str(IMAGE_DIR), "--runtime", "podman", "--command", "python3",
+                 env=env).returncode == 0
+    assert str(project) in api.get("deb").binds and "$HOME" in api.get("deb").binds  # added to the defaults
+    done = run([str(api.get("deb").wrapper("python3")), "-c", f"print(open('{project}/input.txt').read())"])
+    assert done.returncode == 0 and "from the host" in done.stdout, done.stderr
+
+
+@pytest.mark.service("charliecloud")
+def test_charliecloud_says_which_binds_the_image_cannot_take(work: Path, project: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text(f'[containers]\nextra_binds = ["{project}"]\n')
+    done = roost("container", "add", "deb/12", str(IMAGE_DIR), "--runtime", "charliecloud", "--command",
+                 "python3", env=dict(os.environ, ROOST_SITE_CONFIG=str(site)))
+    assert done.returncode == 0, done.stderr
+    assert f"note: {project} is not bound: the image has no {project} directory" in done.stderr

@@ -88,6 +88,8 @@ def show(name: str, format_: Optional[str]) -> None:
         ("runtime", f"{found.runtime} ({found.executable})"), ("gpu", "yes" if found.gpu else "no"),
         ("binds", " ".join(found.binds) or "-"),
         ("extras", f"{found.extras} (inside: {found.extras_inside})"),
+        *([("cwd_mount", f"{found.cwd_mount} (your directory, where the image cannot show it)")]
+          if found.cwd_mount else []),
         ("modulefile", str(found.modulefile)), ("wrappers", str(found.bin_dir)),
     ]
     for key, value in rows:

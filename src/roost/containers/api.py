@@ -91,6 +91,7 @@ class Container:
     options: List[str] = field(default_factory=list)
     extras: Optional[str] = None
     extras_inside: Optional[str] = None
+    cwd_mount: Optional[str] = None  # where the caller's directory goes when the image cannot show it
     created: float = 0.0
     root: str = ""  # where its bin/ and extras/ live, when not the registry's own place (container envs)
 
@@ -124,7 +125,7 @@ class Container:
         return ExecSpec(
             image=self.image, kind=ImageKind(self.kind), binds=tuple(parse_bind(b) for b in self.binds),
             gpu=self.gpu, gpu_flag=self.gpu_flag, extras=self.extras, extras_inside=self.extras_inside,
-            options=tuple(self.options),
+            options=tuple(self.options), cwd_mount=self.cwd_mount,
         )
 
     def to_json(self) -> Dict[str, object]:
@@ -295,12 +296,13 @@ def add(
                              f"use --force to replace it, or `roost container remove {fullname}` first")
     container, chosen_runtime, skipped = plan(
         name, version, image, runtime=runtime or settings.runtime, gpu=gpu, commands=commands,
-        binds=list(settings.binds if binds is None else binds) + list(extra_binds),
+        binds=list(settings.all_binds() if binds is None else binds) + list(extra_binds),
         extras=Path(extras).expanduser().resolve() if extras else None, settings=settings, environ=environ,
         runtime_options=runtime_options,
     )
     _write(container, chosen_runtime, environ, force=force, create_extras=extras is None)
     notes = [chosen_runtime.gpu_note] if gpu and chosen_runtime.gpu_note else []
+    notes += chosen_runtime.bind_notes(container.spec(), environ)
     return AddResult(container, skipped, container.modulefile, notes)
 
 
@@ -338,6 +340,8 @@ def plan(
     container.commands, skipped = _choose_commands(commands, found, image_path)
     container.extras = check_bind_path(str(extras or container.prefix / "extras"))
     container.extras_inside = chosen_runtime.extras_inside(kind, image_path, container.extras, environ)
+    taken = [container.extras_inside, *(parse_bind(b).expand(environ) for b in binds)]
+    container.cwd_mount = chosen_runtime.cwd_mount(kind, image_path, taken)
     return container, chosen_runtime, skipped
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from typing import List, Mapping, Tuple
 
-from roost.containers.runtime import PWD, Arg, ExecSpec, ImageKind, Runtime, lit
+from roost.containers.runtime import PWD, Arg, ExecSpec, ImageKind, Runtime, Workdir, lit
 from roost.shell.change import EnvChange
 
 # Options after which no host variable reaches the container.
 CLEAN_OPTIONS = frozenset({"--cleanenv", "-e", "--containall", "-C"})
+# Options after which Apptainer no longer binds the current directory (nor home, /tmp).
+CONTAIN_OPTIONS = frozenset({"--contain", "-c", "--containall", "-C"})
 
 
 class ApptainerRuntime(Runtime):
@@ -31,8 +33,14 @@ class ApptainerRuntime(Runtime):
         words += [lit(option) for option in spec.options]
         if spec.extras:
             words += [lit("--bind"), lit(spec.extras)]
-        words += [lit("--pwd"), PWD]
         return words
+
+    def workdir(self, spec: ExecSpec, environ: Mapping[str, str]) -> Workdir:
+        # Apptainer binds the current directory itself (and creates mount points); --pwd enters it.  With
+        # --contain it binds nothing, so roost binds it.
+        if CONTAIN_OPTIONS & set(spec.options):
+            return Workdir((lit("--bind"), PWD, lit("--pwd"), PWD))
+        return Workdir((lit("--pwd"), PWD))
 
     def bind(self, source: Arg) -> List[Arg]:
         return [lit("--bind"), source]

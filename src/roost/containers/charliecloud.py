@@ -16,14 +16,17 @@ import shutil
 import subprocess
 from functools import lru_cache
 from pathlib import Path
-from typing import FrozenSet, List, Mapping, Tuple
+from typing import FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
-from roost.containers.runtime import PWD, Arg, ExecSpec, ImageKind, Runtime, lit
+from roost.containers.runtime import PWD, Arg, ExecSpec, ImageKind, Ref, Runtime, Workdir, lit
 from roost.errors import ContainerError
 
 # ch-run bind-mounts the host's /tmp unless --private-tmp is given.
 HOST_TMP = "/tmp"
 FALLBACK_MOUNT = "/mnt"
+# Where the caller's directory can go when the image has no mount point at its path: Charliecloud's images
+# have /mnt/0../mnt/9 for this; other images usually have the (empty) FHS directories.
+CWD_MOUNT_CANDIDATES = (*(f"/mnt/{n}" for n in range(10)), "/mnt", "/media", "/srv")
 
 
 class CharliecloudRuntime(Runtime):
@@ -44,9 +47,43 @@ class CharliecloudRuntime(Runtime):
         # ch-run passes the host's PATH in, which can reach host programs through a bound home
         # (~/.pyenv, ~/.local/bin): inside, PATH is the image's own, as Apptainer and Podman have it.
         words.append(lit(f"--set-env=PATH={image_path(spec.kind, spec.image)}"))
-        # ch-run starts in / unless told; the caller's directory must be visible inside (a bind or /tmp).
-        words.append(Arg.of("--cd=", *PWD.parts))
         return words
+
+    def workdir(self, spec: ExecSpec, environ: Mapping[str, str]) -> Workdir:
+        """ch-run starts in / unless told.  Under /tmp, the home directory or a bind, the caller's directory is
+        entered at its own path; anywhere else (a project directory the image has no mount point for) it is
+        bound on the image's spare mount point first (``cwd_mount``, e.g. /mnt/0) and entered there."""
+        here = (Arg.of("--cd=", *PWD.parts),)
+        if not spec.cwd_mount:
+            return Workdir(here)
+        # /tmp, the binds made at their own path (home too, when the image has its directory), and --home's
+        # /home/$USER.
+        visible = [lit(HOST_TMP), *self.binds_for(spec, environ)]
+        if any(bind.refs == ["HOME"] for bind in spec.binds):
+            visible.append(Arg.of("/home/", Ref("USER")))
+        elsewhere = (Arg.of("--bind=", *PWD.parts, f":{spec.cwd_mount}"), lit(f"--cd={spec.cwd_mount}"),
+                     lit(f"--set-env=PWD={spec.cwd_mount}"))
+        return Workdir(here, tuple(visible), elsewhere)
+
+    def cwd_mount(self, kind: ImageKind, image: str, taken: Sequence[str]) -> Optional[str]:
+        for candidate in CWD_MOUNT_CANDIDATES:
+            clashes = any(_under(candidate, other) or _under(other, candidate) for other in taken if other)
+            if not clashes and image_has_directory(kind, image, candidate):
+                return candidate
+        return None
+
+    def bind_notes(self, spec: ExecSpec, environ: Mapping[str, str]) -> List[str]:
+        notes = []
+        kept = self.binds_for(spec, environ)
+        for bind in spec.binds:
+            path = bind.expand(environ)
+            if bind not in kept and bind.refs != ["HOME"] and path and os.path.isdir(path):
+                notes.append(f"{path} is not bound: the image has no {path} directory to mount it on (ch-run "
+                             "cannot create mount points in an image); add that directory to the image")
+        if not spec.cwd_mount:
+            notes.append("the image has no spare mount point (/mnt/0../mnt/9, /mnt, /media, /srv): its commands "
+                         "work only from /tmp, your home directory and the bound directories")
+        return notes
 
     def bind(self, source: Arg) -> List[Arg]:
         return [Arg.of("--bind=", *source.parts)]

@@ -73,7 +73,7 @@ class ContainerKind(EnvKind):
             final, runtime, _ = api.plan(
                 spec.name, "env", str(image), runtime=str(spec.options.get("runtime") or settings.runtime),
                 gpu=bool(spec.options.get("gpu")), commands=list(spec.options.get("commands") or ()),
-                binds=list(settings.binds) + list(spec.options.get("binds") or ()), extras=None,
+                binds=list(settings.all_binds()) + list(spec.options.get("binds") or ()), extras=None,
                 settings=settings, environ=spec.environ, root=spec.prefix,
             )
             api.write_wrappers(final, runtime, spec.build_dir / "bin", spec.environ)

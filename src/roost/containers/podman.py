@@ -12,9 +12,9 @@ users get ``--userns=keep-id`` so files written to binds stay theirs.
 from __future__ import annotations
 
 import os
-from typing import List
+from typing import List, Mapping
 
-from roost.containers.runtime import PWD, Arg, ExecSpec, ImageKind, Runtime, lit
+from roost.containers.runtime import PWD, Arg, ExecSpec, ImageKind, Runtime, Workdir, lit
 
 GPU_DEVICES = {"nv": "nvidia.com/gpu=all", "rocm": "/dev/kfd"}
 
@@ -38,9 +38,12 @@ class PodmanRuntime(Runtime):
             words.append(lit(f"--device={GPU_DEVICES[spec.gpu_flag]}"))
         if spec.extras:
             words.append(lit(f"--volume={spec.extras}:{spec.extras}"))
-        # The caller's directory, bound and entered, so relative paths mean the same inside.
-        words += [Arg.of("--volume=", *PWD.parts, ":", *PWD.parts), Arg.of("--workdir=", *PWD.parts)]
         return words
+
+    def workdir(self, spec: ExecSpec, environ: Mapping[str, str]) -> Workdir:
+        # The caller's directory, bound and entered at its own path (Podman creates the mount point), so
+        # relative and absolute paths mean the same inside.
+        return Workdir((Arg.of("--volume=", *PWD.parts, ":", *PWD.parts), Arg.of("--workdir=", *PWD.parts)))
 
     def bind(self, source: Arg) -> List[Arg]:
         return [Arg.of("--volume=", *source.parts, ":", *source.parts)]

@@ -5,9 +5,10 @@ line.  The command line is a list of :class:`Arg` words, each made of literal te
 environment variables (``$PWD``, ``$HOME``) that are expanded where the command runs: in a generated wrapper
 script (:meth:`Arg.shell`) or in Python (:meth:`Arg.expand`).  Three parts make the command line::
 
-    head  (runtime executable, subcommand, fixed options, working directory)
-    binds (one group per bind that exists where the command runs; a wrapper tests each with [ -d ])
-    tail  (image, separator, command inside the image) + the caller's arguments
+    head    (runtime executable, subcommand, fixed options)
+    workdir (the caller's directory: entered at its own path, bound first where the runtime cannot see it)
+    binds   (one group per bind that exists where the command runs; a wrapper tests each with [ -d ])
+    tail    (image, separator, command inside the image) + the caller's arguments
 
 Each runtime lives in its own module (apptainer.py, charliecloud.py, podman.py) and implements the few
 methods of :class:`Runtime`; none of them runs anything at construction.
@@ -144,6 +145,29 @@ def check_bind_path(path: str) -> str:
     return path
 
 
+@dataclass(frozen=True)
+class Workdir:
+    """How a command starts in the caller's directory ($PWD).  When ``elsewhere`` is None the ``here`` words
+    always do (the runtime binds or creates what it needs).  Otherwise ``here`` applies when $PWD is under one
+    of ``visible`` (directories the container shows at their own path), and ``elsewhere`` (bind $PWD at a
+    mount point the image has, and start there) when it is not."""
+
+    here: Tuple[Arg, ...]
+    visible: Tuple[Arg, ...] = ()
+    elsewhere: Optional[Tuple[Arg, ...]] = None
+
+    def words(self, environ: Mapping[str, str]) -> Tuple[Arg, ...]:
+        """The words for the directory ``environ['PWD']`` (what a wrapper decides in sh)."""
+        if self.elsewhere is None:
+            return self.here
+        pwd = environ.get("PWD", "")
+        for prefix in self.visible:
+            path = prefix.expand(environ)
+            if path and (pwd == path or pwd.startswith(path.rstrip("/") + "/")):
+                return self.here
+        return self.elsewhere
+
+
 # ------------------------------------------------------------------------------------------- settings
 
 DEFAULT_BINDS = ("$HOME", "$PROJECT", "$SCRATCH")
@@ -157,8 +181,13 @@ class ContainerSettings:
 
     runtime: str = "auto"
     binds: Tuple[str, ...] = DEFAULT_BINDS
+    extra_binds: Tuple[str, ...] = ()  # the site's file systems (/scratch, /project), added to binds
     gpu_flag: str = "nv"
     options: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)  # extra options per runtime
+
+    def all_binds(self) -> Tuple[str, ...]:
+        """What a container binds unless told otherwise: ``binds`` then the site's ``extra_binds``."""
+        return tuple(dict.fromkeys((*self.binds, *self.extra_binds)))
 
     def runtime_options(self, runtime: str) -> Tuple[str, ...]:
         return tuple(self.options.get(runtime, ()))
@@ -185,6 +214,7 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> ContainerSetti
         binds: Tuple[str, ...] = tuple(b for b in binds_text.split(":") if b)
     else:
         binds = _string_list(merged["binds"], "binds") if "binds" in merged else DEFAULT_BINDS
+    extra_binds = _string_list(merged["extra_binds"], "extra_binds") if "extra_binds" in merged else ()
     gpu_flag = str(merged.get("gpu_flag", "nv"))
     if gpu_flag not in GPU_FLAGS:
         from roost.errors import ConfigError
@@ -193,7 +223,8 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> ContainerSetti
     options = {name: _string_list(merged[f"{name}_options"], f"{name}_options")
                for name in RUNTIME_NAMES if f"{name}_options" in merged}
     check_runtime_name(runtime, allow_auto=True)
-    return ContainerSettings(runtime=runtime, binds=binds, gpu_flag=gpu_flag, options=options)
+    return ContainerSettings(runtime=runtime, binds=binds, extra_binds=extra_binds, gpu_flag=gpu_flag,
+                             options=options)
 
 
 def check_runtime_name(name: str, *, allow_auto: bool = False) -> str:
@@ -218,6 +249,7 @@ class ExecSpec:
     extras: Optional[str] = None  # host directory holding pip-installed extras (bound, put on PYTHONPATH)
     extras_inside: Optional[str] = None  # where the extras directory appears inside the container
     options: Tuple[str, ...] = ()  # extra runtime options from the settings
+    cwd_mount: Optional[str] = None  # where the caller's directory is bound when the image cannot show it
 
 
 class Runtime(ABC):
@@ -244,6 +276,10 @@ class Runtime(ABC):
         """Executable, subcommand and the options that do not depend on which directories exist."""
 
     @abstractmethod
+    def workdir(self, spec: ExecSpec, environ: Mapping[str, str]) -> Workdir:
+        """How the command starts in the caller's directory (``environ``: where the wrapper is written)."""
+
+    @abstractmethod
     def bind(self, source: Arg) -> List[Arg]:
         """Options binding ``source`` at the same path inside the container."""
 
@@ -268,6 +304,15 @@ class Runtime(ABC):
         """Where the extras directory appears inside the container (the same path, unless a runtime can't)."""
         return extras
 
+    def cwd_mount(self, kind: ImageKind, image: str, taken: Sequence[str]) -> Optional[str]:
+        """A directory of the image to bind the caller's directory on when the image cannot show it at its own
+        path (None: this runtime never needs one).  ``taken`` are paths other binds use."""
+        return None
+
+    def bind_notes(self, spec: ExecSpec, environ: Mapping[str, str]) -> List[str]:
+        """What the user should know about binds this runtime cannot make (said once, at add time)."""
+        return []
+
     def process_environ(self, environ: Mapping[str, str]) -> Dict[str, str]:
         """``environ`` made fit to start the runtime in (what a wrapper's first lines do)."""
         result = dict(environ)
@@ -280,7 +325,7 @@ class Runtime(ABC):
     def argv(self, spec: ExecSpec, command: str, args: Sequence[str],
              environ: Mapping[str, str]) -> List[str]:
         """The full command line for Python callers, with references expanded from ``environ``."""
-        words = list(self.head(spec))
+        words = list(self.head(spec)) + list(self.workdir(spec, environ).words(environ))
         for source in self.binds_for(spec, environ):
             path = source.expand(environ)
             if path and os.path.isdir(path):

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import List, Mapping, Sequence
 
 from roost.containers.runtime import Arg, ExecSpec, Runtime, lit
-from roost.shell.render import render
+from roost.shell.render import render, render_choice_by_directory
 
 
 def _words(args: Sequence[Arg]) -> str:
@@ -42,5 +42,13 @@ def render_wrapper(runtime: Runtime, spec: ExecSpec, command: str, label: str,
     if runtime.tty_options:
         options = _words([lit(option) for option in runtime.tty_options])
         lines.append(f'if [ -t 0 ] && [ -t 1 ]; then set -- {options} "$@"; fi')
-    lines.append(f'exec {_words(runtime.head(spec))} "$@"')
+    workdir = runtime.workdir(spec, environ)
+    head = runtime.head(spec)
+    if workdir.elsewhere is None:
+        head += workdir.here
+    else:  # decided when the wrapper runs: the caller's directory is visible inside or must be bound
+        lines.append(render_choice_by_directory(
+            "PWD", [prefix.shell() for prefix in workdir.visible],
+            f'set -- {_words(workdir.here)} "$@"', f'set -- {_words(workdir.elsewhere)} "$@"'))
+    lines.append(f'exec {_words(head)} "$@"')
     return "\n".join(lines) + "\n"

@@ -313,3 +313,12 @@ def relocatable_script_header(interpreter: str) -> str:
         f"'''': ; exec \"$(dirname -- \"$(realpath -- \"$0\")\")\"/{target} \"$0\" \"$@\"\n"
         "'''\n"
     )
+
+def render_choice_by_directory(variable: str, directories: Sequence[str], inside: str, outside: str) -> str:
+    """POSIX sh running ``inside`` when the directory in ``variable`` is one of ``directories`` (sh words,
+    e.g. ``'/tmp'`` or ``"${SCRATCH}"``) or below one, else ``outside`` (a container wrapper choosing how to
+    enter the caller's directory).  An empty word (an unset variable) matches nothing."""
+    words = " ".join(directories)
+    return (f"__roost_in=; for __roost_d in {words}; do case ${variable} in \"$__roost_d\"|\"$__roost_d\"/*) "
+            f"[ -n \"$__roost_d\" ] && __roost_in=1;; esac; done\n"
+            f"if [ -n \"$__roost_in\" ]; then {inside}; else {outside}; fi")
