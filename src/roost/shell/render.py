@@ -296,6 +296,7 @@ def render_init_file(
     )
     return comments + _if_block(requires, fresh, _regenerate(shell, forget, fallback, warning), shell)
 
+
 def relocatable_script_header(interpreter: str) -> str:
     """The first lines of a Python script that runs ``interpreter`` from the script's own directory.
 
