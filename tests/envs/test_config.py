@@ -83,10 +83,40 @@ def test_invalid_values_are_rejected_with_the_key(tmp_path: Path, text: str, fra
 
 def test_variables_read_by_literal_on_the_activate_path_are_declared() -> None:
     from roost import envvars
-    from roost.envs import activation, binding
+    from roost.envs import activation, binding, nodeimage
 
-    for name in (*config.VARIABLE_NAMES, *activation.VARIABLE_NAMES, *paths.VARIABLE_NAMES, binding.MODULEPATH):
+    for name in (
+        *config.VARIABLE_NAMES, *activation.VARIABLE_NAMES, *paths.VARIABLE_NAMES, *nodeimage.VARIABLE_NAMES,
+        binding.MODULEPATH,
+    ):  # fmt: skip
         assert name in envvars.VARIABLES, name
+
+
+@pytest.mark.parametrize(
+    ("table", "fragment"),
+    [
+        ({"method": "fuse"}, "pack.method must be one of auto, mount, stage, off"),
+        ({"auto_files": "many"}, "pack.auto_files must be a whole number"),
+        ({"auto_files": -1}, "pack.auto_files must be a whole number"),
+        ({"node_dir": 3}, "pack.node_dir must be a path string"),
+    ],
+)
+def test_bad_pack_settings_name_the_key(tmp_path: Path, table: dict, fragment: str) -> None:
+    import json
+
+    site = tmp_path / "site.toml"
+    site.write_text("[pack]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items()))
+    with pytest.raises(ConfigError) as info:
+        config.load({"ROOST_SITE_CONFIG": str(site), "HOME": str(tmp_path)})
+    assert fragment in info.value.message and info.value.hint
+
+
+def test_pack_settings_from_files_and_variables(tmp_path: Path) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text('[pack]\nnode_dir = "/local/scratch"\nauto_files = 20000\n')
+    environ = {"ROOST_SITE_CONFIG": str(site), "HOME": str(tmp_path), "ROOST_PACK_METHOD": "stage"}
+    assert config.load(environ).pack == config.PackConfig(node_dir="/local/scratch", method="stage", auto_files=20000)
+    assert config.load({"HOME": str(tmp_path)}).pack == config.PackConfig()
 
 
 def test_envs_dir_fast_agrees_with_load(tmp_path: Path) -> None:

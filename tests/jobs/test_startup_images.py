@@ -252,3 +252,22 @@ def test_an_8_rank_job_on_2_nodes_sets_up_once_per_node(mpi_env: PackedEnv, tmp_
     set_up = [line for line in log if "start-up image mounted" in line or "start-up image staged" in line]
     assert sorted(line.rsplit(" ", 1)[-1] for line in set_up) == ["n1", "n2"]  # once per node, not per rank
     _assert_node_dir_clean(node_local)
+
+
+@pytest.mark.service("slurm")
+def test_roost_run_inside_a_slurm_job_uses_the_image(job_environ: Dict[str, str], tmp_path: Path) -> None:
+    """`roost run -e` in a batch job (a user's own script) starts from the image too; on a login node it does not."""
+    import shlex
+
+    run = shlex.join([sys.executable, "-m", "roost", "run", "-e", "small", "--", "python", "-c", SHOW_WHERE])
+    done = subprocess.run(
+        [sys.executable, "-m", "roost", "submit", "--backend", "slurm", "--wait", "-o", "out-%j.txt", "--wrap", run],
+        capture_output=True, text=True, env=job_environ, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    prefix, image_env = [line for line in _job_log(tmp_path).splitlines() if not line.startswith("roost:")]
+    assert Path(prefix).is_relative_to(Path(job_environ["TMPDIR"])) and prefix == image_env
+    outside = subprocess.run(
+        shlex.split(run), capture_output=True, text=True, env={k: v for k, v in job_environ.items() if "SLURM" not in k}
+    )
+    assert outside.stdout.split()[1] == "-"  # no ROOST_ENV_IMAGE: run from the shared copy

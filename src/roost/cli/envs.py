@@ -358,10 +358,12 @@ def adopt(path: Path, name: Optional[str], modules: Tuple[str, ...], quiet: bool
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run(env_name: str, command: Tuple[str, ...]) -> None:
     """Run COMMAND in an environment (its modules loaded first), without a shell."""
-    from roost.envs import api
+    from roost.envs import api, nodeimage
 
     environ = api.run_environ(env_name, os.environ)
     argv = list(command)
+    if nodeimage.in_batch_job(os.environ):  # on a compute node: the env's start-up image, when packed
+        argv = [*nodeimage.wrapper_for(env_name, os.environ), *argv]
     sys.stdout.flush()
     sys.stderr.flush()
     try:

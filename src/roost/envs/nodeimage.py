@@ -170,6 +170,22 @@ def wrapper_argv(plan: ImagePlan, python: Optional[str] = None) -> List[str]:
     return [python or sys.executable, "-E", "-S", "-c", boot, *plan.arguments(), "--"]
 
 
+def wrapper_for(env: str, environ: Mapping[str, str]) -> List[str]:
+    """:func:`wrapper_argv` for env ``env`` when it is packed (and not opted out), else no words."""
+    from roost import config
+    from roost.envs.activation import envs_dir
+
+    settings = config.load(environ)
+    prefix = os.path.realpath(os.path.join(envs_dir(environ, settings), env))
+    plan = job_plan(env, prefix, settings.pack, environ)
+    return wrapper_argv(plan) if plan is not None else []
+
+
+def in_batch_job(environ: Mapping[str, str]) -> bool:
+    """Inside a Slurm job: where ``roost run`` and kernels use the start-up image (not on a login node)."""
+    return bool(environ.get("SLURM_JOB_ID"))
+
+
 # ------------------------------------------------------------------------------------- the node side
 
 
@@ -480,6 +496,12 @@ def relocation_change(plan: ImagePlan, local_prefix: str) -> EnvChange:
     return change
 
 
+def _under_copy(program: str, prefix: str, local_prefix: str) -> str:
+    """A program named by its path in the shared copy (a kernel's python) runs from the node-local copy."""
+    own = prefix.rstrip("/") + "/"
+    return os.path.join(local_prefix, program[len(own) :]) if program.startswith(own) else program
+
+
 # ------------------------------------------------------------------------------------------- running
 
 
@@ -549,7 +571,8 @@ def run_with_image(plan: ImagePlan, command: Sequence[str], environ: Mapping[str
         warn(f"env {plan.env}: start-up image not used ({problem}); running from the shared copy {plan.prefix}")
         return run_command(command, environ)
     try:
-        return run_command(command, relocation_change(plan, local_prefix).applied_to(environ))
+        local_command = [_under_copy(command[0], plan.prefix, local_prefix), *command[1:]]
+        return run_command(local_command, relocation_change(plan, local_prefix).applied_to(environ))
     finally:
         try:
             release(plan, holder, tools_environ)

@@ -100,14 +100,9 @@ def task_wrapper(spec: JobSpec, environ: Mapping[str, str]) -> List[str]:
     """The words that start each task from the env's start-up image, when it is packed (else none)."""
     if not spec.env:
         return []
-    from roost import config
-    from roost.envs import nodeimage
-    from roost.envs.activation import envs_dir
+    from roost.envs.nodeimage import wrapper_for
 
-    settings = config.load(environ)
-    prefix = os.path.realpath(os.path.join(envs_dir(environ, settings), spec.env))
-    plan = nodeimage.job_plan(spec.env, prefix, settings.pack, environ)
-    return nodeimage.wrapper_argv(plan) if plan is not None else []
+    return wrapper_for(spec.env, environ)
 
 
 def python_for(spec_env: Optional[str]) -> str:

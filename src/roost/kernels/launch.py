@@ -162,7 +162,17 @@ def main(argv: Sequence[str]) -> NoReturn:
     except LaunchError as exc:
         fail(name, exc.message, exc.hint)
     sys.stdout.flush()
-    os.execve(recipe.python, kernel_argv(recipe, ipykernel_args), environ)
+    argv = kernel_argv(recipe, ipykernel_args)
+    if recipe.env:
+        argv = [*image_wrapper(recipe.env, environ), *argv]
+    os.execve(argv[0], argv, environ)
+
+
+def image_wrapper(env: str, environ: Mapping[str, str]) -> List[str]:
+    """In a batch job (JupyterLab on a compute node), a packed env's kernel runs from its start-up image."""
+    from roost.envs import nodeimage
+
+    return nodeimage.wrapper_for(env, environ) if nodeimage.in_batch_job(environ) else []
 
 
 if __name__ == "__main__":
