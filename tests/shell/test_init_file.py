@@ -176,3 +176,22 @@ def test_a_vanished_interpreter_gives_one_warning_and_a_working_shell(
     said = [line for line in lines if line.startswith("module:")]
     assert said and "roost shell-init" in said[0]
     assert done.returncode == 0
+
+
+def test_a_config_change_reaches_the_next_shell(site: Dict[str, str]) -> None:
+    env = dict(site, PATH=f"{Path(sys.executable).parent}:{SYSTEM_PATH}")
+    first = run_shell("bash", 'echo "guard=${PIP_REQUIRE_VIRTUALENV-}"', env)
+    assert "guard=true" in first.stdout, first.stderr
+    config = Path(site["HOME"], ".config", "roost", "config.toml")
+    config.parent.mkdir(parents=True)
+    config.write_text("[envs]\npip_require_virtualenv = false\n")
+    later = run_shell("bash", 'echo "guard=${PIP_REQUIRE_VIRTUALENV-}"', env)
+    assert "guard=\n" in later.stdout, later.stderr
+
+
+def test_plain_sh_sources_its_cached_file(site: Dict[str, str]) -> None:
+    env = dict(site, PATH=f"{Path(sys.executable).parent}:{SYSTEM_PATH}")
+    subprocess.run([sys.executable, "-m", "roost", "shell-init", "sh"], env=env, check=True, capture_output=True)
+    done = subprocess.run(["sh", "-c", f'. "{cache_file(site, "sh")}"; module load python; echo "PYV=$PYV"'],
+                          env=dict(site, PATH=SYSTEM_PATH), capture_output=True, text=True, timeout=60)
+    assert "PYV=3.12" in done.stdout, done.stderr

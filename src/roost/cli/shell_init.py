@@ -17,6 +17,7 @@ and ``ml`` as functions that say what to do.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from typing import List, Sequence, Tuple
 
@@ -195,7 +196,8 @@ def write_init_file(shell: str, python: str) -> str:
     path = init_file_path(shell)
     text = init_file_text(shell, python, path)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    temporary = f"{path}.tmp-{os.getpid()}"
+    # Host and pid: on a shared home, shells on many nodes may rewrite it at once.
+    temporary = f"{path}.tmp-{socket.gethostname()}-{os.getpid()}"
     try:
         with open(temporary, "w", encoding="utf-8") as handle:
             handle.write(text)

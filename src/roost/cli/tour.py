@@ -77,5 +77,6 @@ def tour(directory: Optional[Path], mpi: bool, env_name: str) -> None:
     result = subprocess.run(["bash", "-c", script])
     if result.returncode != 0:
         raise click.ClickException(f"the tour stopped at a failing step (exit status {result.returncode})")
-    click.echo("\nroost tour: done. Add  eval \"$(roost shell-init bash)\"  to ~/.bashrc to get `module`, `ml` "
-               "and `roost activate` in every shell.")
+    click.echo("\nroost tour: done. Add this line to ~/.bashrc to get `module`, `ml` and `roost activate` in "
+               "every shell:\n  [ -f ~/.cache/roost/init.bash ] && . ~/.cache/roost/init.bash || "
+               "eval \"$(roost shell-init bash)\"")
