@@ -29,8 +29,9 @@ import time
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+from benchmarks_md import write_section
+
 REPO = Path(__file__).resolve().parent.parent
-BENCHMARKS_MD = REPO / "BENCHMARKS.md"
 SECTION_TITLE = "## Shell start-up"
 LMOD_INIT = "/usr/share/lmod/lmod/init/bash"
 TARGET_MS = 15.0
@@ -65,7 +66,7 @@ def time_once(script: str, env: Dict[str, str]) -> Tuple[float, float]:
     return elapsed * 1000, cpu * 1000
 
 
-def measure(runs: int) -> Dict[str, List[float]]:
+def measure(runs: int) -> Dict[str, List[Tuple[float, float]]]:
     home = tempfile.mkdtemp(prefix="roost-bench-home-")
     bin_dir = str(Path(sys.executable).parent)
     env = {"HOME": home, "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C.UTF-8",
@@ -118,17 +119,6 @@ def render_section(times: Dict[str, List[Tuple[float, float]]], runs: int) -> st
     ])
 
 
-def write_section(section: str) -> None:
-    text = BENCHMARKS_MD.read_text()
-    start = text.find(SECTION_TITLE + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(SECTION_TITLE))
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    BENCHMARKS_MD.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200)
@@ -137,7 +127,7 @@ def main() -> None:
     section = render_section(measure(args.runs), args.runs)
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section(SECTION_TITLE, section)
 
 
 if __name__ == "__main__":

@@ -27,8 +27,9 @@ import time
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
+from benchmarks_md import write_section
+
 REPO = Path(__file__).resolve().parent.parent
-BENCHMARKS_MD = REPO / "BENCHMARKS.md"
 SECTION_TITLE = "## Tcl modulefiles"
 LMOD_CMD = "/usr/share/lmod/lmod/libexec/lmod"
 NAMES, VERSIONS = 100, 4
@@ -151,18 +152,7 @@ def main() -> None:
     section = "\n".join(lines)
     print(section)
     if not options.no_write:
-        write_section(section)
-
-
-def write_section(section: str) -> None:
-    text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else "# Benchmarks\n"
-    start = text.find(SECTION_TITLE + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(SECTION_TITLE))
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    BENCHMARKS_MD.write_text(text.rstrip("\n") + "\n")
+        write_section(SECTION_TITLE, section)
 
 
 if __name__ == "__main__":

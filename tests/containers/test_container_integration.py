@@ -55,6 +55,8 @@ def test_wrappers_run_python_inside_the_image_in_the_callers_directory(work: Pat
         return
     assert done.returncode == 0, done.stderr
     assert f"added deb/12 ({runtime}" in done.stdout and "module load deb/12" in done.stdout
+    # The first add creates the modulefile directory: shells opened before need it on MODULEPATH.
+    assert f"module use {api.modulefile_dir()}" in done.stdout
     container = api.get("deb")
     assert {"python", "python3", "pip"} <= set(container.commands)
     assert container.commands["python"] == "/usr/bin/python3"

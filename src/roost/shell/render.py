@@ -196,39 +196,31 @@ def dispatch_function_body(
 #   ("not-on-path", VARIABLE, ENTRY)  ENTRY is not one of VARIABLE's ':'-separated entries
 
 
-_FILE_TESTS = {"executable": "-x", "file": "-f", "directory": "-d"}
+# kind -> (POSIX sh, fish): {0}, {1} are the quoted operands, {name} the first one as a variable name.
+_CONDITIONS = {
+    "executable": ("[ -x {0} ]", "test -x {0}"),
+    "file": ("[ -f {0} ]", "test -f {0}"),
+    "directory": ("[ -d {0} ]", "test -d {0}"),
+    "not-newer": ("[ ! {0} -nt {1} ]", "not test {0} -nt {1}"),
+    "equals": ('[ "${{{name}-}}" = {1} ]', 'test "${name}" = {1}'),
+    "not-on-path": ('case ":${{{name}-}}:" in *:{1}:*) false;; *) true;; esac', "not contains -- {1} ${name}"),
+}
 
 
-def _posix_condition(condition: Sequence[str]) -> str:
+def _condition(condition: Sequence[str], shell: str) -> str:
     kind, *args = condition
-    if kind in _FILE_TESTS:
-        return f"[ {_FILE_TESTS[kind]} {quote_posix(args[0])} ]"
-    if kind == "not-newer":
-        return f"[ ! {quote_posix(args[0])} -nt {quote_posix(args[1])} ]"
-    if kind == "equals":
-        return f"[ \"${{{args[0]}-}}\" = {quote_posix(args[1])} ]"
-    if kind == "not-on-path":
-        return f"case \":${{{args[0]}-}}:\" in *:{quote_posix(args[1])}:*) false;; *) true;; esac"
-    raise ValueError(f"unknown init condition {kind!r}")
-
-
-def _fish_condition(condition: Sequence[str]) -> str:
-    kind, *args = condition
-    if kind in _FILE_TESTS:
-        return f"test {_FILE_TESTS[kind]} {quote_fish(args[0])}"
-    if kind == "not-newer":
-        return f"not test {quote_fish(args[0])} -nt {quote_fish(args[1])}"
-    if kind == "equals":
-        return f"test \"${args[0]}\" = {quote_fish(args[1])}"
-    if kind == "not-on-path":
-        return f"not contains -- {quote_fish(args[1])} ${args[0]}"
-    raise ValueError(f"unknown init condition {kind!r}")
+    try:
+        posix, fish = _CONDITIONS[kind]
+    except KeyError:
+        raise ValueError(f"unknown init condition {kind!r}") from None
+    quote = quote_fish if shell == "fish" else quote_posix
+    return (fish if shell == "fish" else posix).format(*(quote(a) for a in args), name=args[0])
 
 
 def _all_of(conditions: Sequence[Sequence[str]], shell: str) -> str:
     if shell == "fish":
-        return "; and ".join(_fish_condition(c) for c in conditions) or "true"
-    return " &&\n    ".join(_posix_condition(c) for c in conditions) or "true"
+        return "; and ".join(_condition(c, shell) for c in conditions) or "true"
+    return " &&\n    ".join(_condition(c, shell) for c in conditions) or "true"
 
 
 def _if_block(conditions: Sequence[Sequence[str]], then: str, otherwise: str, shell: str) -> str:
