@@ -270,6 +270,7 @@ def test_wrapper_scripts_match_the_recorded_ones(tmp_path: Path, runtime: str) -
     image = tmp_path / "img"
     (image / "scratch").mkdir(parents=True)
     (image / "mnt").mkdir()
+    (image / "media").mkdir()
     runtimes = {"apptainer": ApptainerRuntime("/usr/bin/apptainer"),
                 "charliecloud": CharliecloudRuntime("/usr/bin/ch-run"), "podman": PodmanRuntime("/usr/bin/podman")}
     chosen = runtimes[runtime]
@@ -278,6 +279,7 @@ def test_wrapper_scripts_match_the_recorded_ones(tmp_path: Path, runtime: str) -
                                                              parse_bind("$PROJECT")),
                      gpu=runtime == "apptainer", extras=extras,
                      extras_inside=chosen.extras_inside(ImageKind.DIRECTORY, str(image), extras, {}),
+                     cwd_mount=chosen.cwd_mount(ImageKind.DIRECTORY, str(image), ["/mnt", "/scratch"]),
                      options=("--cleanenv",) if runtime == "apptainer" else ())
     text = render_wrapper(chosen, exec_spec, "/usr/bin/python3", "python in py/1 (x)",
                           {"HOME": "/home/me", "PROJECT": "/project/p"})

@@ -192,6 +192,9 @@ def test_a_config_change_reaches_the_next_shell(site: Dict[str, str]) -> None:
 def test_plain_sh_sources_its_cached_file(site: Dict[str, str]) -> None:
     env = dict(site, PATH=f"{Path(sys.executable).parent}:{SYSTEM_PATH}")
     subprocess.run([sys.executable, "-m", "roost", "shell-init", "sh"], env=env, check=True, capture_output=True)
+    where = subprocess.run([sys.executable, "-m", "roost", "shell-init", "sh", "--path"], env=env, check=True,
+                           capture_output=True, text=True)
+    assert where.stdout.strip() == str(cache_file(site, "sh"))
     done = subprocess.run(["sh", "-c", f'. "{cache_file(site, "sh")}"; module load python; echo "PYV=$PYV"'],
                           env=dict(site, PATH=SYSTEM_PATH), capture_output=True, text=True, timeout=60)
     assert "PYV=3.12" in done.stdout, done.stderr

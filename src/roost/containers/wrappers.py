@@ -2,7 +2,8 @@
 
 A wrapper for ``python`` in a Charliecloud container reads like this (binds are tested when it runs, so one
 wrapper serves users whose $SCRATCH differs or is unset; ch-run binds the extras directory at /mnt, the
-image having no mount point at its own path)::
+image having no mount point at its own path; the caller's directory is entered at its own path when the
+container shows it there, else bound on the image's spare /media first)::
 
     #!/bin/sh
     # python in pytorch/2.7.1 (charliecloud): written by `roost container add`; re-adding rewrites it
@@ -11,7 +12,9 @@ image having no mount point at its own path)::
     export PIP_TARGET='/mnt';
     set -- '/images/pytorch.sqfs' '--' '/usr/bin/python3' "$@"
     if [ -d "${SCRATCH}" ]; then set -- '--bind='"${SCRATCH}" "$@"; fi
-    exec '/usr/bin/ch-run' '--home' '--bind=/home/me/.../extras:/mnt' '--cd='"${PWD}" "$@"
+    __roost_in=; for __roost_d in '/tmp' "${SCRATCH}" '/home/'"${USER}"; do case $PWD in ...
+    if [ -n "$__roost_in" ]; then set -- '--cd='"${PWD}" "$@"; else set -- '--bind='"${PWD}"':/media' ...
+    exec '/usr/bin/ch-run' '--home' '--bind=/home/me/.../extras:/mnt' "$@"
 """
 
 from __future__ import annotations
