@@ -208,3 +208,51 @@ def test_install_rebuilds_the_image_and_auto_files_packs_big_envs(tmp_path: Path
     roost(environ, "env", "pack", "auto", "--off", "-q")
     roost(environ, "env", "install", "auto", "packaging", "-q")
     assert not json.loads(roost(environ, "env", "show", "auto", "--json").stdout)["image"]["packed"]
+
+
+def test_symlinks_into_the_prefix_become_relative(tmp_path: Path) -> None:
+    prefix = tmp_path / "env"
+    (prefix / "bin").mkdir(parents=True)
+    (prefix / "lib").mkdir()
+    (prefix / "lib" / "real.so").write_text("x")
+    (prefix / "bin" / "python3.12").symlink_to(sys.executable)  # the base interpreter, outside: kept
+    (prefix / "bin" / "python").symlink_to(prefix / "bin" / "python3.12")  # absolute, inside: made relative
+    (prefix / "lib" / "alias.so").symlink_to(prefix / "lib" / "real.so")
+    (prefix / "bin" / "python3").symlink_to("python")  # relative already
+    copy = tmp_path / "elsewhere" / "copy"
+    rewritten = relocate.copy_relocatable(prefix, copy)
+    assert rewritten == ["bin/python", "lib/alias.so"]
+    assert os.readlink(copy / "bin" / "python") == "python3.12"
+    assert os.readlink(copy / "lib" / "alias.so") == "real.so"
+    assert os.readlink(copy / "bin" / "python3.12") == sys.executable
+    assert os.readlink(copy / "bin" / "python3") == "python"
+    assert (copy / "lib" / "real.so").stat().st_ino == (prefix / "lib" / "real.so").stat().st_ino  # a hard link
+
+
+def test_conda_prefix_scripts_run_from_the_image_elsewhere(tmp_path: Path, uv_cache: Path, hidden: list) -> None:
+    """A conda env whose entry point names the prefix's python (as conda writes them): rewritten; a data file
+    conda wrote the prefix into keeps naming the shared copy (documented)."""
+    pytest.importorskip("rattler")
+    from .conda_channel import PLACEHOLDER, index, make_package
+
+    channel = tmp_path / "channel"
+    shim = f"#!/bin/sh\nexec {sys.executable} \"$@\"\n"  # stands in for conda's python: runs the script given
+    make_package(channel, "python", "3.12", files={"bin/python3": shim})
+    greet = f"#!{PLACEHOLDER}/bin/python3\nimport sys\nprint('greet from', sys.argv[0])\n"
+    make_package(channel, "greet", "1.0", depends=["python"], files={"bin/greet": greet}, prefix_files=["bin/greet"])
+    make_package(channel, "data", "1.0", files={"etc/where": f"{PLACEHOLDER}\n"}, prefix_files=["etc/where"])
+    index(channel)
+    environ = isolated_environ(tmp_path, uv_cache)
+    environ["ROOST_CONDA_CHANNELS"] = str(channel)
+    roost(environ, "env", "create", "c", "--kind", "conda", "greet", "data", "-q")
+    prefix = tmp_path / "envs" / "c"
+    assert (prefix / "bin" / "greet").read_text().startswith(f"#!{prefix}/bin/python3")
+    packed = json.loads(roost(environ, "env", "pack", "c", "--json").stdout)
+    assert packed["rewritten"] == ["bin/greet"]
+    copy = tmp_path / "node" / "copy"
+    _extract(Path(packed["image"]), copy)
+    assert (copy / "etc" / "where").read_text() == f"{prefix}\n"
+    _hide(prefix, hidden)
+    done = subprocess.run([str(copy / "bin" / "greet")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"greet from {copy / 'bin' / 'greet'}\n"

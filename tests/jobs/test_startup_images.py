@@ -271,3 +271,46 @@ def test_roost_run_inside_a_slurm_job_uses_the_image(job_environ: Dict[str, str]
         shlex.split(run), capture_output=True, text=True, env={k: v for k, v in job_environ.items() if "SLURM" not in k}
     )
     assert outside.stdout.split()[1] == "-"  # no ROOST_ENV_IMAGE: run from the shared copy
+
+
+def test_array_tasks_each_run_from_the_node_local_copy(job_environ: Dict[str, str], tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "roost", "submit", "--wait", "-e", "small", "--array", "0-2", "-o", "out-%A_%a.txt",
+         "--wrap", f"python -c {SHOW_WHERE!r}"],
+        capture_output=True, text=True, env=job_environ, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    logs = sorted(tmp_path.glob("out-*_*.txt"))
+    assert len(logs) == 3
+    for log in logs:
+        prefix, image_env = [line for line in log.read_text().splitlines() if not line.startswith("roost:")]
+        assert Path(prefix).is_relative_to(Path(job_environ["TMPDIR"])) and prefix == image_env
+
+
+@pytest.mark.service("slurm-multi")
+def test_two_slurm_jobs_on_one_node_at_once_do_not_collide(mpi_env: PackedEnv, tmp_path: Path) -> None:
+    node_local = tmp_path / "node-local"
+    node_local.mkdir()
+    environ = dict(mpi_env.environ, SLURM_CONF=MULTI_CONF, ROOST_DATA_DIR=str(tmp_path / "data"))
+    environ["ROOST_PACK_DIR"] = str(node_local)
+    environ.pop("TMPDIR")
+    # each job waits until both are running, so they hold the node's copy at the same time
+    code = (
+        "import os, sys, time\n"
+        f"open({str(tmp_path)!r} + '/running-' + os.environ['SLURM_JOB_ID'], 'w').close()\n"
+        f"while len([p for p in os.listdir({str(tmp_path)!r}) if p.startswith('running-')]) < 2: time.sleep(0.1)\n"
+        "print(os.environ['SLURMD_NODENAME'], sys.prefix, flush=True)\n"
+    )
+    submit = [sys.executable, "-m", "roost", "submit", "--backend", "slurm", "--wait", "-e", "small", "-t", "5",
+              "--directive=--nodelist=n1", "-o", "out-%j.txt", "--", "python", "-c", code]  # fmt: skip
+    jobs = [subprocess.Popen(submit, env=environ, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for _ in range(2)]  # fmt: skip
+    for job in jobs:
+        job.communicate(timeout=300)
+    assert [job.returncode for job in jobs] == [0, 0]
+    logs = [p.read_text() for p in sorted(tmp_path.glob("out-*.txt"))]
+    ran = [line.split() for log in logs for line in log.splitlines() if line.startswith("n")]
+    assert len(ran) == 2 and {node for node, _ in ran} == {"n1"}
+    assert len({prefix for _, prefix in ran}) == 1  # one copy on the node, shared
+    assert sum(log.count("start-up image mounted") for log in logs) == 1
+    _assert_node_dir_clean(node_local)
