@@ -13,6 +13,7 @@ Example file::
     home_warn_gb = 50                       # warn when envs land on a home filesystem smaller than this
     module_system = "roost"                 # or "lmod": the site's Lmod ($LMOD_CMD) loads env modules
     installer = "auto"                      # uv when found; "pip" where uv cannot run
+    lock_timeout = 600                      # seconds a change waits for another change of the same env
 
     [pack]                                  # start-up images (`roost env pack`; docs/envs.md)
     node_dir = "/local/scratch"             # node-local storage for them in jobs (default $TMPDIR, else /tmp)
@@ -87,6 +88,7 @@ class EnvsConfig(NamedTuple):
     home_warn_gb: float = 50.0
     module_system: str = "roost"  # "lmod": load env modules through the site's Lmod ($LMOD_CMD)
     installer: str = "auto"  # "uv", "pip" (fallback where uv cannot run), "auto": uv when found
+    lock_timeout: float = 600.0  # seconds a change of an env waits while another change of it runs
 
 
 class CondaConfig(NamedTuple):
@@ -148,7 +150,7 @@ def envs_dir_fast(environ: Mapping[str, str]) -> Optional[str]:
     The shell's `activate` runs on every call: this spares it pathlib and the TOML parser in the common case.
     """
     if environ.get(ROOST_ENVS_DIR):
-        return environ[ROOST_ENVS_DIR]
+        return expand_path_text(environ[ROOST_ENVS_DIR], environ)
     if os.path.exists(site_config_file(environ)) or os.path.exists(user_config_file(environ)):
         return None
     return os.path.join(default_data_dir(environ), "envs")
@@ -295,10 +297,51 @@ def _path(value: object, key: str, environ: Mapping[str, str]) -> Path:
         raise ConfigError(f"config key {key} must be a non-empty path string, not {value!r}", f'set {key} = "/a/path"')
     from pathlib import Path
 
-    expanded = os.path.expandvars(value)
-    if expanded.startswith("~"):
+    return Path(expand_path_text(value, environ))
+
+
+def expand_path_text(value: str, environ: Mapping[str, str]) -> str:
+    """The one expansion of a configured path, wherever it is read (config files, ROOST_ENVS_DIR for
+    `env create` as for `activate`, `run` and jobs): ``$NAME`` and ``${NAME}`` from ``environ`` (an unset
+    one stays as written, as with os.path.expandvars), then a leading ``~`` or ``~/``.
+
+    Written out rather than with os.path.expandvars, which reads os.environ instead of ``environ`` and
+    imports re on `activate`'s path.
+    """
+    out, index = [], 0
+    while index < len(value):
+        char = value[index]
+        if char != "$":
+            out.append(char)
+            index += 1
+            continue
+        name, end = _variable_at(value, index + 1)
+        out.append(environ[name] if name and name in environ else value[index:end])
+        index = end
+    expanded = "".join(out)
+    if expanded == "~" or expanded.startswith("~/"):
         expanded = _home(environ) + expanded[1:]
-    return Path(expanded)
+    return expanded
+
+
+_NAME_CHARACTERS = frozenset("_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _variable_at(value: str, start: int) -> Tuple[str, int]:
+    """(name, end) of the variable reference after a ``$`` at ``start - 1``; ("", start) if none."""
+    braced = value.startswith("{", start)
+    index = start + 1 if braced else start
+    end = index
+    while end < len(value) and value[end] in _NAME_CHARACTERS:
+        end += 1
+    name = value[index:end]
+    if not name or name[0].isdigit():
+        return "", start
+    if braced:
+        if not value.startswith("}", end):
+            return "", start
+        end += 1
+    return name, end
 
 
 def _envs_config(merged: Mapping[str, Any], environ: Mapping[str, str], sources: Any) -> EnvsConfig:
@@ -310,6 +353,7 @@ def _envs_config(merged: Mapping[str, Any], environ: Mapping[str, str], sources:
         home_warn_gb = float(table.get("home_warn_gb", 50.0))
     except (TypeError, ValueError):
         raise ConfigError("config key envs.home_warn_gb must be a number", "set envs.home_warn_gb = 50") from None
+    lock_timeout = _seconds(table.get("lock_timeout", 600.0), "envs.lock_timeout")
     return EnvsConfig(
         dir=envs_dir,
         uv_cache=uv_cache,
@@ -318,7 +362,14 @@ def _envs_config(merged: Mapping[str, Any], environ: Mapping[str, str], sources:
         home_warn_gb=home_warn_gb,
         module_system=_choice(table.get("module_system", "roost"), "envs.module_system", ("roost", "lmod")),
         installer=_choice(table.get("installer", "auto"), "envs.installer", ("auto", "uv", "pip")),
+        lock_timeout=lock_timeout,
     )
+
+
+def _seconds(value: object, key: str) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    raise ConfigError(f"config key {key} must be a number of seconds (0 or more), not {value!r}", f"set {key} = 600")
 
 
 def _choice(value: object, key: str, choices: Tuple[str, ...]) -> str:

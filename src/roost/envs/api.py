@@ -10,11 +10,12 @@ The library never prints: long operations report steps through ``progress`` (a c
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from roost import config as config_mod
 from roost import envvars
@@ -73,6 +74,24 @@ class Env:
 
 def _config(config: Optional[config_mod.Config]) -> config_mod.Config:
     return config if config is not None else config_mod.load()
+
+
+@contextlib.contextmanager
+def changing(name: str, what: str, cfg: config_mod.Config, progress: Progress = no_progress) -> Iterator[None]:
+    """The one way into a change of env ``name`` (create, import, install, sync, remove, adopt, pack): its
+    change lock held (see roost.envs.changelock), what killed changes left in it removed.  Whatever must
+    happen with a change, such as rebuilding the start-up image, goes inside."""
+    from roost.envs import changelock
+
+    store.check_name(name)
+    with changelock.hold(cfg.envs.dir, name, what, timeout=cfg.envs.lock_timeout, progress=progress) as held:
+        if held.interrupted is not None:
+            progress(f"an earlier {held.interrupted.describe()} was killed before it finished; "
+                     f"`roost env check {name}` tells whether it left the env changed")
+        path = store.EnvStore(cfg.envs.dir).path(name)
+        if manifest_mod.manifest_path(path).is_file():
+            manifest_mod.remove_leftovers(Path(os.path.realpath(path)))
+        yield
 
 
 def env_store(config: Optional[config_mod.Config] = None) -> store.EnvStore:
@@ -143,49 +162,50 @@ def create(
             f"cannot create environments in {envs.root}: {exc.strerror}",
             "set envs.dir (or ROOST_ENVS_DIR) to a directory you can write, e.g. on project storage",
         ) from None
-    with envs.staging(name) as build_dir:
-        base = binding.loaded_environ(binding.modulepath_prelude(modulepath, environ), environ)
-        if modules:
-            progress(f"loading modules: {' '.join(modules)}")
-        module_change, module_records = binding.load_modules(modules, base, cfg.envs.module_system)
-        build_environ = binding.loaded_environ(module_change, base)
-        python_record = None
-        if kind_impl.needs_python:
-            from roost.envs.python import find_python
+    with changing(name, f"roost env create {name}", cfg, progress):
+        with envs.staging(name) as build_dir:
+            base = binding.loaded_environ(binding.modulepath_prelude(modulepath, environ), environ)
+            if modules:
+                progress(f"loading modules: {' '.join(modules)}")
+            module_change, module_records = binding.load_modules(modules, base, cfg.envs.module_system)
+            build_environ = binding.loaded_environ(module_change, base)
+            python_record = None
+            if kind_impl.needs_python:
+                from roost.envs.python import find_python
 
-            progress("finding Python")
-            python_record = find_python(python, build_environ)
-        spec = BuildSpec(
-            name=name,
-            prefix=envs.path(name),
-            build_dir=build_dir,
-            packages=requested,
-            environ=build_environ,
-            config=cfg,
-            python=python_record,
-            system_site_packages=system_site_packages,
-            options=dict(options or {}),
-            lock_text=lock_text,
-            progress=progress,
-        )
-        result = kind_impl.build(spec)
-        manifest = Manifest(
-            name=name,
-            kind=kind,
-            modules=module_records,
-            module_system=cfg.envs.module_system,
-            modulepath=(list(modulepath) or binding.modulepath_entries(base)) if modules else list(modulepath),
-            python=python_record,
-            requested=result.requested,
-            lock=result.lock,
-            system_site_packages=system_site_packages,
-            kind_data=result.kind_data,
-        )
-        manifest_mod.write(build_dir, manifest)
-        progress(f"moving into place: {envs.path(name)}")
-        envs.commit(build_dir, name)
-    created = get(name, config=cfg)
-    refresh_image(created, cfg, progress)
+                progress("finding Python")
+                python_record = find_python(python, build_environ)
+            spec = BuildSpec(
+                name=name,
+                prefix=envs.path(name),
+                build_dir=build_dir,
+                packages=requested,
+                environ=build_environ,
+                config=cfg,
+                python=python_record,
+                system_site_packages=system_site_packages,
+                options=dict(options or {}),
+                lock_text=lock_text,
+                progress=progress,
+            )
+            result = kind_impl.build(spec)
+            manifest = Manifest(
+                name=name,
+                kind=kind,
+                modules=module_records,
+                module_system=cfg.envs.module_system,
+                modulepath=(list(modulepath) or binding.modulepath_entries(base)) if modules else list(modulepath),
+                python=python_record,
+                requested=result.requested,
+                lock=result.lock,
+                system_site_packages=system_site_packages,
+                kind_data=result.kind_data,
+            )
+            manifest_mod.write(build_dir, manifest)
+            progress(f"moving into place: {envs.path(name)}")
+            envs.commit(build_dir, name)
+        created = get(name, config=cfg)
+        refresh_image(created, cfg, progress)
     return created
 
 
@@ -216,15 +236,18 @@ def install(
     """Add packages and update the lock; on failure the env and its lock stay as they were."""
     if not packages:
         raise EnvError("no packages to install", "name at least one package, e.g. `roost env install NAME numpy`")
-    env = get(name, config=config)
     cfg = _config(config)
-    kind_impl = get_kind(env.kind)
-    result = kind_impl.install(env.path, env.manifest, list(packages), _build_environ(env, environ), cfg, progress)
-    env.manifest.lock = result.lock
-    env.manifest.requested = result.requested
-    manifest_mod.write(env.path, env.manifest)
-    updated = get(name, config=cfg)
-    refresh_image(updated, cfg, progress)
+    get(name, config=cfg)  # an unknown name fails before any lock is taken
+    with changing(name, f"roost env install {name}", cfg, progress):
+        env = get(name, config=cfg)  # read under the lock: what an install that finished meanwhile added
+        kind_impl = get_kind(env.kind)
+        build_environ = _build_environ(env, environ)
+        result = kind_impl.install(env.path, env.manifest, list(packages), build_environ, cfg, progress)
+        env.manifest.lock = result.lock
+        env.manifest.requested = result.requested
+        manifest_mod.write(env.path, env.manifest)
+        updated = get(name, config=cfg)
+        refresh_image(updated, cfg, progress)
     return updated
 
 
@@ -236,10 +259,12 @@ def sync(
     progress: Progress = no_progress,
 ) -> Env:
     """Make the installed packages match the lock again (the fix for package drift)."""
-    env = get(name, config=config)
     cfg = _config(config)
-    get_kind(env.kind).sync(env.path, env.manifest, _build_environ(env, environ), cfg, progress)
-    refresh_image(env, cfg, progress)
+    get(name, config=cfg)
+    with changing(name, f"roost env sync {name}", cfg, progress):
+        env = get(name, config=cfg)
+        get_kind(env.kind).sync(env.path, env.manifest, _build_environ(env, environ), cfg, progress)
+        refresh_image(env, cfg, progress)
     return env
 
 
@@ -261,15 +286,21 @@ def pack(
     """Build the env's start-up image (see roost.envs.pack); returns its ``PackInfo``."""
     from roost.envs import pack as pack_mod
 
-    env = get(name, config=config)
-    return pack_mod.pack(env.path, kind=env.kind, image_format=image_format, progress=progress)
+    cfg = _config(config)
+    get(name, config=cfg)
+    with changing(name, f"roost env pack {name}", cfg, progress):
+        env = get(name, config=cfg)
+        return pack_mod.pack(env.path, kind=env.kind, image_format=image_format, progress=progress)
 
 
 def unpack(name: str, *, config: Optional[config_mod.Config] = None) -> bool:
     """Delete the env's image and stop automatic packing of it (True if it had one)."""
     from roost.envs import pack as pack_mod
 
-    return pack_mod.remove_image(get(name, config=config).path, opt_out=True)
+    cfg = _config(config)
+    get(name, config=cfg)
+    with changing(name, f"roost env pack --off {name}", cfg):
+        return pack_mod.remove_image(get(name, config=cfg).path, opt_out=True)
 
 
 def _build_environ(env: Env, environ: Optional[Mapping[str, str]]) -> Dict[str, str]:
@@ -282,8 +313,13 @@ def _build_environ(env: Env, environ: Optional[Mapping[str, str]]) -> Dict[str, 
 
 def remove(name: str, *, config: Optional[config_mod.Config] = None) -> Path:
     """Delete the env (an adopted one is only forgotten: its prefix stays where it was)."""
-    env = get(name, config=config)
-    link = env_store(config).path(name)
+    cfg = _config(config)
+    get(name, config=cfg)
+    with changing(name, f"roost env remove {name}", cfg):
+        return _remove(get(name, config=cfg), env_store(cfg).path(name))
+
+
+def _remove(env: Env, link: Path) -> Path:
     if env.manifest.adopted:
         shutil.rmtree(manifest_mod.roost_dir(env.path), ignore_errors=True)
         link.unlink()
@@ -292,7 +328,7 @@ def remove(name: str, *, config: Optional[config_mod.Config] = None) -> Path:
     import socket
 
     # Named like a staging dir of this process, so a sweep removes it if we die half-way through.
-    trash = link.parent / store.STAGING / f"{name}@{socket.gethostname()}@{os.getpid()}@{os.urandom(4).hex()}"
+    trash = link.parent / store.STAGING / f"{env.name}@{socket.gethostname()}@{os.getpid()}@{os.urandom(4).hex()}"
     trash.parent.mkdir(parents=True, exist_ok=True)
     os.rename(link, trash)
     shutil.rmtree(trash, ignore_errors=True)
@@ -313,11 +349,17 @@ def adopt(
     name = store.check_name(name or prefix.name)
     cfg = _config(config)
     envs = store.EnvStore(cfg.envs.dir)
+    with changing(name, f"roost env adopt {prefix}", cfg):
+        _adopt(prefix, name, kind, modules, envs, cfg, dict(os.environ if environ is None else environ))
+    return get(name, config=cfg)
+
+
+def _adopt(prefix: Path, name: str, kind: str, modules: Sequence[str], envs: store.EnvStore,
+           cfg: config_mod.Config, environ: Dict[str, str]) -> None:
     if envs.exists(name):
         raise store.exists_error(name)
     if manifest_mod.manifest_path(prefix).exists():
         raise EnvError(f"{prefix} is already a roost environment", "use it by its name (`roost env list`)")
-    environ = dict(os.environ if environ is None else environ)
     module_change, module_records = binding.load_modules(modules, environ, cfg.envs.module_system)
     build_environ = binding.loaded_environ(module_change, environ)
     kind_impl = get_kind(kind)
@@ -346,7 +388,6 @@ def adopt(
     except OSError:
         shutil.rmtree(manifest_mod.roost_dir(prefix), ignore_errors=True)
         raise
-    return get(name, config=cfg)
 
 
 def _detect_kind(prefix: Path) -> str:

@@ -65,7 +65,7 @@ def run_worker(request: Dict[str, Any]) -> List[Dict[str, str]]:
     """Solve and install in a child (see roost.envs.rattler_worker for why)."""
     import importlib.util
 
-    from roost.envs.venv import die_with_parent
+    from roost.envs.venv import tied_to_this_process
 
     if importlib.util.find_spec("rattler") is None:
         raise EnvError(
@@ -78,7 +78,7 @@ def run_worker(request: Dict[str, Any]) -> List[Dict[str, str]]:
         input=json.dumps(request),
         capture_output=True,
         text=True,
-        preexec_fn=die_with_parent,
+        preexec_fn=tied_to_this_process(),
     )
     try:
         answer = json.loads(process.stdout)

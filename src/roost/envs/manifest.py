@@ -121,6 +121,32 @@ def write(prefix: Path, manifest: Manifest) -> None:
     write_text_atomic(directory / MANIFEST_FILE, json.dumps(manifest.to_json(), indent=2) + "\n")
 
 
+SCRATCH_PREFIX = ".scratch-"  # temporary directories of installs in ``.roost/``
+
+
+def remove_leftovers(prefix: Path) -> List[Path]:
+    """Delete what killed changes left in ``.roost/`` and ``.roost/pack/``: every temporary file and
+    directory there is named with a leading dot (scratch dirs, half-written files, image builds).  Only
+    call this with the env's change lock held: then none of them belongs to a running command."""
+    import shutil
+
+    removed: List[Path] = []
+    for directory in (roost_dir(prefix), roost_dir(prefix) / "pack"):
+        try:
+            entries = list(directory.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.name.startswith("."):
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:

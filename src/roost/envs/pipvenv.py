@@ -28,14 +28,14 @@ def pip_environ(environ: Mapping[str, str]) -> Dict[str, str]:
 
 
 def run_pip(python: Path, args: Sequence[str], environ: Mapping[str, str], what: str) -> str:
-    from roost.envs.venv import die_with_parent, uv_error
+    from roost.envs.venv import tied_to_this_process, uv_error
 
     result = subprocess.run(
         [str(python), "-m", "pip", *args],
         capture_output=True,
         text=True,
         env=pip_environ(environ),
-        preexec_fn=die_with_parent,
+        preexec_fn=tied_to_this_process(),
     )
     if result.returncode != 0:
         raise uv_error(what, result.stderr)  # the same hints fit pip's messages
@@ -58,14 +58,15 @@ def relocate(build_dir: Path, prefix: Path) -> None:
 
 
 def build(spec: BuildSpec, requested: List[str]) -> BuildResult:
-    from roost.envs.venv import parse_lock
+    from roost.envs.venv import parse_lock, tied_to_this_process
 
     assert spec.python is not None
     spec.progress(f"creating a venv with Python {spec.python.version} ({spec.python.path}) [pip]")
     args = [spec.python.path, "-m", "venv", "--prompt", spec.name]
     if spec.system_site_packages:
         args.append("--system-site-packages")
-    result = subprocess.run([*args, str(spec.build_dir)], capture_output=True, text=True, env=pip_environ(spec.environ))
+    result = subprocess.run([*args, str(spec.build_dir)], capture_output=True, text=True,
+                            env=pip_environ(spec.environ), preexec_fn=tied_to_this_process())
     if result.returncode != 0:
         raise EnvError(f"creating the venv failed: {result.stderr.strip()[-800:]}", "check the Python interpreter")
     python = spec.build_dir / "bin" / "python"

@@ -45,7 +45,8 @@ class EnvStore:
 
     @contextlib.contextmanager
     def staging(self, name: str) -> Iterator[Path]:
-        """A fresh build directory beside the target; removed unless :meth:`commit` moved it into place."""
+        """A fresh build directory beside the target; removed unless :meth:`commit` moved it into place.
+        The caller holds the name's change lock (roost.envs.api.changing), so no other create races it."""
         import secrets
         import shutil
         import socket
@@ -54,15 +55,14 @@ class EnvStore:
         staging_root.mkdir(parents=True, exist_ok=True)
         self.sweep()
         build = staging_root / f"{name}@{socket.gethostname()}@{os.getpid()}@{secrets.token_hex(4)}"
-        with self._name_lock(name):
-            if self.exists(name):
-                raise exists_error(name)
-            build.mkdir()
-            try:
-                yield build
-            finally:
-                if build.exists():
-                    shutil.rmtree(build, ignore_errors=True)
+        if self.exists(name):  # checked again here: the caller holds the name's change lock
+            raise exists_error(name)
+        build.mkdir()
+        try:
+            yield build
+        finally:
+            if build.exists():
+                shutil.rmtree(build, ignore_errors=True)
 
     def commit(self, build: Path, name: str) -> Path:
         target = self.path(name)
@@ -75,19 +75,6 @@ class EnvStore:
                 raise exists_error(name) from None
             raise
         return target
-
-    @contextlib.contextmanager
-    def _name_lock(self, name: str) -> Iterator[None]:
-        """Two creates of one name at once: the second waits, then finds the name taken."""
-        import fcntl
-
-        lock_path = self.root / STAGING / f"{name}.lock"
-        with open(lock_path, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def sweep(self) -> List[Path]:
         """Remove staging directories left by killed creates."""

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 from roost.config import Config
 from roost.envs import manifest as manifest_mod
@@ -57,19 +57,35 @@ def uv_environ(environ: Mapping[str, str], config: Config) -> Dict[str, str]:
     return env
 
 
-def die_with_parent() -> None:
-    """In the child: get SIGKILL when roost dies, so a killed create leaves no uv writing into staging."""
-    if sys.platform.startswith("linux"):
-        import ctypes
+def tied_to_this_process() -> Callable[[], None]:
+    """A ``preexec_fn`` that makes the child get SIGKILL when roost dies, so a killed command leaves no
+    installer writing into the env (PR_SET_PDEATHSIG, Linux).
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    Death before the child sets it would go unnoticed (the signal is only armed for deaths that come
+    later), so the child then checks that its parent is still the process that started it, and exits if
+    not.  libc is looked up here, in the parent: the child between fork and exec should run as little
+    Python as possible (no imports).
+    """
+    parent = os.getpid()
+    if not sys.platform.startswith("linux"):
+        return lambda: None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def arm() -> None:
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            os._exit(137)  # roost died before the signal was armed
+
+    return arm
 
 
 def run_uv(args: Sequence[str], environ: Mapping[str, str], config: Config, what: str) -> str:
     command = [uv_binary(), *args]
     result = subprocess.run(
-        command, capture_output=True, text=True, env=uv_environ(environ, config), preexec_fn=die_with_parent
+        command, capture_output=True, text=True, env=uv_environ(environ, config),
+        preexec_fn=tied_to_this_process(),
     )
     if result.returncode != 0:
         raise uv_error(what, result.stderr)
@@ -209,7 +225,7 @@ class VenvKind(EnvKind):
             lock = pipvenv.install(prefix, requested, packages, environ)
             return BuildResult(lock=lock, requested=requested, kind_data=manifest.kind_data)
         old_lock = state / manifest_mod.LOCK_FILE
-        with tempfile.TemporaryDirectory(dir=state) as scratch:
+        with tempfile.TemporaryDirectory(dir=state, prefix=manifest_mod.SCRATCH_PREFIX) as scratch:
             requirements = Path(scratch) / manifest_mod.REQUIREMENTS_FILE
             requirements.write_text("".join(r + "\n" for r in requested))
             new_lock = Path(scratch) / manifest_mod.LOCK_FILE
