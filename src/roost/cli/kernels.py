@@ -20,20 +20,27 @@ def split_modules(values: Sequence[str]) -> List[str]:
     return [name for value in values for name in re.split(r"[,\s]+", value) if name]
 
 
-def kernel_target(scope: Optional[str], prefix: Optional[str]) -> Path:
+def kernel_target(user: bool, sys_prefix: bool, prefix: Optional[str]) -> Optional[Path]:
+    """The directory --user / --sys-prefix / --prefix DIR name (None: none given); two of them are refused,
+    since a kernel goes to one place."""
     from roost.kernels.api import scope_target
 
-    if prefix is not None and scope not in (None, "prefix"):
-        raise click.UsageError("--prefix cannot be combined with --user or --sys-prefix")
+    given = [flag for flag, on in (("--user", user), ("--sys-prefix", sys_prefix), ("--prefix", prefix is not None))
+             if on]
+    if len(given) > 1:
+        raise KernelError(f"{' and '.join(given)} name different kernel directories",
+                          "give one of --user (the default), --sys-prefix or --prefix DIR")
     if prefix is not None:
         return scope_target("prefix", Path(prefix))
-    return scope_target(scope or "user")
+    if sys_prefix:
+        return scope_target("sys-prefix")
+    return scope_target("user") if user else None
 
 
 def scope_options(function):  # type: ignore[no-untyped-def]
     for decorator in reversed([
-        click.option("--user", "scope", flag_value="user", help="The user's Jupyter directory (default)."),
-        click.option("--sys-prefix", "scope", flag_value="sys-prefix",
+        click.option("--user", is_flag=True, help="The user's Jupyter directory (default)."),
+        click.option("--sys-prefix", is_flag=True,
                      help="The Jupyter directory of the Python running roost (sys.prefix/share/jupyter)."),
         click.option("--prefix", type=click.Path(file_okay=False), help="DIR/share/jupyter/kernels."),
     ]):
@@ -61,14 +68,14 @@ def kernel() -> None:
 @click.option("--no-install-ipykernel", is_flag=True,
               help="Fail instead of installing ipykernel into an environment that lacks it.")
 def install_command(name: str, env: Optional[str], modules: Sequence[str], display_name: Optional[str],
-                    assignments: Sequence[str], python: Optional[str], scope: Optional[str],
+                    assignments: Sequence[str], python: Optional[str], user: bool, sys_prefix: bool,
                     prefix: Optional[str], force: bool, no_install_ipykernel: bool,
                     container: Optional[str] = None) -> None:
     """Install a kernel NAME for an environment and/or a set of modules."""
-    from roost.kernels.api import install_kernel
+    from roost.kernels.api import install_kernel, user_dir
     from roost.kernels.prepare import parse_assignments
 
-    target = kernel_target(scope, prefix)
+    target = kernel_target(user, sys_prefix, prefix) or user_dir()
     if container:  # the container's python wrapper runs ipykernel (roost.containers owns this path)
         from roost.containers.kernel import install_container_kernel
 
@@ -126,11 +133,11 @@ def list_command(as_json: bool) -> None:
 @kernel.command("remove")
 @click.argument("name")
 @scope_options
-def remove_command(name: str, scope: Optional[str], prefix: Optional[str]) -> None:
+def remove_command(name: str, user: bool, sys_prefix: bool, prefix: Optional[str]) -> None:
     """Remove kernel NAME (the one Jupyter would start, or the one in the given directory)."""
     from roost.kernels.api import remove_kernel
 
-    target = kernel_target(scope, prefix) if (scope or prefix) else None
+    target = kernel_target(user, sys_prefix, prefix)
     directory = remove_kernel(name, target)
     click.echo(f"removed kernel {name.lower()!r} ({directory})")
 
