@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import List, Set
 
 import pytest
-from env_helpers import Home, clear_error, dot_entries, home, roost, shared_uv_cache  # noqa: F401
 
 from roost.envs import changelock
 from roost.errors import EnvError
+
+from .env_helpers import Home, clear_error, dot_entries, home, roost, shared_uv_cache  # noqa: F401
 
 ROOST = [sys.executable, "-m", "roost"]
 
