@@ -116,11 +116,63 @@ def python_for(spec_env: Optional[str]) -> str:
 
 
 def prepare(spec: JobSpec, backend: str, environ: Optional[Mapping[str, str]] = None) -> str:
-    """The batch script for ``spec`` under ``backend`` (what --dry-run prints)."""
+    """The batch script for ``spec`` under ``backend`` (what --dry-run prints), once what can be checked at
+    submit time holds (as sbatch checks what it can): the directories exist, the command is no directory,
+    the MPI launcher is reachable."""
     environ = os.environ if environ is None else environ
+    check_paths(spec)
     setup = environment_setup(spec, environ)
     launcher = "slurm" if backend == "slurm" else "local"
+    check_mpi_launcher(spec, launcher, setup.applied_to(environ) if setup else environ)
     return render_script(spec, launcher=launcher, setup=setup, task_wrapper=task_wrapper(spec, environ))
+
+
+def check_paths(spec: JobSpec) -> None:
+    """The job's directory, its output directories and its program, before the job can fail on them
+    unseen (Slurm runs a job whose --chdir is missing in /tmp, and one whose log directory is missing
+    fails without a log)."""
+    workdir = spec.workdir or submit_directory()
+    if not os.path.isdir(workdir):
+        what = "does not exist" if not os.path.exists(workdir) else "is not a directory"
+        raise JobError(f"-D/--chdir {workdir} {what}", "give an existing directory: the job starts there")
+    for label, pattern in (("-o/--output", spec.output), ("--error", spec.error)):
+        if pattern:
+            _check_log_pattern(label, pattern, workdir)
+    program = spec.command[0] if spec.command else ""
+    if program and os.path.isdir(os.path.join(workdir, program)) and ("/" in program or not paths.which(program)):
+        raise JobError(
+            f"{program} is a directory, not a program or script",
+            "give the script inside it, e.g. roost submit -- ./dir/run.sh",
+        )
+
+
+def _check_log_pattern(label: str, pattern: str, workdir: str) -> None:
+    literal = "\\" in pattern  # Slurm takes such a pattern as it is, without its backslashes
+    path = os.path.join(workdir, pattern.replace("\\", "") if literal else pattern)
+    directory = os.path.dirname(path)
+    if "%" in directory and not literal:
+        return  # a directory per job or task (%j, %x ...): nothing to look at before it has an id
+    if not os.path.isdir(directory):
+        raise JobError(
+            f"{label} {pattern}: the directory {directory} does not exist",
+            f"create it first (mkdir -p {directory}): Slurm does not, and the job would run without its log",
+        )
+    if (literal or "%" not in path) and os.path.isdir(path):
+        raise JobError(f"{label} {pattern} is a directory", f"name a file in it: {os.path.join(pattern, '%j.out')}")
+
+
+def check_mpi_launcher(spec: JobSpec, launcher: str, job_environ: Mapping[str, str]) -> None:
+    """``--mpi`` needs srun (Slurm) or mpiexec (local) on the job's PATH, after its modules and env."""
+    if not spec.mpi:
+        return
+    program = "srun" if launcher == "slurm" else "mpiexec"
+    if not paths.which(program, job_environ.get("PATH", "")):
+        raise JobError(
+            f"--mpi launches with {program}, and the job's PATH has none",
+            "load an MPI module (-m openmpi), install one into the env (pip install mpich), or drop --mpi"
+            if program == "mpiexec"
+            else "load Slurm's module, or drop --mpi",
+        )
 
 
 def submit_directory() -> str:
@@ -278,6 +330,7 @@ def wait(
     on_update: Optional[Callable[[List[JobRecord]], None]] = None,
 ) -> List[JobRecord]:
     """Poll until every job has finished, backing off (local: up to 1 s, Slurm: up to 10 s between calls)."""
+    check_timeout(timeout)
     start = time.monotonic()
     records = refresh(store, job_ids)
     delay, ceiling = (0.05, 1.0) if all(r.backend == "local" for r in records) else (0.5, 10.0)
@@ -302,13 +355,35 @@ def wait(
         records = refresh(store, job_ids)
 
 
+def check_timeout(timeout: Optional[float]) -> None:
+    if timeout is not None and not timeout >= 0:  # NaN too
+        raise JobError(f"--timeout {timeout:g} is not a number of seconds", "give 0 or more seconds, e.g. --timeout 60")
+
+
 def cancel(store: Store, job_ids: Sequence[str]) -> None:
+    """Cancel jobs (``ID``) or array tasks (``ID_TASK``); an id or task that does not exist is refused before
+    anything is cancelled."""
     by_backend: Dict[str, List[str]] = {}
     for job_id in job_ids:
-        record = store.get(job_id.partition("_")[0], with_tasks=False)
+        base, underscore, task = job_id.partition("_")
+        record = store.get(base, with_tasks=False)
+        if underscore:
+            _check_task(record, job_id, task)
         by_backend.setdefault(record.backend, []).append(job_id)
     for name, ids in by_backend.items():
         open_backend(name, store).cancel(ids)
+
+
+def _check_task(record: JobRecord, job_id: str, task: str) -> None:
+    if not task.isascii() or not task.isdigit():
+        raise JobError(f"{job_id!r} is not a job id", "use ID, or ID_TASK for one array task")
+    array = record.spec.array
+    if array is None:
+        raise JobError(
+            f"job {record.id} is not an array: it has no task {task}", f"cancel the job: roost cancel {record.id}"
+        )
+    if int(task) not in array.indices:
+        raise JobError(f"array job {record.id} has no task {task}", f"its tasks are {array.text}")
 
 
 def log_file(record: JobRecord, *, task: Optional[int] = None, stream: str = "stdout") -> Path:
@@ -373,6 +448,7 @@ class Job:
         return self.status().finished
 
     def wait(self, timeout: Optional[float] = None) -> JobRecord:
+        check_timeout(timeout)
         if self.task is None:
             return wait(self.store, [self.id], timeout=timeout)[0]
         start, delay = time.monotonic(), 0.05

@@ -151,7 +151,14 @@ class LocalBackend:
             id_prefix=ID_PREFIX,
             environ=self.environ,
         )
-        ensure_runner(self.store.path)
+        try:
+            ensure_runner(self.store.path)
+        except OSError as exc:  # a job nobody will run must not stay queued
+            self.store.remove(new_id)
+            raise JobError(
+                f"cannot start the local job runner in {self.store.directory}: {exc}",
+                "free some space there, or set ROOST_DATA_DIR to a writable directory",
+            ) from exc
         return new_id
 
     def _check_dependencies(self, dependency: Optional[Dependency]) -> None:

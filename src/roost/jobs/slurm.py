@@ -105,14 +105,19 @@ class SlurmBackend:
         # The script goes on stdin: sbatch stores it with the job, so no file needs to outlive the call.
         # A directory no #SBATCH line can name is the job's directory by being sbatch's own.
         cwd = None if header_holds_workdir(spec) else workdir
+        self.store.check_writable()  # a job Slurm runs but roost cannot record would be lost to roost
         done = self._run(["sbatch", "--parsable"], timeout=SUBMIT_TIMEOUT, stdin=script, cwd=cwd)
         if done.returncode != 0:
             message = done.stderr.strip().replace("sbatch: error: ", "") or f"sbatch exited with {done.returncode}"
             raise JobError(f"Slurm refused the job: {message}", _sbatch_hint(message))
         native = done.stdout.strip().split(";")[0]
-        return self.store.add(
-            backend=self.name, native_id=native, spec=spec, script=script, workdir=workdir, job_id=native
-        )
+        try:
+            return self.store.add(
+                backend=self.name, native_id=native, spec=spec, script=script, workdir=workdir, job_id=native
+            )
+        except JobError as exc:  # all or nothing: the job goes again
+            self._run(["scancel", native], timeout=QUERY_TIMEOUT)
+            raise JobError(f"{exc.message} (Slurm job {native} was cancelled again)", exc.hint) from exc
 
     # -- status
 

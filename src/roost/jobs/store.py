@@ -11,6 +11,7 @@ those file systems honour.  The choice is made when the database is created.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
@@ -123,6 +124,7 @@ class Store:
         self._connection: Optional[sqlite3.Connection] = None
         self._needs_schema = initialise  # processes started after the schema exists (supervisors) skip it
         self._journal = journal
+        self._read_only_because: Optional[Exception] = None
 
     @property
     def path(self) -> Path:
@@ -140,18 +142,16 @@ class Store:
                 if self._needs_schema:
                     _create_private(self._path)
                 connection = sqlite3.connect(self._path, timeout=60, isolation_level=None)
-            except (OSError, sqlite3.Error) as exc:
-                raise JobError(
-                    f"cannot open the job database {self._path}: {exc}",
-                    "check that ROOST_DATA_DIR (or ~/.local/share/roost) is writable",
-                ) from exc
-            connection.execute("PRAGMA busy_timeout = 60000")
-            # In WAL mode NORMAL syncs at checkpoints, not at every commit: safe against crashes of roost
-            # (not of the machine), and it keeps a 1,000-task array from waiting on 2,000 fsyncs.
-            connection.execute("PRAGMA synchronous = NORMAL")
+                connection.execute("PRAGMA busy_timeout = 60000")
+                # In WAL mode NORMAL syncs at checkpoints, not at every commit: safe against crashes of roost
+                # (not of the machine), and it keeps a 1,000-task array from waiting on 2,000 fsyncs.
+                connection.execute("PRAGMA synchronous = NORMAL")
+                if self._needs_schema:
+                    self._initialise(connection)
+            except (OSError, sqlite3.Error) as exc:  # a read-only HOME, a full disk, a file that is no database
+                connection = _open_for_reading(self._path, exc)
+                self._read_only_because = exc  # what a write will report
             self._connection = connection
-            if self._needs_schema:
-                self._initialise(connection)
         return self._connection
 
     def _initialise(self, connection: sqlite3.Connection) -> None:
@@ -161,7 +161,7 @@ class Store:
         mode = self._journal_mode_for_new_database()
         if connection.execute("PRAGMA journal_mode").fetchone()[0] != mode:
             _retry_locked(lambda: connection.execute(f"PRAGMA journal_mode = {mode}"))
-        with self.transaction():
+        with _Transaction(connection, self._path, None):
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     connection.execute(statement)
@@ -184,8 +184,16 @@ class Store:
             self._connection = None
 
     def transaction(self) -> _Transaction:
-        """``with store.transaction() as db:`` one BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any exception)."""
-        return _Transaction(self._connection if self._connection is not None else self.connection())
+        """``with store.transaction() as db:`` one BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any exception).
+        A database that cannot be written (a full disk, a read-only HOME) raises JobError, having changed
+        nothing."""
+        connection = self._connection if self._connection is not None else self.connection()
+        return _Transaction(connection, self._path, self._read_only_because)
+
+    def check_writable(self) -> None:
+        """Raise JobError now if a record could not be written (before anything is submitted)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM jobs WHERE 0")  # takes the write lock, writes nothing
 
     # ------------------------------------------------------------------------------------- records
 
@@ -241,18 +249,18 @@ class Store:
 
     def get(self, job_id: str, *, with_tasks: bool = True) -> JobRecord:
         db = self.connection()
-        row = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        row = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (_id_text(job_id),)).fetchone()
         if row is None:
-            raise JobError(f"no job {job_id!r} in roost's records", "list your jobs with: roost jobs --all")
+            raise _no_job(job_id)
         record = _record_from_row(row)
         if with_tasks:
             record.tasks = self.tasks(job_id)
         return record
 
     def get_spec(self, job_id: str) -> JobSpec:
-        row = self.connection().execute("SELECT spec FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        row = self.connection().execute("SELECT spec FROM jobs WHERE id = ?", (_id_text(job_id),)).fetchone()
         if row is None:
-            raise JobError(f"no job {job_id!r} in roost's records", "list your jobs with: roost jobs --all")
+            raise _no_job(job_id)
         return JobSpec.from_json(_loads(row[0]))
 
     def get_environ(self, job_id: str) -> Optional[Dict[str, str]]:
@@ -379,17 +387,77 @@ def _loads(text: str) -> Any:
     return json.loads(text)
 
 
+def _no_job(job_id: str) -> JobError:
+    return JobError(f"no job {job_id!r} in roost's records", "list your jobs with: roost jobs --all")
+
+
+def _id_text(job_id: str) -> str:
+    """A job id as SQLite can look it up; an id that is not even text (bytes from the command line that are
+    not UTF-8) names no job."""
+    try:
+        job_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _no_job(job_id) from None
+    return job_id
+
+
 class _Transaction:
-    # A class rather than contextlib.contextmanager: contextlib is not otherwise imported on submit's path.
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, path: str, read_only_because: Optional[Exception]) -> None:
         self.connection = connection
+        self.path = path
+        self.read_only_because = read_only_because  # why the store could only be opened for reading
 
     def __enter__(self) -> sqlite3.Connection:
-        _retry_locked(lambda: self.connection.execute("BEGIN IMMEDIATE"))
+        try:
+            _retry_locked(lambda: self.connection.execute("BEGIN IMMEDIATE"))
+        except sqlite3.Error as exc:
+            raise _database_error("write", self.path, self.read_only_because or exc) from exc
         return self.connection
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
-        self.connection.execute("ROLLBACK" if kind is not None else "COMMIT")
+        if kind is None:
+            try:
+                self.connection.execute("COMMIT")
+                return
+            except sqlite3.Error as exc:
+                error = exc
+        with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already (it does on a full disk)
+            self.connection.execute("ROLLBACK")
+        if isinstance(error, sqlite3.Error):
+            raise _database_error("write", self.path, self.read_only_because or error) from error
+
+
+def _open_for_reading(path: str, error: Exception) -> sqlite3.Connection:
+    """The records of a read-only HOME or a full disk can still be read (`roost jobs`, `roost status`).
+    Read-only; where SQLite cannot create its shared WAL index there, it keeps the index in memory
+    (exclusive locking: writers wait until this short-lived reader is done).  Writing through this
+    connection fails as a JobError naming the cause; so does a missing database."""
+    from urllib.parse import quote
+
+    wal_pages = os.path.exists(path + "-wal") and os.path.getsize(path + "-wal") > 0
+    attempts = ["mode=ro", "mode=ro&exclusive"] if wal_pages else ["immutable=1"]  # all in the file itself
+    for flags in attempts if os.path.exists(path) else []:
+        try:
+            uri_flags, _, exclusive = flags.partition("&")
+            connection = sqlite3.connect(f"file:{quote(path)}?{uri_flags}", uri=True, isolation_level=None)
+            if exclusive:
+                connection.execute("PRAGMA locking_mode = EXCLUSIVE")
+            if connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                return connection
+        except sqlite3.Error:
+            continue
+    raise _database_error("open", path, error) from error
+
+
+def _database_error(verb: str, path: str, error: Exception) -> JobError:
+    lowered = str(error).lower()
+    if "full" in lowered or getattr(error, "errno", None) == 28:  # ENOSPC
+        hint = f"free some space on the file system holding {os.path.dirname(path)} (df -h), then try again"
+    elif "readonly" in lowered or "read-only" in lowered or not os.access(os.path.dirname(path), os.W_OK):
+        hint = f"{os.path.dirname(path)} is read-only: set ROOST_DATA_DIR to a writable directory"
+    else:
+        hint = "check that ROOST_DATA_DIR (or ~/.local/share/roost) is writable and its disk has free space"
+    return JobError(f"cannot {verb} the job database {path}: {error}", hint)
 
 
 def _create_private(path: str) -> None:
