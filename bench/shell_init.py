@@ -112,7 +112,8 @@ def render_section(times: Dict[str, List[Tuple[float, float]]], runs: int) -> st
         f"roost's line adds **{added['roost']:.2f} ms** wall, {cpu_added['roost']:.2f} ms CPU (target <= "
         f"{TARGET_MS:.0f} ms: {verdict}); Lmod's init adds {added['lmod']:.2f} ms wall, {cpu_added['lmod']:.2f} ms "
         f"CPU; the old `eval` line adds {added['eval']:.2f} ms wall. CPU is user + system time of the shell "
-        "and all it started (getrusage), which the machine's load disturbs less than wall time. The cached file is "
+        "and all it started (getrusage), which the machine's load disturbs less than wall time (a wall difference "
+        "of a few ms either way is this shared machine's noise). The cached file is "
         "rendered by roost.shell.render and checked by ~20 shell tests (`[ -x ]`, `[ -nt ]`, string "
         "compares) before it defines the functions; no program starts.",
         "",
