@@ -7,6 +7,7 @@
     ├── ModuleError
     │   ├── ModuleNotFound
     │   ├── ModulefileError        (Lua/Tcl error or LmodError in a modulefile)
+    │   │   └── ModulefileExit     (os.exit(N) in a modulefile: the command ends with status N)
     │   ├── ModuleConflict
     │   ├── MissingPrereq
     │   └── CollectionError
@@ -64,6 +65,16 @@ class ModuleNotFound(ModuleError):
 
 class ModulefileError(ModuleError):
     pass
+
+
+class ModulefileExit(ModulefileError):
+    """A modulefile called ``os.exit(status)``: as in Lmod, the command changes nothing and exits with ``status``;
+    ``said`` holds the messages the modulefiles printed before it."""
+
+    def __init__(self, status: int, message: str, hint: str, said: str = "") -> None:
+        super().__init__(message, hint)
+        self.status = status
+        self.said = said
 
 
 class ModuleConflict(ModuleError):

@@ -34,8 +34,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args:
             sys.stdout.write(render_status(False, args[0]))  # the evaluating shell's status becomes 1
         return 1
-    sys.stdout.write(code)
-    sys.stdout.flush()
+    from roost.shell.quote import write_code
+
+    write_code(code)
     return 0
 
 

@@ -7,6 +7,7 @@ same names could now mean other files.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -39,12 +40,38 @@ def save(name: str, table: ModuleTable) -> str:
     saved = [m for m in table.active() if m.user or m.ref <= 0]
     data = {"version": 1, "base_modulepath": table.base_mpath, "system_modulepath": table.system_mpath,
             "modules": [m.fullname for m in saved], "user_names": [m.user_name for m in saved]}
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    text = json.dumps(data, indent=1)
     tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=1)
-    os.replace(tmp, path)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())  # a full disk shows here at the latest, before the old file is replaced
+        os.replace(tmp, path)
+    except OSError as exc:
+        _remove_quietly(tmp)
+        raise CollectionError(
+            f"cannot save the collection \"{name}\" to {path}: {exc.strerror or exc}",
+            _write_hint(exc),
+        ) from None
     return path
+
+
+def _remove_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def _write_hint(exc: OSError) -> str:
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "the disk (or your quota) is full: free some space, then save again; the old collection is kept"
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return ("your home directory is not writable here; set XDG_CONFIG_HOME to a writable directory "
+                "to keep collections there")
+    return "check that the directory exists and is writable, then save again"
 
 
 class Collection(NamedTuple):
@@ -94,5 +121,9 @@ def disable(name: str) -> str:
     if not os.path.exists(path):
         raise CollectionError(f"there is no saved collection named \"{name}\"",
                               "see the saved ones with: module savelist")
-    os.replace(path, path + "~")
+    try:
+        os.replace(path, path + "~")
+    except OSError as exc:
+        raise CollectionError(f"cannot disable the collection \"{name}\" ({path}): {exc.strerror or exc}",
+                              _write_hint(exc)) from None
     return path

@@ -471,6 +471,14 @@ def run(shell: str, argv: Sequence[str], *, ml: bool = False,
         environ: Optional[Mapping[str, str]] = None) -> Tuple[str, str, bool]:
     """Run one module command against ``environ`` (default: this process's); return (stdout code, stderr
     text, ok).  Never raises RoostError."""
+    code, messages, status = run_status(shell, argv, ml=ml, environ=environ)
+    return code, messages, status == 0
+
+
+def run_status(shell: str, argv: Sequence[str], *, ml: bool = False,
+               environ: Optional[Mapping[str, str]] = None) -> Tuple[str, str, int]:
+    """:func:`run` with the exit status instead of ok: 0, 1, or what a modulefile gave os.exit."""
+    from roost.errors import ModulefileExit
     from roost.shell.quote import render_print, render_status
 
     report_to_stdout = shell == "none"
@@ -508,10 +516,12 @@ def run(shell: str, argv: Sequence[str], *, ml: bool = False,
             pass
         else:
             messages = ""
-        return code + render_status(outcome.ok, shell), messages, outcome.ok
+        return code + render_status(outcome.ok, shell), messages, 0 if outcome.ok else 1
+    except ModulefileExit as exc:  # Lmod prints nothing of its own and changes nothing
+        return render_status(exc.status == 0, shell) if exc.status in (0, 1) else "", exc.said, exc.status
     except RoostError as exc:
         hint = f"\n  hint: {exc.hint}" if exc.hint else ""
-        return render_status(False, shell), f"error: {exc.message}{hint}\n", False
+        return render_status(False, shell), f"error: {exc.message}{hint}\n", 1
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -523,12 +533,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not args or args[0] not in SHELLS:
         sys.stderr.write(f"usage: python -m roost.modules.command {{{'|'.join(SHELLS)}}} [--ml] SUBCOMMAND ...\n")
         return 2
-    code, messages, ok = run(args[0], args[1:], ml=ml)
+    try:
+        code, messages, status = run_status(args[0], args[1:], ml=ml)
+    except Exception as exc:  # a bug in roost: nothing was written to stdout, so the shell changes nothing
+        import traceback
+
+        sys.stderr.write(traceback.format_exc())
+        sys.stderr.write(f"error: roost's module command failed ({type(exc).__name__}: {exc}); nothing was changed\n"
+                         "  hint: this is a bug in roost: please report it with the traceback above\n")
+        return 1
     if messages:
         sys.stderr.write(messages)
-    sys.stdout.write(code)
-    sys.stdout.flush()
-    return 0 if ok else 1
+    from roost.shell.quote import write_code
+
+    write_code(code)
+    return status
 
 
 if __name__ == "__main__":

@@ -287,6 +287,15 @@ class Frame:
                 f"    Module fullname  Module Filename\n    {self.fullname}  {self.file}\n")
             self.engine.warned = True
 
+    def exit(self, status: int) -> None:
+        """os.exit(status): Lmod stops at once, prints nothing more, changes nothing and exits with status."""
+        from roost.errors import ModulefileExit
+
+        said = "".join(m if m.endswith("\n") else m + "\n" for m in self.engine.messages)
+        raise ModulefileExit(
+            status, f"the modulefile of \"{self.fullname}\" ({self.file}) called os.exit({status})",
+            "nothing was changed; the module command exits with that status, as Lmod's does", said)
+
     def error(self, text: str) -> None:
         if self.mode == "unload":  # Lmod: the module is unloaded anyway, with a warning and a failed status
             self.warning(text)

@@ -15,7 +15,7 @@ from roost.modules.tree import RcInfo
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
-    from typing import Any, List, Optional
+    from typing import Any, List, Optional, Tuple
 
 _BOOTSTRAP = r"""
 local unpack = table.unpack or unpack
@@ -128,6 +128,7 @@ function hide_version(n) R().rc_hide(str(n)) end
 function hide(t) R().rc_hide(str(t.name)) end
 function hide_modulefile(p) R().rc_hide_file(str(p)) end
 
+os.exit = function(code) R().exit(code) end  -- ends the module command, not the process running it
 local real_getenv = os.getenv
 os.getenv = function(n) local v = R().getenv(str(n)); if v == nil then return nil end return v end
 
@@ -141,14 +142,38 @@ end
 
 _runtime: Any = None
 
+# Lua strings are bytes: a modulefile may write `setenv("B", "a\255b")`.  Strings cross into Python as UTF-8
+# with undecodable bytes kept as surrogates (surrogateescape, as os.environ does), and back out unchanged, so
+# such a value reaches the shell byte for byte, as with Lmod.  lupa decodes strictly with the runtime's
+# encoding, hence a codec of our own under a private name.
+_CODEC = "roost_lua_bytes"
+
+
+def _find_codec(name: str) -> Any:
+    import codecs
+
+    if name != _CODEC:
+        return None
+
+    def encode(text: str, errors: str = "strict") -> Tuple[bytes, int]:
+        return codecs.utf_8_encode(text, "surrogateescape")
+
+    def decode(data: Any, errors: str = "strict") -> Tuple[str, int]:
+        return codecs.utf_8_decode(data, "surrogateescape", True)
+
+    return codecs.CodecInfo(encode, decode, name=_CODEC)
+
 
 def runtime() -> Any:
     """The process's Lua runtime, made on first use (about 7 ms)."""
     global _runtime
     if _runtime is None:
+        import codecs
+
         import lupa.lua54 as lupa_lua
 
-        _runtime = lupa_lua.LuaRuntime(unpack_returned_tuples=True)
+        codecs.register(_find_codec)
+        _runtime = lupa_lua.LuaRuntime(unpack_returned_tuples=True, encoding=_CODEC)
         _runtime.execute(_BOOTSTRAP)
     return _runtime
 
@@ -284,6 +309,9 @@ class LuaBridge:
     def error(self, text: str) -> None:
         self._f().error(text)
 
+    def exit(self, code: Any = True) -> None:
+        self._f().exit(_exit_status(code))
+
     # modulerc
     def rc_version(self, target: str, symbol: str) -> None:
         target = _rc_name(target, self.rc_sn)
@@ -298,6 +326,18 @@ class LuaBridge:
 
     def rc_hide_file(self, path: str) -> None:
         self.rc.hidden.append("file:" + path)
+
+
+def _exit_status(code: Any) -> int:
+    """Lua's os.exit argument as a process status: true or nothing is 0, false is 1, a number is itself."""
+    if code is None or code is True:
+        return 0
+    if code is False:
+        return 1
+    try:
+        return int(code) & 0xFF
+    except (TypeError, ValueError):
+        return 1
 
 
 def _rc_name(name: str, sn: str) -> str:

@@ -74,3 +74,18 @@ def render_status(ok: bool, shell: str) -> str:
     if shell in ("bash", "zsh", "sh", "fish"):
         return "" if ok else "false;\n"
     return ""
+
+
+def write_code(code: str) -> None:
+    """Write shell code for the evaluating shell to stdout in one piece.  Bytes a value carried from a modulefile
+    or the environment (held as surrogates, as os.environ holds them) go out as they came in, as Lmod writes them."""
+    import sys
+
+    data = code.encode("utf-8", "surrogateescape")
+    stdout = getattr(sys.stdout, "buffer", None)
+    if stdout is None:  # a replaced sys.stdout (tests): text only
+        sys.stdout.write(data.decode("utf-8", "replace"))
+    else:
+        sys.stdout.flush()
+        stdout.write(data)
+    sys.stdout.flush()

@@ -149,12 +149,33 @@ def render(change: EnvChange, shell: str) -> str:
 
 
 def eval_function_body(argv: List[str], shell: str, *, extra_first: bool = False) -> str:
-    """Body of a shell function that runs ``argv`` + the function's arguments and evaluates what it prints
-    (the ``module``/``ml`` pattern).  With ``extra_first`` the function's first argument is passed before argv's
-    tail is appended — not needed so far, kept simple."""
+    """Body of a shell function that runs ``argv`` + the function's arguments, evaluates what it prints (the
+    ``module``/``ml`` pattern) and returns the command's status.  With ``extra_first`` the function's first
+    argument is passed before argv's tail is appended — not needed so far, kept simple."""
     if shell == "fish":
-        return "    " + " ".join(quote_fish(a) for a in argv) + " $argv | source"
-    return "    eval \"$(" + " ".join(quote_posix(a) for a in argv) + " \"$@\")\""
+        return _fish_eval(" ".join(quote_fish(a) for a in argv) + " $argv", "    ")
+    return _posix_eval(" ".join(quote_posix(a) for a in argv) + " \"$@\"", "    ")
+
+
+# The evaluated commands exit 0 (done), 1 (failed; what they print is still evaluated: a warning's changes, the
+# failed status) or anything else (a modulefile's os.exit(N), a crash, a kill): then nothing is evaluated, in
+# case the output was cut.  The function returns that status, or the evaluation's when it fails, so
+# `module load X || exit 1` works in every shell and in job scripts.
+def _posix_eval(command: str, indent: str) -> str:
+    return (f"{indent}local __roost_code __roost_status\n"
+            f"{indent}__roost_code=\"$({command})\"\n"
+            f"{indent}__roost_status=$?\n"
+            f"{indent}case $__roost_status in 0|1) eval \"$__roost_code\" || __roost_status=$?;; esac\n"
+            f"{indent}return $__roost_status")
+
+
+def _fish_eval(command: str, indent: str) -> str:
+    return (f"{indent}set -l __roost_code ({command} | string collect -N)\n"
+            f"{indent}set -l __roost_status $pipestatus[1]\n"
+            f"{indent}if contains -- $__roost_status 0 1\n"
+            f"{indent}    printf '%s' $__roost_code | source; or set __roost_status $status\n"
+            f"{indent}end\n"
+            f"{indent}return $__roost_status")
 
 
 def dispatch_function_body(
@@ -172,7 +193,7 @@ def dispatch_function_body(
         py = quote_fish(python)
         cases = " ".join(quote_fish(e) for e in evaluated)
         command = " ".join(quote_fish(a) for a in fast)
-        body = f"    if contains -- \"$argv[1]\" {cases}\n        {command} fish $argv | source\n"
+        body = f"    if contains -- \"$argv[1]\" {cases}\n{_fish_eval(command + ' fish $argv', '        ')}\n"
         if direct:
             direct_line = " ".join(quote_fish(a) for a in direct_command)
             body += f"    else if contains -- \"$argv[1]\" {' '.join(quote_fish(d) for d in direct)}\n"
@@ -180,7 +201,8 @@ def dispatch_function_body(
         return body + f"    else\n        {py} -m roost $argv\n    end"
     py = quote_posix(python)
     command = " ".join(quote_posix(a) for a in fast)
-    body = f"    case \"${{1-}}\" in\n        {'|'.join(evaluated)}) eval \"$({command} {shell} \"$@\")\";;\n"
+    evaluate = _posix_eval(f"{command} {shell} \"$@\"", "            ")
+    body = f"    case \"${{1-}}\" in\n        {'|'.join(evaluated)})\n{evaluate};;\n"
     if direct:
         body += f"        {'|'.join(direct)}) {' '.join(quote_posix(a) for a in direct_command)} \"$@\";;\n"
     return body + f"        *) {py} -m roost \"$@\";;\n    esac"
