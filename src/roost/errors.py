@@ -38,8 +38,11 @@ class RoostError(Exception):
         return self.message if not self.hint else f"{self.message}\nhint: {self.hint}"
 
     def report(self) -> str:
-        """How every command line edge shows the error: ``error:`` and ``hint:`` lines."""
-        return f"error: {self.message}\n" + (f"hint: {self.hint}\n" if self.hint else "")
+        """How every command line edge shows the error: ``error:`` and ``hint:`` lines (bytes that are not
+        UTF-8, in a path say, shown as ``\\xNN``)."""
+        from roost.text import printable
+
+        return f"error: {printable(self.message)}\n" + (f"hint: {printable(self.hint)}\n" if self.hint else "")
 
 
 class InvalidName(RoostError):

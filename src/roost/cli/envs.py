@@ -290,12 +290,10 @@ def export(name: str, output: Optional[Path]) -> None:
     """Write a portable spec: modules, Python version, locked packages (environment.yml for conda)."""
     from roost.envs import portable
 
-    text = portable.export(name)
     if output is None:
-        click.echo(text, nl=False)
+        click.echo(portable.export(name), nl=False)
         return
-    output.write_text(text)
-    click.echo(f"wrote {output}", err=True)
+    click.echo(f"wrote {portable.write_export(name, output)}", err=True)
 
 
 @env.command("import")

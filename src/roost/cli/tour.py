@@ -15,7 +15,17 @@ from typing import List, Optional
 
 import click
 
+from roost.errors import RoostError
 from roost.shell.render import quote_posix
+
+
+def _why_not_writable(tree: Path, exc: OSError) -> str:
+    """The reason in words: a file where a directory must be is named as such."""
+    for place in (tree, *tree.parents):
+        if place.exists():
+            return str(exc.strerror) if place.is_dir() else ("it is a file, not a directory" if place == tree
+                                                            else f"{place} is a file, not a directory")
+    return str(exc.strerror)
 
 
 def _steps(tree: Path, python_module: str, env_name: str, mpi: bool) -> List[str]:
@@ -69,14 +79,19 @@ def tour(directory: Optional[Path], mpi: bool, env_name: str) -> None:
 
     tree = directory or data_dir() / "tour" / "modulefiles"
     interpreters = [probe(p) for p in find_interpreters([sys.executable])[:4]]
-    written = write_python_modules(tree, interpreters)
+    try:
+        written = write_python_modules(tree, interpreters)
+    except OSError as exc:
+        raise RoostError(f"cannot write the tour's module tree in {tree}: {_why_not_writable(tree, exc)}",
+                         "give a directory you can write with --dir DIR (it is created if missing)") from None
     click.echo(f"roost tour: wrote {len(written)} modulefiles for {len(interpreters)} Pythons into {tree}")
     python_module = f"python/{interpreters[0].version}"
     bold = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     script = _script(tree, _steps(tree, python_module, env_name, mpi), bold)
     result = subprocess.run(["bash", "-c", script])
     if result.returncode != 0:
-        raise click.ClickException(f"the tour stopped at a failing step (exit status {result.returncode})")
+        raise RoostError(f"the tour stopped at a failing step (exit status {result.returncode})",
+                         "the step's own error is printed above it")
     click.echo("\nroost tour: done. Add this line to ~/.bashrc to get `module`, `ml` and `roost activate` in "
                "every shell:\n  [ -f ~/.cache/roost/init.bash ] && . ~/.cache/roost/init.bash || "
                "eval \"$(roost shell-init bash)\"")

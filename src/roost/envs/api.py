@@ -150,7 +150,7 @@ def create(
     cfg = _config(config)
     environ = dict(os.environ if environ is None else environ)
     kind_impl = get_kind(kind)
-    requested = [*packages, *_read_requirements(requirements)]
+    requested = [*check_requirements(packages), *_read_requirements(requirements)]
     envs = store.EnvStore(cfg.envs.dir)
     if envs.exists(name):
         raise store.exists_error(name)
@@ -209,19 +209,43 @@ def create(
     return created
 
 
+def check_requirements(requirements: Sequence[str], where: str = "package argument") -> List[str]:
+    """``requirements`` themselves, when each is one line of text (a name, a version specifier, a path or
+    URL); else an EnvError naming the first that is not, before anything is made."""
+    from roost.text import shown, unsafe_character
+
+    for requirement in requirements:
+        problem = unsafe_character(requirement)
+        if problem is not None:
+            raise EnvError(
+                f"{where} {shown(requirement)} contains {problem}",
+                "give package names and version specifiers as plain text, e.g. `numpy>=1.26`",
+            )
+    return list(requirements)
+
+
+def read_text_file(path: Path, what: str, hint: str) -> str:
+    """A file the user named, as UTF-8 text; an EnvError naming it (and the line with the first byte that
+    is not UTF-8) otherwise."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise EnvError(f"cannot read {what} {path}: {exc.strerror}", hint) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise EnvError(f"{what} {path} is not UTF-8 text (line {line})", hint) from None
+
+
 def _read_requirements(files: Sequence[Path]) -> List[str]:
     lines: List[str] = []
     for path in files:
-        try:
-            text = Path(path).read_text()
-        except OSError as exc:
-            raise EnvError(
-                f"cannot read requirements file {path}: {exc.strerror}", "check the path given to -r"
-            ) from None
-        for line in text.splitlines():
-            line = line.split(" #", 1)[0].strip()
-            if line and not line.startswith("#"):
-                lines.append(line)
+        text = read_text_file(path, "requirements file", "give -r a requirements file: UTF-8 text, one "
+                                                       "requirement per line")
+        found = [line.split(" #", 1)[0].strip() for line in text.replace("\t", " ").splitlines()]
+        lines += check_requirements([line for line in found if line and not line.startswith("#")],
+                                    f"the requirement in {path}")
     return lines
 
 
@@ -236,6 +260,7 @@ def install(
     """Add packages and update the lock; on failure the env and its lock stay as they were."""
     if not packages:
         raise EnvError("no packages to install", "name at least one package, e.g. `roost env install NAME numpy`")
+    check_requirements(packages)
     cfg = _config(config)
     get(name, config=cfg)  # an unknown name fails before any lock is taken
     with changing(name, f"roost env install {name}", cfg, progress):

@@ -24,8 +24,10 @@ def check_name(name: str) -> str:
     if not name:
         raise EnvError("an environment name cannot be empty", "pick a name such as `analysis` or `py312-torch`")
     if not NAME_RE.match(name):
+        from roost.text import shown
+
         raise EnvError(
-            f"{name!r} is not a valid environment name",
+            f"{shown(name)} is not a valid environment name",
             "use letters, digits and . _ + - (no slashes or spaces, not starting with . or -)",
         )
     return name

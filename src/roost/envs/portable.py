@@ -7,6 +7,7 @@ comments, so the file also works with plain ``pip install -r``.  conda: an ``env
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,28 @@ class Spec:
 def export(name: str, *, config: Optional[config_mod.Config] = None) -> str:
     env = api.get(name, config=config)
     return get_kind(env.kind).export_text(env.path, env.manifest)
+
+
+def write_export(name: str, output: Path, *, config: Optional[config_mod.Config] = None) -> Path:
+    """Write env ``name``'s spec to ``output`` whole or not at all (temp file + rename)."""
+    from roost.envs.manifest import write_text_atomic
+
+    text = export(name, config=config)
+    output = Path(output)
+    if output.is_dir():
+        raise EnvError(f"cannot write {output}: it is a directory",
+                       f"give a file name, e.g. `-o {output / (name + export_suffix(name, config=config))}`")
+    if not output.parent.is_dir():
+        raise EnvError(f"cannot write {output}: {output.parent} does not exist",
+                       f"create it first (`mkdir -p {output.parent}`), or give another path")
+    try:
+        write_text_atomic(output, text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(output, 0o666 & ~umask)  # a spec is for sharing: not the temp file's private 0600
+    except OSError as exc:
+        raise EnvError(f"cannot write {output}: {exc.strerror}", "give a path you can write to") from None
+    return output
 
 
 def export_suffix(name: str, *, config: Optional[config_mod.Config] = None) -> str:
@@ -121,10 +144,11 @@ def import_env(
     progress: Progress = no_progress,
 ) -> api.Env:
     """Recreate an exported env (its modules, Python version and exact lock) under ``name``."""
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise EnvError(f"cannot read {path}: {exc.strerror}", "pass the file written by `roost env export`") from None
+    hint = "pass a file written by `roost env export NAME -o FILE`, a requirements file or an environment.yml"
+    text = api.read_text_file(path, "the spec file", hint)
+    if not _directives(text) and not any(line.strip() and not line.lstrip().startswith("#")
+                                         for line in text.splitlines()):
+        raise EnvError(f"{path} holds nothing to import (no packages, no roost settings)", hint)
     spec = parse(text, str(path))
     target = name or spec.name
     if not target:

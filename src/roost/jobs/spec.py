@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from roost import _records
 from roost.errors import JobError
+from roost.text import unsafe_character
 
 TYPE_CHECKING = False  # typing and dataclasses are not imported at run time: `roost submit` is on a hot path
 if TYPE_CHECKING:
@@ -211,19 +212,7 @@ def gpu_count(gpus: Optional[str], gres: Optional[str]) -> int:
 # Option values are single-line text: each ends up inside one ``#SBATCH`` line, which a newline would end
 # (and whatever followed would run as a command), and sbatch reads that line as bytes up to the newline.
 # A value holding a control character (C0, DEL) or bytes that are not UTF-8 is refused, naming the option.
-_CONTROL_NAMES = {"\n": "a newline", "\r": "a carriage return", "\x00": "a NUL byte", "\t": "a tab"}
-
-
-def unsafe_character(text: str) -> Optional[str]:
-    """What makes ``text`` unfit for a ``#SBATCH`` line (a control character, bytes that are not UTF-8),
-    described in words; None when it is fit."""
-    for char in text:
-        code = ord(char)
-        if code < 0x20 or code == 0x7F:
-            return _CONTROL_NAMES.get(char, f"the control character U+{code:04X}")
-        if 0xD800 <= code <= 0xDFFF:  # os.fsdecode keeps undecodable bytes as lone surrogates
-            return "bytes that are not UTF-8"
-    return None
+# (roost.text.unsafe_character says what is wrong; other capabilities check their one-line values with it.)
 
 
 def _is_text(text: str) -> bool:

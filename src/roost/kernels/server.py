@@ -212,17 +212,24 @@ def new_session(recipe: Recipe, *, mode: str, root_dir: str, kernel_display_name
         raise KernelError(f"unknown Jupyter mode {mode!r}", "use --lab or --notebook")
     server_python = server_python or server_python_for(mode)
     root = sessions_dir()
-    root.mkdir(parents=True, exist_ok=True)
     session_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
     directory = root / session_id
-    directory.mkdir(mode=0o700)
-    os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
     session = Session(
         id=session_id, directory=directory, token=secrets.token_urlsafe(32), mode=mode, root_dir=root_dir,
         recipe=recipe, server_python=server_python, kernel_display_name=kernel_display_name,
         user=getpass.getuser(), login_host=login_host(), bind=bind,
     )
-    session.save()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700)
+        os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
+        session.save()
+    except OSError as exc:
+        discard(session)
+        raise KernelError(
+            f"cannot write the Jupyter session in {root}: {exc.strerror}",
+            "free some space there, or set ROOST_DATA_DIR to a directory on a file system with room",
+        ) from None
     return session
 
 
