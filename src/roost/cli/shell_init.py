@@ -41,7 +41,7 @@ KEYED_VARIABLES = ("HOME", "ROOST_DATA_DIR", "XDG_DATA_HOME", "ROOST_CACHE_DIR",
 # roost's modules whose code ends up in the init (relative to the package): an edited or reinstalled copy
 # is newer than the cached file.
 SOURCES = ("__init__.py", "cli/shell_init.py", "cli/entry.py", "shell/render.py", "shell/quote.py",
-           "envs/api.py")
+           "envs/api.py", "config.py", "paths.py")
 FUNCTIONS = ("module", "ml", "roost")
 
 
