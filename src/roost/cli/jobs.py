@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Set, Tuple
 
 import click
 
@@ -63,12 +63,12 @@ def submit(command: Tuple[str, ...], **values: Any) -> None:
 
 def follow(store: Store, job_id: str) -> JobRecord:
     """Stream a job's output while it runs, with a live state line for people; return the final record."""
-    offsets: Dict[str, int] = {"stdout": 0, "stderr": 0}
+    offsets: Dict[str, int] = {}
     delay, next_refresh = 0.1, 0.0
     record = api.refresh(store, [job_id])[0]
-    streams = {"stdout": sys.stdout.buffer, "stderr": sys.stderr.buffer}
     ceiling = 1.0 if record.backend == "local" else 10.0
     status_line = _StatusLine()
+    shown_tasks: Set[int] = set()
     while True:
         if time.monotonic() >= next_refresh:
             record = api.refresh(store, [job_id])[0]
@@ -77,17 +77,34 @@ def follow(store: Store, job_id: str) -> JobRecord:
             status_line.show(record)
         # A log file from an earlier job of the same id may linger until this one starts and truncates it.
         if not record.spec.array and record.state is not JobState.PENDING:
-            for stream, target in streams.items():
-                data, offsets[stream] = api.stream_chunks(api.log_file(record, stream=stream), offsets[stream])
-                if data:
-                    status_line.clear()
-                    target.write(data)
-                    target.flush()
+            _stream_new_output(record, None, offsets, status_line)
+        elif record.spec.array:
+            # Each task's output whole once it has ended, in the order tasks end: lines of tasks running side
+            # by side would otherwise interleave.
+            for task in record.tasks:
+                if task.task is not None and task.state.finished and task.task not in shown_tasks:
+                    shown_tasks.add(task.task)
+                    _stream_new_output(record, task.task, {}, status_line)
         if record.finished:
             status_line.clear()
             _report_end(record)
             return record
         time.sleep(0.2)
+
+
+def _stream_new_output(record: JobRecord, task: Optional[int], offsets: Dict[str, int], line: _StatusLine) -> None:
+    """Copy what a job (or task) wrote since ``offsets`` to our stdout/stderr (a file both share once)."""
+    out_path = api.log_file(record, task=task)
+    err_path = api.log_file(record, task=task, stream="stderr")
+    streams = [("stdout", out_path, sys.stdout.buffer)]
+    if err_path != out_path:
+        streams.append(("stderr", err_path, sys.stderr.buffer))
+    for stream, path, target in streams:
+        data, offsets[stream] = api.stream_chunks(path, offsets.get(stream, 0))
+        if data:
+            line.clear()
+            target.write(data)
+            target.flush()
 
 
 class _StatusLine:

@@ -122,6 +122,8 @@ def prepare(spec: JobSpec, backend: str, environ: Optional[Mapping[str, str]] = 
     environ = os.environ if environ is None else environ
     check_paths(spec)
     setup = environment_setup(spec, environ)
+    if spec.script is not None:
+        return _prepare_user_script(spec, setup)
     launcher = "slurm" if backend == "slurm" else "local"
     check_mpi_launcher(spec, launcher, setup.applied_to(environ) if setup else environ)
     return render_script(spec, launcher=launcher, setup=setup, task_wrapper=task_wrapper(spec, environ))
@@ -183,6 +185,22 @@ def submit_directory() -> str:
         raise JobError(
             "the current directory no longer exists", "cd to an existing directory, or give --chdir DIR"
         ) from exc
+
+
+def _prepare_user_script(spec: JobSpec, setup: Optional[EnvChange]) -> str:
+    """A user's batch script with roost's additions after its directives."""
+    from roost.jobs import userscript
+
+    extra = EnvChange()
+    for name, value in spec.environment:
+        extra.set(name, value)
+    what = ", ".join(filter(None, [f"modules {' '.join(spec.modules)}" if spec.modules else "",
+                                   f"environment {spec.env}" if spec.env else ""]))
+    return userscript.render_script(
+        spec,
+        [setup or EnvChange(), extra, thread_change(spec)],
+        [what or "environment", "variables", "threads from --cpus-per-task"],
+    )
 
 
 def submit_spec(

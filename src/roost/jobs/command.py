@@ -55,17 +55,39 @@ def run_submit(command: Sequence[str], values: Mapping[str, Any]) -> Optional[Tu
         chdir = os.path.realpath(check_option_text("workdir", chdir))
     workdir = chdir or api.submit_directory()
     command_file = options.pop("array_from", None)
+    argv = list(command)
+    script = _script_path(argv, workdir)
+    if script is not None:
+        from roost.jobs.userscript import script_keywords
+
+        options = script_keywords(script, argv[1:], dict(options, workdir=chdir), os.environ)
+        argv = []
+    elif argv and argv[0].endswith(".py") and os.path.isfile(os.path.join(workdir, argv[0])):
+        from roost.jobs.userscript import merged_keywords, read_text
+
+        # A Python script's own #SBATCH lines count as a batch script's would.
+        text = read_text(os.path.join(workdir, argv[0]), "Python script")
+        options = merged_keywords(text, dict(options, workdir=chdir), os.environ, source=argv[0])
+    if options.get("workdir"):  # the script's #SBATCH --chdir (the command line's is chdir already)
+        workdir = os.path.realpath(options["workdir"])
+    options.pop("workdir", None)
     if command_file:
         from roost.jobs.spec import read_command_file
+        from roost.jobs.userscript import refuse_script_as_commands
 
+        refuse_script_as_commands(command_file)
         options["commands"] = read_command_file(command_file)
         if not options.get("job_name") and command_file != "-":  # shown by its file: params.txt -> params
             options["job_name"] = os.path.splitext(os.path.basename(command_file))[0] or None
-    spec = JobSpec.create(_with_interpreter(list(command), workdir, options.get("env")), **options)
+    spec = JobSpec.create(_with_interpreter(argv, workdir, options.get("env")) if argv else argv, **options)
     spec = spec.with_changes(workdir=workdir)
     backend = api.backend_name(values.get("backend"))
+    if backend == "local":
+        _report_ignored(spec)
     if values.get("dry_run"):
         sys.stdout.write(api.prepare(spec, backend))
+        if spec.script is not None and backend == "slurm":
+            _report_sbatch_line(spec)
         return None
     from roost.jobs.store import Store
 
@@ -74,6 +96,34 @@ def run_submit(command: Sequence[str], values: Mapping[str, Any]) -> Optional[Tu
     sys.stdout.write(f"{job.id}\n" if values.get("parsable") else f"Submitted job {job.id} ({backend})\n")
     sys.stdout.flush()
     return store, job.id
+
+
+def _report_ignored(spec: Any) -> None:
+    from roost.jobs.userscript import local_ignored
+
+    ignored = local_ignored(spec)
+    if ignored:
+        sys.stderr.write(f"roost: the local backend ignores {' '.join(ignored)}\n")
+
+
+def _report_sbatch_line(spec: Any) -> None:
+    """Under Slurm a script goes to sbatch as a file, with roost's resolved options on sbatch's command line."""
+    from roost.jobs.userscript import sbatch_arguments
+    from roost.shell.quote import quote_word
+
+    words = ["sbatch", "--parsable", *sbatch_arguments(spec), spec.script_name or "SCRIPT", *spec.script_args]
+    sys.stderr.write(f"roost: submitted as: {' '.join(quote_word(w) for w in words)}\n")
+
+
+def _script_path(argv: Sequence[str], directory: str) -> Optional[str]:
+    """The batch script ``roost submit job.sh`` names (found as sbatch finds it: from --chdir if given, else
+    here), or None when argv is a command."""
+    if not argv or argv[0].startswith("-"):
+        return None
+    from roost.jobs.userscript import is_batch_script
+
+    path = os.path.join(directory, argv[0])
+    return path if is_batch_script(path) else None
 
 
 def _with_interpreter(argv: List[str], workdir: str, env: Optional[str]) -> List[str]:

@@ -142,6 +142,7 @@ class LocalBackend:
         Capacity.detect(self.environ).check_fits(spec)
         self._check_dependencies(spec.dependency)
         workdir = spec.workdir or os.getcwd()
+        environ = dict(self.environ, SLURM_SUBMIT_DIR=os.getcwd(), SLURM_SUBMIT_HOST=_short_hostname())
         new_id = self.store.add(
             backend=self.name,
             native_id=None,
@@ -149,7 +150,7 @@ class LocalBackend:
             script=script,
             workdir=workdir,
             id_prefix=ID_PREFIX,
-            environ=self.environ,
+            environ=environ,
         )
         try:
             ensure_runner(self.store.path)
@@ -205,6 +206,12 @@ class LocalBackend:
                     os.kill(pid, signal.SIGTERM)
         self.store.refresh_summary({job_id.partition("_")[0] for job_id in job_ids})
         wake_runner(self.store.path)
+
+
+def _short_hostname() -> str:
+    import socket
+
+    return socket.gethostname().split(".")[0]
 
 
 def script_path(directory: Path, job_id: str) -> Path:

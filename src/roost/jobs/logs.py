@@ -9,28 +9,42 @@ from typing import List, Optional
 
 from roost.jobs.store import JobRecord
 
+# What Slurm writes for %a in a job that is not an array (its NO_VAL).
+NO_ARRAY_TASK = "4294967294"
+
 
 def expand_pattern(pattern: str, *, job_id: str, task: Optional[int], name: str) -> str:
-    """Slurm's filename patterns: %j %A %a %x %u %N %%.  A pattern holding a backslash is taken as it is,
-    without its backslashes and without replacements (as sbatch does)."""
+    """Slurm's filename patterns: %j %J %A %a %x %u %N %%, with an optional zero-padding width (%5j).  A
+    pattern holding a backslash is taken as it is, without its backslashes and without replacements (as sbatch
+    does)."""
     if "\\" in pattern:
         return pattern.replace("\\", "")
+    own_id = job_id if task is None else f"{job_id}_{task}"
     values = {
-        "j": job_id if task is None else f"{job_id}_{task}",
+        "j": own_id,
+        "J": own_id,  # jobid.stepid; a batch script's output has no step, so Slurm writes the job id
         "A": job_id,
-        "a": "" if task is None else str(task),
+        "a": NO_ARRAY_TASK if task is None else str(task),
         "x": name,
         "u": getpass.getuser(),
         "N": socket.gethostname().split(".")[0],
-        "%": "%",
     }
     out: List[str] = []
     index = 0
     while index < len(pattern):
         char = pattern[index]
-        if char == "%" and index + 1 < len(pattern) and pattern[index + 1] in values:
-            out.append(values[pattern[index + 1]])
+        width = index + 1
+        while width < len(pattern) and pattern[width].isdigit() and width - index <= 1:
+            width += 1
+        letter = pattern[width] if width < len(pattern) else ""
+        if char == "%" and letter == "%" and width == index + 1:
+            out.append("%")
             index += 2
+        elif char == "%" and letter in values:
+            value = values[letter]
+            padding = int(pattern[index + 1 : width] or 0)
+            out.append(value.rjust(padding, "0") if value.isdigit() and letter in "jJAa" else value)
+            index = width + 1
         else:
             out.append(char)
             index += 1

@@ -322,6 +322,7 @@ class Supervisor:
         self.kill_at: Optional[float] = None
         self.process: Optional[subprocess.Popen[bytes]] = None
         self.peak_memory = 0  # bytes, summed over the job's process tree
+        self.scratch: Optional[Path] = None
 
     def run(self) -> int:
         for signum in (signal.SIGCHLD, signal.SIGUSR1):
@@ -358,12 +359,31 @@ class Supervisor:
         if task is not None:
             environ["ROOST_ARRAY_JOB_ID"] = self.job_id
             environ["ROOST_ARRAY_TASK_ID"] = str(task)
-            environ["SLURM_ARRAY_TASK_ID"] = str(task)  # scripts written for Slurm read this one
+        environ.update(slurm_variables(record, task, self.gpus))
         if self.machine_has_gpus:
             environ["CUDA_VISIBLE_DEVICES"] = ",".join(self.gpus)
+        if self.scratch is not None:
+            environ["SLURM_TMPDIR"] = str(self.scratch)
         return environ
 
     def _run_script(self, record: JobRecord) -> Tuple[JobState, Optional[int], str]:
+        self.scratch = self._make_scratch()
+        try:
+            return self._run_in_scratch(record)
+        finally:
+            import shutil
+
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def _make_scratch(self) -> Path:
+        """A private per-task scratch directory (SLURM_TMPDIR), removed when the task ends."""
+        name = self.job_id if self.task == NO_TASK else f"{self.job_id}_{self.task}"
+        path = self.store_path.parent / "scratch" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, exist_ok=True)
+        return path
+
+    def _run_in_scratch(self, record: JobRecord) -> Tuple[JobState, Optional[int], str]:
         environ = self._environment(record)
         script = write_script(self.store_path.parent, self.job_id, record.script)
         task = None if self.task == NO_TASK else self.task
@@ -373,7 +393,7 @@ class Supervisor:
             err = out if err_path == out_path else open(err_path, "wb")  # noqa: SIM115
             try:
                 self.process = subprocess.Popen(
-                    ["bash", str(script)],
+                    self._argv(script),
                     cwd=record.workdir,
                     env=environ,
                     stdin=subprocess.DEVNULL,
@@ -401,6 +421,13 @@ class Supervisor:
             return JobState.COMPLETED, 0, ""
         reason = f"killed by signal {-returncode}" if returncode < 0 else f"exit code {returncode}"
         return JobState.FAILED, code, reason
+
+    def _argv(self, script: Path) -> List[str]:
+        """A user's script runs as written (its #! line picks the interpreter); roost's own with bash."""
+        if self.spec.script is None:
+            return ["bash", str(script)]
+        script.chmod(0o700)
+        return [str(script), *self.spec.script_args]
 
     def _wait(self) -> int:
         assert self.process is not None
@@ -441,6 +468,56 @@ class Supervisor:
         if self.outcome is None:
             self._stop(JobState.CANCELLED)
             raise _Interrupted()
+
+
+def slurm_variables(record: JobRecord, task: Optional[int], gpus: Sequence[str]) -> Dict[str, str]:
+    """What Slurm sets in a batch job on one node, for scripts written for Slurm (man sbatch, OUTPUT
+    ENVIRONMENT VARIABLES); SLURM_SUBMIT_DIR comes with the job's recorded environment."""
+    import socket
+
+    spec = record.spec
+    job_id = record.id if task is None else f"{record.id}_{task}"
+    node = socket.gethostname().split(".")[0]
+    values = {
+        "SLURM_JOB_ID": job_id,
+        "SLURM_JOBID": job_id,
+        "SLURM_JOB_NAME": record.name,
+        "SLURM_NTASKS": str(spec.ntasks or 1),
+        "SLURM_NPROCS": str(spec.ntasks or 1),
+        "SLURM_CPUS_ON_NODE": str(spec.task_cpus),
+        "SLURM_JOB_CPUS_PER_NODE": str(spec.task_cpus),
+        "SLURM_JOB_NODELIST": node,
+        "SLURM_NODELIST": node,
+        "SLURMD_NODENAME": node,
+        "SLURM_NNODES": "1",
+        "SLURM_JOB_NUM_NODES": "1",
+        "SLURM_TASKS_PER_NODE": str(spec.ntasks or 1),
+        "SLURM_CLUSTER_NAME": "local",
+        "SLURM_JOB_PARTITION": "local",
+    }
+    if spec.cpus_per_task:
+        values["SLURM_CPUS_PER_TASK"] = str(spec.cpus_per_task)
+    if spec.mem:
+        values["SLURM_MEM_PER_NODE"] = str(spec.mem)
+    if spec.mem_per_cpu:
+        values["SLURM_MEM_PER_CPU"] = str(spec.mem_per_cpu)
+    if gpus:
+        values["SLURM_GPUS"] = str(len(gpus))
+        values["SLURM_JOB_GPUS"] = values["GPU_DEVICE_ORDINAL"] = ",".join(gpus)
+    if spec.time:
+        values["SLURM_JOB_END_TIME"] = str(int(time.time()) + spec.time)
+    if task is not None and spec.array:
+        indices = spec.array.indices
+        steps = {b - a for a, b in zip(indices, indices[1:])}
+        values.update(
+            SLURM_ARRAY_JOB_ID=record.id,
+            SLURM_ARRAY_TASK_ID=str(task),
+            SLURM_ARRAY_TASK_COUNT=str(len(indices)),
+            SLURM_ARRAY_TASK_MIN=str(indices[0]),
+            SLURM_ARRAY_TASK_MAX=str(indices[-1]),
+            SLURM_ARRAY_TASK_STEP=str(steps.pop() if len(steps) == 1 else 1),
+        )
+    return values
 
 
 def main(argv: List[str]) -> int:

@@ -102,11 +102,14 @@ class SlurmBackend:
 
     def submit(self, spec: JobSpec, script: str, job_id: Optional[str] = None) -> str:
         workdir = spec.workdir or os.getcwd()
-        # The script goes on stdin: sbatch stores it with the job, so no file needs to outlive the call.
-        # A directory no #SBATCH line can name is the job's directory by being sbatch's own.
-        cwd = None if header_holds_workdir(spec) else workdir
         self.store.check_writable()  # a job Slurm runs but roost cannot record would be lost to roost
-        done = self._run(["sbatch", "--parsable"], timeout=SUBMIT_TIMEOUT, stdin=script, cwd=cwd)
+        if spec.script is not None:
+            done = self._submit_user_script(spec, script, workdir)
+        else:
+            # The script goes on stdin: sbatch stores it with the job, so no file needs to outlive the call.
+            # A directory no #SBATCH line can name is the job's directory by being sbatch's own.
+            cwd = None if header_holds_workdir(spec) else workdir
+            done = self._run(["sbatch", "--parsable"], timeout=SUBMIT_TIMEOUT, stdin=script, cwd=cwd)
         if done.returncode != 0:
             message = done.stderr.strip().replace("sbatch: error: ", "") or f"sbatch exited with {done.returncode}"
             raise JobError(f"Slurm refused the job: {message}", _sbatch_hint(message))
@@ -118,6 +121,22 @@ class SlurmBackend:
         except JobError as exc:  # all or nothing: the job goes again
             self._run(["scancel", native], timeout=QUERY_TIMEOUT)
             raise JobError(f"{exc.message} (Slurm job {native} was cancelled again)", exc.hint) from exc
+
+    def _submit_user_script(self, spec: JobSpec, script: str, workdir: str) -> subprocess.CompletedProcess[str]:
+        """A user's script goes to sbatch as a file (its arguments follow it), with roost's resolved options
+        on the command line; sbatch copies the file, so it is removed right after."""
+        import tempfile
+
+        from roost.jobs.userscript import sbatch_arguments
+
+        handle, path = tempfile.mkstemp(prefix="roost-", suffix=".sh")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as file:
+                file.write(script)
+            argv = ["sbatch", "--parsable", *sbatch_arguments(spec), path, *spec.script_args]
+            return self._run(argv, timeout=SUBMIT_TIMEOUT, cwd=workdir)
+        finally:
+            os.unlink(path)
 
     # -- status
 

@@ -274,6 +274,9 @@ class JobSpec:
     command: Tuple[str, ...] = ()
     wrap: Optional[str] = None
     commands: Tuple[str, ...] = ()  # one shell command line per array task (--array-from FILE)
+    script: Optional[str] = None  # a user's batch script, run as written (roost submit job.sh)
+    script_name: Optional[str] = None  # the file it came from, as given
+    script_args: Tuple[str, ...] = ()  # its arguments ($1...)
     job_name: Optional[str] = None
     partition: Optional[str] = None
     account: Optional[str] = None
@@ -304,13 +307,19 @@ class JobSpec:
 
     def __post_init__(self) -> None:
         given = [what for what, value in (("a command", self.command), ("--wrap", self.wrap),
-                                          ("--array-from", self.commands)) if value]
+                                          ("--array-from", self.commands),
+                                          ("a batch script", self.script is not None)) if value]
         if not given:
             raise JobError("the job has no command", "give one after --, e.g. roost submit -- python run.py")
         if len(given) > 1:
             raise JobError(f"give only one of {' and '.join(given)}", "drop the others")
         if self.commands:
             _check_command_lines(self.commands, self.array)
+        if self.script is not None and self.mpi:
+            raise JobError(
+                "--mpi launches roost's command; a batch script starts its own ranks",
+                "drop --mpi and use srun or mpirun inside the script (both work on the local backend too)",
+            )
         for name in ("nodes", "ntasks", "ntasks_per_node", "cpus_per_task", "time", "mem", "mem_per_cpu"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value <= 0):
@@ -371,7 +380,7 @@ class JobSpec:
         for name in ("nodes", "ntasks", "ntasks_per_node", "cpus_per_task"):
             if isinstance(values.get(name), str):
                 values[name] = _parse_count(name, values[name])
-        for name in ("directives", "modules"):
+        for name in ("directives", "modules", "script_args"):
             if name in values:
                 values[name] = tuple(values[name])
         if "environment" in values and hasattr(values["environment"], "items"):
@@ -384,6 +393,8 @@ class JobSpec:
     def name(self) -> str:
         if self.job_name:
             return self.job_name
+        if self.script is not None:  # sbatch names a job after its script file
+            return (self.script_name or "").rsplit("/", 1)[-1] or "sbatch"
         words = self.command or tuple(self.commands[0].split()[:2] if self.commands else ())
         if words:
             first = words[0].rsplit("/", 1)[-1]
@@ -409,12 +420,20 @@ class JobSpec:
 
     @property
     def task_gpus(self) -> int:
-        return gpu_count(self.gpus, self.gres)
+        total = gpu_count(self.gpus, self.gres)
+        if self.directives:  # --directive=--gpus-per-node=4, or a script's #SBATCH --gpus-per-task=1
+            from roost.jobs.directives import gpus_in
+
+            total += gpus_in(self.directives, self.ntasks or 1)
+        return total
 
     def default_output(self) -> str:
-        return "roost-%A_%a.out" if self.array else "roost-%j.out"
+        prefix = "slurm" if self.script is not None else "roost"  # a user's script keeps sbatch's default
+        return f"{prefix}-%A_%a.out" if self.array else f"{prefix}-%j.out"
 
     def default_error(self) -> str:
+        if self.script is not None:  # as sbatch: stderr joins stdout
+            return self.output or self.default_output()
         return "roost-%A_%a.err" if self.array else "roost-%j.err"
 
     def with_changes(self, **changes: Any) -> JobSpec:
@@ -431,7 +450,7 @@ class JobSpec:
         values = dict(data)
         values["array"] = ArraySpec.parse(values["array"]) if values.get("array") else None
         values["dependency"] = Dependency.parse(values["dependency"]) if values.get("dependency") else None
-        for name in ("command", "directives", "modules", "commands"):
+        for name in ("command", "directives", "modules", "commands", "script_args"):
             values[name] = tuple(values.get(name) or ())
         values["environment"] = tuple(tuple(pair) for pair in values.get("environment") or ())
         return cls(**values)
@@ -447,6 +466,8 @@ _TEXT_OPTIONS = (
 
 def _check_directive(directive: str) -> None:
     flag, _, _ = directive.partition("=")
+    if len(flag) >= 2 and flag[0] == "-" and flag[1].isascii() and flag[1].isalpha():
+        return  # a short option with its value (-wnode1), kept from a script's #SBATCH line
     name = flag[2:]
     if not flag.startswith("--") or not name or not all(char.isascii() and (char.isalnum() or char == "-")
                                                          for char in name):
