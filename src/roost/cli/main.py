@@ -28,6 +28,7 @@ COMMANDS: Dict[str, Tuple[str, str, str]] = {
     "cancel": ("roost.cli.jobs", "cancel", "Cancel jobs."),
     "wait": ("roost.cli.jobs", "wait", "Wait for jobs to finish."),
     "shell": ("roost.cli.jobs", "shell", "An interactive shell on a compute node with an env and modules."),
+    "slurm": ("roost.cli.slurm", "slurm", "sbatch, squeue, scancel, sacct, srun, salloc over the local backend."),
     "kernel": ("roost.cli.kernels", "kernel", "Jupyter kernels for environments, module sets and containers."),
     "jupyter": ("roost.cli.kernels", "jupyter", "Start JupyterLab on a compute node and print how to reach it."),
     "container": ("roost.cli.containers", "container", "Container images as modules and environments."),

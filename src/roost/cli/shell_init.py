@@ -25,9 +25,9 @@ import click
 
 from roost.cli.entry import FAST_COMMANDS
 from roost.shell.change import EnvChange
+from roost.shell.functions import fast_command, import_paths, module_functions
 from roost.shell.render import (
     dispatch_function_body,
-    eval_function_body,
     message_function_body,
     render,
     render_init_file,
@@ -41,7 +41,7 @@ KEYED_VARIABLES = ("HOME", "ROOST_DATA_DIR", "XDG_DATA_HOME", "ROOST_CACHE_DIR",
 # roost's modules whose code ends up in the init (relative to the package): an edited or reinstalled copy
 # is newer than the cached file.
 SOURCES = ("__init__.py", "cli/shell_init.py", "cli/entry.py", "shell/render.py", "shell/quote.py",
-           "envs/api.py", "config.py", "paths.py")
+           "shell/functions.py", "envs/api.py", "config.py", "paths.py")
 FUNCTIONS = ("module", "ml", "roost")
 
 
@@ -50,10 +50,7 @@ def init_change(shell: str, python: str, *, modulepath: bool = True) -> EnvChang
 
     ``modulepath=False`` leaves out roost's container-module directory, which the cached init file adds
     itself when the directory exists at the time it is sourced."""
-    change = EnvChange()
-    module_cmd = [*fast_command(python, "roost.modules.command"), shell]
-    change.function("module", eval_function_body(module_cmd, shell))
-    change.function("ml", eval_function_body([*module_cmd, "--ml"], shell))
+    change = module_functions(shell, python)
     envs_cmd = fast_command(python, "roost.envs.command")
     entry_cmd = fast_command(python, "roost.cli.entry")
     change.function(
@@ -63,32 +60,22 @@ def init_change(shell: str, python: str, *, modulepath: bool = True) -> EnvChang
     if modulepath:
         _add_modulepath_defaults(change)
     _add_env_guards(change)
+    if _slurm_shims_configured():
+        _add_slurm_shims(change, python)
     return change
 
 
-def fast_command(python: str, module: str) -> list:
-    """How the shell functions start a hot-path command (``module``, ``roost activate``): ``python -E -S`` with
-    an explicit sys.path and ``module.main()``.
+def _slurm_shims_configured() -> bool:
+    from roost import config
 
-    -S skips site-packages' .pth processing (tens of milliseconds on some installs; ``module`` runs often) and
-    -E ignores PYTHONPATH/PYTHONHOME, which modules themselves may set for another Python.
-    """
-    boot = f"import sys;sys.path[:0]={_import_paths()!r};from {module} import main;sys.exit(main())"
-    return [python, "-E", "-S", "-c", boot]
+    return config.load(os.environ).section("jobs").get("slurm_shims") is True
 
 
-def _import_paths() -> List[str]:
-    """The sys.path entries holding roost and lupa (all the fast commands import)."""
-    import lupa
+def _add_slurm_shims(change: EnvChange, python: str) -> None:
+    """sbatch, squeue... over the local backend, *appended* to PATH: a real Slurm earlier on PATH wins."""
+    from roost.jobs.shims import COMMANDS, shim_directory
 
-    import roost
-
-    paths: List[str] = []
-    for package in (roost, lupa):
-        parent = os.path.dirname(os.path.dirname(os.path.abspath(package.__file__ or "")))
-        if parent not in paths:
-            paths.append(parent)
-    return paths
+    change.append_path("PATH", str(shim_directory(COMMANDS, python)))
 
 
 def container_modulefile_dir() -> str:
@@ -155,7 +142,7 @@ def _freshness_conditions(python: str, path: str) -> List[Tuple[str, ...]]:
 
 
 def _package_dirs() -> Sequence[Tuple[str, str]]:
-    roost_entry, *rest = _import_paths()
+    roost_entry, *rest = import_paths()
     return [(roost_entry, "roost"), (rest[0] if rest else roost_entry, "lupa")]
 
 
@@ -212,7 +199,9 @@ def write_init_file(shell: str, python: str) -> str:
 @click.argument("shell", type=click.Choice(SUPPORTED), default="bash")
 @click.option("--path", "print_path", is_flag=True,
               help="Print where the cached init file for SHELL is (what the startup line sources).")
-def shell_init(shell: str, print_path: bool) -> None:
+@click.option("--slurm-shims", is_flag=True,
+              help="Also put sbatch, squeue, scancel, sacct, srun, salloc (local backend) at the end of PATH.")
+def shell_init(shell: str, print_path: bool, slurm_shims: bool) -> None:
     """Print the code that defines `module`, `ml` and `roost activate` for SHELL, and cache it in a file a new
     shell sources without starting Python.
 
@@ -232,4 +221,7 @@ def shell_init(shell: str, print_path: bool) -> None:
     except OSError as exc:
         click.echo(f"note: cannot write {init_file_path(shell)} ({exc.strerror}): every new shell will start "
                    "Python for shell-init", err=True)
-    click.echo(render(init_change(shell, sys.executable), shell), nl=False)
+    change = init_change(shell, sys.executable)
+    if slurm_shims and not _slurm_shims_configured():
+        _add_slurm_shims(change, sys.executable)
+    click.echo(render(change, shell), nl=False)

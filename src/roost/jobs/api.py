@@ -23,6 +23,7 @@ from roost.jobs.script import render_script, sbatch_options, thread_change
 from roost.jobs.spec import JobSpec
 from roost.jobs.store import JobRecord, Store
 from roost.shell.change import EnvChange
+from roost.shell.functions import job_preamble
 
 TYPE_CHECKING = False  # typing and pathlib are not imported at run time: `roost submit` is on a hot path
 if TYPE_CHECKING:
@@ -123,10 +124,12 @@ def prepare(spec: JobSpec, backend: str, environ: Optional[Mapping[str, str]] = 
     check_paths(spec)
     setup = environment_setup(spec, environ)
     if spec.script is not None:
-        return _prepare_user_script(spec, setup)
+        return _prepare_user_script(spec, setup, environ)
     launcher = "slurm" if backend == "slurm" else "local"
     check_mpi_launcher(spec, launcher, setup.applied_to(environ) if setup else environ)
-    return render_script(spec, launcher=launcher, setup=setup, task_wrapper=task_wrapper(spec, environ))
+    with_functions = job_preamble("bash", sys.executable, environ)
+    with_functions.extend(setup.ops if setup else ())
+    return render_script(spec, launcher=launcher, setup=with_functions, task_wrapper=task_wrapper(spec, environ))
 
 
 def check_paths(spec: JobSpec) -> None:
@@ -187,10 +190,12 @@ def submit_directory() -> str:
         ) from exc
 
 
-def _prepare_user_script(spec: JobSpec, setup: Optional[EnvChange]) -> str:
+def _prepare_user_script(spec: JobSpec, setup: Optional[EnvChange], environ: Mapping[str, str]) -> str:
     """A user's batch script with roost's additions after its directives."""
     from roost.jobs import userscript
 
+    shell = userscript.interpreter(spec.script or "")
+    preamble = job_preamble(shell, sys.executable, environ) if shell else EnvChange()
     extra = EnvChange()
     for name, value in spec.environment:
         extra.set(name, value)
@@ -198,8 +203,8 @@ def _prepare_user_script(spec: JobSpec, setup: Optional[EnvChange]) -> str:
                                    f"environment {spec.env}" if spec.env else ""]))
     return userscript.render_script(
         spec,
-        [setup or EnvChange(), extra, thread_change(spec)],
-        [what or "environment", "variables", "threads from --cpus-per-task"],
+        [preamble, setup or EnvChange(), extra, thread_change(spec)],
+        ["module and ml, with your MODULEPATH", what or "environment", "variables", "threads from --cpus-per-task"],
     )
 
 

@@ -18,6 +18,7 @@ TYPE_CHECKING = False  # typing is not imported at run time: `roost submit` is o
 if TYPE_CHECKING:
     from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
+    from roost.jobs.spec import JobSpec
     from roost.jobs.store import Store
 
 # Keywords of the submit options that steer the command rather than describe the job.
@@ -44,6 +45,28 @@ def run_submit(command: Sequence[str], values: Mapping[str, Any]) -> Optional[Tu
     ``values`` holds every keyword of SUBMIT_OPTIONS.  Returns the store and the job id of the submitted
     job, or None for a dry run.
     """
+    from roost.jobs import api
+
+    spec = build_spec(command, values)
+    backend = api.backend_name(values.get("backend"))
+    if backend == "local":
+        _report_ignored(spec)
+    if values.get("dry_run"):
+        sys.stdout.write(api.prepare(spec, backend))
+        if spec.script is not None and backend == "slurm":
+            _report_sbatch_line(spec)
+        return None
+    from roost.jobs.store import Store
+
+    store = Store()
+    job = api.submit_spec(spec, backend=backend, store=store)
+    sys.stdout.write(f"{job.id}\n" if values.get("parsable") else f"Submitted job {job.id} ({backend})\n")
+    sys.stdout.flush()
+    return store, job.id
+
+
+def build_spec(command: Sequence[str], values: Mapping[str, Any]) -> JobSpec:
+    """The job ``roost submit`` would submit: a batch script with its directives, a Python script, a command."""
     from roost.jobs import api
     from roost.jobs.spec import JobSpec
 
@@ -80,22 +103,7 @@ def run_submit(command: Sequence[str], values: Mapping[str, Any]) -> Optional[Tu
         if not options.get("job_name") and command_file != "-":  # shown by its file: params.txt -> params
             options["job_name"] = os.path.splitext(os.path.basename(command_file))[0] or None
     spec = JobSpec.create(_with_interpreter(argv, workdir, options.get("env")) if argv else argv, **options)
-    spec = spec.with_changes(workdir=workdir)
-    backend = api.backend_name(values.get("backend"))
-    if backend == "local":
-        _report_ignored(spec)
-    if values.get("dry_run"):
-        sys.stdout.write(api.prepare(spec, backend))
-        if spec.script is not None and backend == "slurm":
-            _report_sbatch_line(spec)
-        return None
-    from roost.jobs.store import Store
-
-    store = Store()
-    job = api.submit_spec(spec, backend=backend, store=store)
-    sys.stdout.write(f"{job.id}\n" if values.get("parsable") else f"Submitted job {job.id} ({backend})\n")
-    sys.stdout.flush()
-    return store, job.id
+    return spec.with_changes(workdir=workdir)
 
 
 def _report_ignored(spec: Any) -> None:

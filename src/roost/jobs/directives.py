@@ -191,37 +191,48 @@ def parse_options(words: Sequence[str]) -> List[Option]:
     options: List[Option] = []
     index = 0
     while index < len(words):
-        word = words[index]
-        index += 1
-        if word.startswith("--") and len(word) > 2:
-            name, equals, inline = word[2:].partition("=")
-            known = KNOWN_OPTIONS.get(name)
-            takes_value = known[2] if known else name not in _FLAGS_LONG
-            if equals or not takes_value or index >= len(words):
-                value: Optional[str] = inline if equals else None
-                used: Tuple[str, ...] = (word,)
-            else:
-                value, used = words[index], (word, words[index])
-                index += 1
-            options.append(Option(name, value, used, known[1] if known else None))
-        elif word.startswith("-") and len(word) > 1 and word[1] != "-":
-            letter, rest = word[1], word[2:]
-            long = _BY_SHORT.get(letter)
-            if letter in _FLAGS_SHORT:  # no short flag maps onto JobSpec; bundles (-Hv) stay one word
-                options.append(Option(letter, None, (word,), None))
-                continue
-            if rest:
-                value, used = rest, (word,)
-            elif index < len(words):
-                value, used = words[index], (word, words[index])
-                index += 1
-            else:
-                value, used = None, (word,)
-            name = long or letter
-            options.append(Option(name, value, used, KNOWN_OPTIONS[long][1] if long else None))
-        else:
-            options.append(Option(word, None, (word,), None))
+        option, index = _take_option(words, index, frozenset())
+        options.append(option)
     return options
+
+
+def parse_command_line(words: Sequence[str], flags: Sequence[str] = ()) -> Tuple[List[Option], List[str]]:
+    """(options, the command and its arguments) of ``sbatch``/``srun``-style words: options end at the first
+    word that is not one, or after ``--``.  ``flags`` names more options that take no value (srun's -l)."""
+    options: List[Option] = []
+    index = 0
+    extra = frozenset(flags)
+    while index < len(words) and words[index].startswith("-") and words[index] != "-":
+        if words[index] == "--":
+            return options, list(words[index + 1 :])
+        option, index = _take_option(words, index, extra)
+        options.append(option)
+    return options, list(words[index:])
+
+
+def _take_option(words: Sequence[str], index: int, extra_flags: frozenset) -> Tuple[Option, int]:
+    """The option starting at ``words[index]`` and the index after it (and its value)."""
+    word = words[index]
+    index += 1
+    if word.startswith("--") and len(word) > 2:
+        name, equals, inline = word[2:].partition("=")
+        known = KNOWN_OPTIONS.get(name)
+        takes_value = known[2] if known else name not in _FLAGS_LONG and name not in extra_flags
+        if equals or not takes_value or index >= len(words):
+            return Option(name, inline if equals else None, (word,), known[1] if known else None), index
+        return Option(name, words[index], (word, words[index]), known[1] if known else None), index + 1
+    if word.startswith("-") and len(word) > 1 and word[1] != "-":
+        letter, rest = word[1], word[2:]
+        long = _BY_SHORT.get(letter)
+        keyword = KNOWN_OPTIONS[long][1] if long else None
+        if letter in _FLAGS_SHORT or letter in extra_flags:  # no short flag maps onto JobSpec
+            return Option(letter, None, (word,), None), index
+        if rest:
+            return Option(long or letter, rest, (word,), keyword), index
+        if index < len(words):
+            return Option(long or letter, words[index], (word, words[index]), keyword), index + 1
+        return Option(long or letter, None, (word,), keyword), index
+    return Option(word, None, (word,), None), index
 
 
 def options_from_environ(environ: Mapping[str, str]) -> List[Option]:

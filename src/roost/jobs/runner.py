@@ -55,6 +55,9 @@ class Runner:
         self.wakeup_read = -1
         self.wakeup_write = -1
         self.lock: Optional[Any] = None
+        from roost.jobs.shims import IN_JOB_COMMANDS, shim_directory
+
+        self.shims = str(shim_directory(IN_JOB_COMMANDS, sys.executable, store_path.parent / "shims"))
 
     def serve(self) -> None:
         lock = self.lock = open(lock_path(self.store_path), "a")  # noqa: SIM115 - held for life
@@ -240,7 +243,9 @@ class Runner:
                 gc.disable()  # a short-lived child: collecting would only touch (and copy) shared pages
                 self._detach_from_runner()
                 record, environ = self._job(job_id)
-                code = Supervisor(self.store_path, record, environ, task, gpus, bool(self.capacity.gpus)).run()
+                code = Supervisor(
+                    self.store_path, record, environ, task, gpus, bool(self.capacity.gpus), self.shims
+                ).run()
             except BaseException:
                 traceback.print_exc()  # into runner.log; the task becomes NODE_FAIL when the runner reaps us
                 sys.stderr.flush()
@@ -309,6 +314,7 @@ class Supervisor:
         task: int,
         gpus: Tuple[str, ...],
         machine_has_gpus: bool,
+        shims: str = "",
     ) -> None:
         self.store_path = store_path
         self.record = record
@@ -323,6 +329,7 @@ class Supervisor:
         self.process: Optional[subprocess.Popen[bytes]] = None
         self.peak_memory = 0  # bytes, summed over the job's process tree
         self.scratch: Optional[Path] = None
+        self.shims = shims
 
     def run(self) -> int:
         for signum in (signal.SIGCHLD, signal.SIGUSR1):
@@ -364,6 +371,10 @@ class Supervisor:
             environ["CUDA_VISIBLE_DEVICES"] = ",".join(self.gpus)
         if self.scratch is not None:
             environ["SLURM_TMPDIR"] = str(self.scratch)
+        # srun inside the job starts the job's tasks here (a real srun would ask a controller for nodes)
+        environ["PATH"] = os.pathsep.join(filter(None, [self.shims, environ.get("PATH")]))
+        for name, value in MPI_ON_ONE_NODE.items():
+            environ.setdefault(name, value)
         return environ
 
     def _run_script(self, record: JobRecord) -> Tuple[JobState, Optional[int], str]:
@@ -468,6 +479,18 @@ class Supervisor:
         if self.outcome is None:
             self._stop(JobState.CANCELLED)
             raise _Interrupted()
+
+
+# MPICH's and Open MPI's launchers see SLURM_JOB_ID and would start ranks through srun (here: roost's, which
+# would start them through mpiexec again); in a local job they start ranks on this node themselves.
+MPI_ON_ONE_NODE = {
+    "HYDRA_LAUNCHER": "fork",
+    "HYDRA_RMK": "user",
+    "OMPI_MCA_plm": "^slurm",
+    "OMPI_MCA_ras": "^slurm",
+    "PRTE_MCA_plm": "^slurm",
+    "PRTE_MCA_ras": "^slurm",
+}
 
 
 def slurm_variables(record: JobRecord, task: Optional[int], gpus: Sequence[str]) -> Dict[str, str]:
