@@ -3,6 +3,7 @@ real single-node Slurm and to the local backend: each must run as sbatch runs it
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,11 @@ def _output(here: Path, pattern: str) -> str:
     return files[0].read_text()
 
 
+def _ranks(output: Path) -> List[str]:
+    """The ranks an MPI job reported (mpiexec's output forwarding may split a rank's line around another's)."""
+    return sorted(re.findall(r"rank (\d+ of \d+)", output.read_text()))
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_serial_script_runs_with_its_name_time_limit_and_output_pattern(here: Path, backend: str) -> None:
     done = _submit_and_wait(backend, "serial.sh")
@@ -64,8 +70,7 @@ def test_srun_starts_ntasks_mpi_ranks(here: Path, backend: str) -> None:
     pytest.importorskip("mpi4py")
     done = _submit_and_wait(backend, "mpi.sh")
     assert done.returncode == 0, done.stderr
-    ranks = sorted(line for line in (here / f"mpi-{_job_id(done)}.out").read_text().splitlines() if "rank" in line)
-    assert ranks == ["rank 0 of 2", "rank 1 of 2"]
+    assert _ranks(here / f"mpi-{_job_id(done)}.out") == ["0 of 2", "1 of 2"]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -170,3 +175,35 @@ def test_a_script_without_interpreter_line_is_refused_as_sbatch_refuses_it(here:
     (here / "bare.sh").write_text("#SBATCH -t 1\necho hi\n")
     done = roost("submit", "--backend", "local", "bare.sh")
     assert done.returncode == 1 and "no #! line" in done.stderr and "#!/bin/bash" in done.stderr
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_mpirun_from_the_environment_starts_ntasks_ranks(here: Path, backend: str) -> None:
+    pytest.importorskip("mpi4py")
+    if not shutil.which("mpirun"):
+        pytest.skip("no mpirun on PATH (pip install mpich)")
+    done = _submit_and_wait(backend, "mpirun.sh")
+    assert done.returncode == 0, done.stderr
+    assert _ranks(here / f"mpirun-{_job_id(done)}.out") == ["0 of 2", "1 of 2"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_module_works_in_roosts_own_jobs_too(here: Path, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = here / "modulefiles" / "hello"
+    tree.mkdir(parents=True)
+    (tree / "1.0.lua").write_text('setenv("HELLO_MODULE", "loaded")\n')
+    monkeypatch.setenv("MODULEPATH", str(here / "modulefiles"))
+    done = _submit_and_wait(backend, "--wrap", "module load hello/1.0 && echo HELLO_MODULE=$HELLO_MODULE")
+    assert done.returncode == 0, done.stderr
+    assert "HELLO_MODULE=loaded" in done.stdout
+
+
+def test_gpus_asked_for_through_a_directive_are_refused_without_gpus(here: Path) -> None:
+    done = roost("submit", "--backend", "local", "--directive=--gpus-per-node=4", "--", "true")
+    assert done.returncode == 1 and "asks for 4 GPUs" in done.stderr and "hint:" in done.stderr
+
+
+def test_more_cores_than_the_machine_has_are_refused_from_the_script(here: Path) -> None:
+    (here / "big.sh").write_text("#!/bin/bash\n#SBATCH --ntasks=4096\necho never\n")
+    done = roost("submit", "--backend", "local", "big.sh")
+    assert done.returncode == 1 and "asks for 4096 cores" in done.stderr and "hint:" in done.stderr

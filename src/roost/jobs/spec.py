@@ -360,7 +360,7 @@ class JobSpec:
             raise JobError(f"unknown job option {unknown[0]!r}", f"valid options: {', '.join(sorted(valid))}")
         values: Dict[str, Any] = {k: v for k, v in options.items() if v is not None and v != () and v != []}
         for keyword, value in values.items():
-            if isinstance(value, str) and keyword != "wrap":
+            if isinstance(value, str) and keyword not in ("wrap", "script"):  # lines of code: their own business
                 check_option_text(keyword, value)  # --chdir too: only the submit directory may be any path
         parsers = {
             "time": parse_time,
