@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Tuple
+from typing import Callable, TextIO, Tuple
 
 import click
 
-from roost.jobs.shims import COMMANDS, HANDLERS
+from roost.jobs.shims import COMMANDS, HANDLERS, Streams
 
 _RAW = {"ignore_unknown_options": True, "allow_interspersed_args": False, "help_option_names": []}
 _HELP = {
@@ -34,9 +34,17 @@ def _command(name: str) -> click.Command:
     @click.command(name, context_settings=_RAW, help=_HELP[name], add_help_option=False)
     @click.argument("args", nargs=-1, type=click.UNPROCESSED)
     def run(args: Tuple[str, ...]) -> None:
-        sys.exit(HANDLERS[name](list(args), os.environ))
+        sys.exit(HANDLERS[name](list(args), os.environ, Streams(_writer(sys.stdout), _writer(sys.stderr))))
 
     return run
+
+
+def _writer(stream: TextIO) -> Callable[[str], None]:
+    def write(text: str) -> None:
+        stream.write(text)
+        stream.flush()  # before the programs srun starts write to the same terminal or file
+
+    return write
 
 
 for _name in COMMANDS:

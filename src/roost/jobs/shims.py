@@ -35,6 +35,15 @@ _SRUN_FLAGS = ("l", "label", "u", "unbuffered", "pty", "K", "kill-on-bad-exit", 
 _SRUN_HONOURED = ("ntasks", "cpus-per-task", "mpi", "nodes", "job-name", "label", "l", "overlap", "time", "mem")
 
 
+class Streams:
+    """Where a command's output goes: the CLI passes the process's own; a Python caller may collect it.  (The
+    programs srun and salloc start write to the inherited stdout and stderr themselves.)"""
+
+    def __init__(self, out: Callable[[str], None], err: Callable[[str], None]) -> None:
+        self.out = out
+        self.err = err
+
+
 # ------------------------------------------------------------------------------------------- PATH
 
 
@@ -59,13 +68,13 @@ def shim_directory(names: Sequence[str], python: str, directory: Optional[Path] 
 # ---------------------------------------------------------------------------------------------- srun
 
 
-def srun(argv: Sequence[str], environ: Mapping[str, str]) -> int:
+def srun(argv: Sequence[str], environ: Mapping[str, str], streams: Streams) -> int:
     """``srun [OPTIONS] CMD...``: inside a local job, CMD as ``--ntasks`` tasks; outside one, a new job."""
     options, command = directives.parse_command_line(argv, _SRUN_FLAGS)
     if not command:
         raise JobError("srun needs a command", "e.g. srun -n 2 python hello.py")
     if "ROOST_JOB_ID" not in environ:
-        return _submit_and_follow(argv, options)
+        return _submit_and_follow(argv, options, streams)
     values = {option.name: option.value for option in options}
     ntasks = _count(values.get("ntasks") or environ.get("SLURM_NTASKS") or "1", "--ntasks")
     allocated = _count(environ.get("SLURM_NTASKS") or "1", "SLURM_NTASKS")
@@ -77,7 +86,7 @@ def srun(argv: Sequence[str], environ: Mapping[str, str]) -> int:
         )
     ignored = [o.text for o in options if o.name not in _SRUN_HONOURED]
     if ignored:
-        sys.stderr.write(f"srun: warning: the local backend ignores {' '.join(ignored)}\n")
+        streams.err(f"srun: warning: the local backend ignores {' '.join(ignored)}\n")
     return _launch(command, ntasks, environ)
 
 
@@ -121,7 +130,7 @@ def _submit_values(options: Sequence[directives.Option], *, wrap: Optional[str])
     return values
 
 
-def sbatch(argv: Sequence[str]) -> int:
+def sbatch(argv: Sequence[str], environ: Mapping[str, str], streams: Streams) -> int:
     """``sbatch [OPTIONS] SCRIPT [ARGS]`` or ``sbatch [OPTIONS] --wrap CMD`` on the local backend."""
     from roost.jobs import api
     from roost.jobs.command import build_spec
@@ -139,18 +148,17 @@ def sbatch(argv: Sequence[str]) -> int:
 
     ignored = local_ignored(spec)
     if ignored:
-        sys.stderr.write(f"sbatch: warning: the local backend ignores {' '.join(ignored)}\n")
+        streams.err(f"sbatch: warning: the local backend ignores {' '.join(ignored)}\n")
     store = Store()
     job = api.submit_spec(spec, backend="local", store=store)
-    sys.stdout.write(f"{job.id}\n" if "parsable" in names else f"Submitted batch job {job.id}\n")
-    sys.stdout.flush()
+    streams.out(f"{job.id}\n" if "parsable" in names else f"Submitted batch job {job.id}\n")
     if "wait" in names or "W" in names:
         record = api.wait(store, [job.id])[0]
         return 0 if record.state.value == "COMPLETED" else (record.exit_code or 1)
     return 0
 
 
-def _submit_and_follow(argv: Sequence[str], options: Sequence[directives.Option]) -> int:
+def _submit_and_follow(argv: Sequence[str], options: Sequence[directives.Option], streams: Streams) -> int:
     """srun outside a job: a job of its own running this same srun inside it (which starts the tasks), its
     output copied here when it ends, its exit code returned."""
     from roost.jobs import api
@@ -162,17 +170,16 @@ def _submit_and_follow(argv: Sequence[str], options: Sequence[directives.Option]
     store = Store()
     job = api.submit_spec(spec, backend="local", store=store)
     record = api.wait(store, [job.id])[0]
-    streams = [("stdout", sys.stdout.buffer), ("stderr", sys.stderr.buffer)]
-    for stream, target in streams[: 1 if api.log_file(record) == api.log_file(record, stream="stderr") else 2]:
+    targets = [("stdout", streams.out), ("stderr", streams.err)]
+    for stream, write in targets[: 1 if api.log_file(record) == api.log_file(record, stream="stderr") else 2]:
         data, _ = api.stream_chunks(api.log_file(record, stream=stream), 0)
-        target.write(data)
-        target.flush()
+        write(data.decode(errors="replace"))
     api.log_file(record).unlink(missing_ok=True)
     api.log_file(record, stream="stderr").unlink(missing_ok=True)
     return 0 if record.state.value == "COMPLETED" else (record.exit_code or 1)
 
 
-def salloc(argv: Sequence[str], environ: Mapping[str, str]) -> int:
+def salloc(argv: Sequence[str], environ: Mapping[str, str], streams: Streams) -> int:
     """``salloc [OPTIONS] [CMD]``: CMD (default: your shell) here, with the allocation's SLURM_* variables."""
     import subprocess
 
@@ -196,14 +203,14 @@ def salloc(argv: Sequence[str], environ: Mapping[str, str]) -> int:
     if spec.cpus_per_task:
         env["SLURM_CPUS_PER_TASK"] = str(spec.cpus_per_task)
     env["PATH"] = os.pathsep.join([str(shim_directory(IN_JOB_COMMANDS, sys.executable)), env.get("PATH", "")])
-    sys.stderr.write("salloc: Granted job allocation salloc (local backend)\n")
+    streams.err("salloc: Granted job allocation salloc (local backend)\n")
     return subprocess.call(command or [environ.get("SHELL") or "bash"], env=env)
 
 
 # --------------------------------------------------------------------------------------- looking
 
 
-def scancel(argv: Sequence[str]) -> int:
+def scancel(argv: Sequence[str], environ: Mapping[str, str], streams: Streams) -> int:
     from roost.jobs import api
     from roost.jobs.store import Store
 
@@ -219,7 +226,7 @@ _STATE_CODES = {"PENDING": "PD", "RUNNING": "R", "COMPLETED": "CD", "FAILED": "F
                 "TIMEOUT": "TO", "OUT_OF_MEMORY": "OOM", "NODE_FAIL": "NF"}
 
 
-def squeue(argv: Sequence[str]) -> int:
+def squeue(argv: Sequence[str], environ: Mapping[str, str], streams: Streams) -> int:
     """``squeue [-h] [-o FORMAT] [-j IDS] [-t STATES] [-n NAMES] [--me] [-u USER]``: local jobs, one line per
     job (a pending array as one line, its running tasks one each)."""
     values = _query_options(argv, ("h", "noheader", "me", "a", "all", "l", "long", "r", "array"))
@@ -239,7 +246,7 @@ def squeue(argv: Sequence[str]) -> int:
         rows.append(_squeue_fields(record, task, state, started))
     lines = [_format(fmt, _SQUEUE_HEADERS)] if header else []
     lines += [_format(fmt, row) for row in rows]
-    sys.stdout.write("".join(line.rstrip() + "\n" for line in lines))
+    streams.out("".join(line.rstrip() + "\n" for line in lines))
     return 0
 
 
@@ -378,7 +385,7 @@ def _format(fmt: str, values: Mapping[str, str]) -> str:
 _SACCT_DEFAULT = ("JobID", "JobName", "Partition", "Account", "AllocCPUS", "State", "ExitCode")
 
 
-def sacct(argv: Sequence[str]) -> int:
+def sacct(argv: Sequence[str], environ: Mapping[str, str], streams: Streams) -> int:
     """``sacct [-j IDS] [-X] [-n] [-P|-p] [-o FIELDS]``: local jobs with their end states."""
     from roost.jobs import api
     from roost.jobs.store import Store
@@ -400,9 +407,9 @@ def sacct(argv: Sequence[str]) -> int:
     lines: List[List[str]] = ([fields] if header else []) + [[row.get(f.lower(), "") for f in fields] for row in rows]
     for line in lines:
         if parsable:
-            sys.stdout.write("|".join(line) + ("|" if {"p", "parsable"} & set(values) else "") + "\n")
+            streams.out("|".join(line) + ("|" if {"p", "parsable"} & set(values) else "") + "\n")
         else:
-            sys.stdout.write(" ".join(cell[:10].rjust(10) for cell in line).rstrip() + "\n")
+            streams.out(" ".join(cell[:10].rjust(10) for cell in line).rstrip() + "\n")
     return 0
 
 
@@ -434,11 +441,11 @@ def _time_limit(record: JobRecord) -> str:
     return format_time(record.spec.time) if record.spec.time else "UNLIMITED"
 
 
-HANDLERS: Dict[str, Callable[[Sequence[str], Mapping[str, str]], int]] = {
-    "sbatch": lambda argv, environ: sbatch(argv),
-    "squeue": lambda argv, environ: squeue(argv),
-    "scancel": lambda argv, environ: scancel(argv),
-    "sacct": lambda argv, environ: sacct(argv),
+HANDLERS: Dict[str, Callable[[Sequence[str], Mapping[str, str], Streams], int]] = {
+    "sbatch": sbatch,
+    "squeue": squeue,
+    "scancel": scancel,
+    "sacct": sacct,
     "srun": srun,
     "salloc": salloc,
 }

@@ -123,7 +123,8 @@ def render_script(spec: JobSpec, additions: Sequence[EnvChange], labels: Sequenc
     end = directives.header_end(lines)
     head = "\n".join(lines[:end])
     body = "\n".join(lines[end:])
-    return f"{head}\n\n" + "\n".join(blocks) + f"\n{body}"
+    gap = "\n" if end and not lines[end - 1].strip() else "\n\n"  # one blank line before roost's part
+    return head + gap + "\n".join(blocks) + f"\n{body}"
 
 
 def local_ignored(spec: JobSpec) -> List[str]:

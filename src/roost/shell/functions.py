@@ -13,7 +13,7 @@ from roost.shell.render import eval_function_body
 
 TYPE_CHECKING = False  # typing is not imported at run time: `roost submit` is on a hot path
 if TYPE_CHECKING:
-    from typing import List, Mapping
+    from typing import Dict, List, Mapping, Tuple
 
 
 def fast_command(python: str, module: str) -> List[str]:
@@ -50,10 +50,16 @@ def module_functions(shell: str, python: str) -> EnvChange:
     return change
 
 
+_JOB_FUNCTIONS: Dict[Tuple[str, str], EnvChange] = {}  # the same for every job of a process (an API loop)
+
+
 def job_preamble(shell: str, python: str, environ: Mapping[str, str]) -> EnvChange:
     """What a batch job's script defines first: ``module`` and ``ml``, with the submitter's MODULEPATH (a job
     started with ``--export=NONE`` or on a node with another default still sees the submitter's modules)."""
-    change = module_functions(shell, python)
+    key = (shell, python)
+    if key not in _JOB_FUNCTIONS:
+        _JOB_FUNCTIONS[key] = module_functions(shell, python)
+    change = EnvChange().extend(_JOB_FUNCTIONS[key].ops)
     if environ.get("MODULEPATH"):
         change.set("MODULEPATH", environ["MODULEPATH"])
     return change
