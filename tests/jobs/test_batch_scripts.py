@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import pytest
 from jobs_helpers import roost
@@ -207,3 +207,22 @@ def test_more_cores_than_the_machine_has_are_refused_from_the_script(here: Path)
     (here / "big.sh").write_text("#!/bin/bash\n#SBATCH --ntasks=4096\necho never\n")
     done = roost("submit", "--backend", "local", "big.sh")
     assert done.returncode == 1 and "asks for 4096 cores" in done.stderr and "hint:" in done.stderr
+
+
+@pytest.mark.service("slurm")
+@pytest.mark.parametrize(("command_line", "expected"), [((), "00:07:00"), (("-t", "9"), "00:09:00")])
+def test_sbatch_input_variables_sit_between_the_script_and_the_command_line(
+    here: Path, monkeypatch: pytest.MonkeyPatch, command_line: Tuple[str, ...], expected: str
+) -> None:
+    (here / "limits.sh").write_text("#!/bin/bash\n#SBATCH --time=5\ntrue\n")
+    monkeypatch.setenv("SBATCH_TIMELIMIT", "7")
+    done = roost("submit", "--backend", "slurm", "--directive=--hold", *command_line, "limits.sh", check=True)
+    job = _job_id(done)
+    try:
+        shown = subprocess.run(["scontrol", "show", "job", "-o", job], capture_output=True, text=True, timeout=60)
+        assert f"TimeLimit={expected}" in shown.stdout  # what Slurm applied
+        record = roost("status", "--json", job, check=True).stdout
+        minutes = int(expected.split(":")[1])
+        assert f'"time": {minutes * 60}' in record  # what roost recorded: the same
+    finally:
+        subprocess.run(["scancel", job], capture_output=True, timeout=60)
