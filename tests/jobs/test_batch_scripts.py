@@ -226,3 +226,8 @@ def test_sbatch_input_variables_sit_between_the_script_and_the_command_line(
         assert f'"time": {minutes * 60}' in record  # what roost recorded: the same
     finally:
         subprocess.run(["scancel", job], capture_output=True, timeout=60)
+
+
+def test_a_missing_script_is_an_error_not_a_command(here: Path) -> None:
+    done = roost("submit", "--backend", "local", "nosuch.sh")
+    assert done.returncode == 1 and "no batch script nosuch.sh in" in done.stderr and "hint:" in done.stderr

@@ -128,10 +128,22 @@ def _script_path(argv: Sequence[str], directory: str) -> Optional[str]:
     here), or None when argv is a command."""
     if not argv or argv[0].startswith("-"):
         return None
-    from roost.jobs.userscript import is_batch_script
+    from roost.jobs.userscript import SCRIPT_SUFFIXES, is_batch_script
 
     path = os.path.join(directory, argv[0])
-    return path if is_batch_script(path) else None
+    if is_batch_script(path):
+        return path
+    if argv[0].endswith(SCRIPT_SUFFIXES) and not os.path.exists(path):
+        from roost import paths
+
+        found = paths.which(argv[0]) if "/" not in argv[0] else None  # sbatch looks on PATH too
+        if found and is_batch_script(found):
+            return found
+        raise JobError(
+            f"no batch script {argv[0]} in {directory}",
+            "check the name (or give --chdir DIR); a command goes after --: roost submit -- CMD",
+        )
+    return None
 
 
 def _with_interpreter(argv: List[str], workdir: str, env: Optional[str]) -> List[str]:

@@ -123,20 +123,22 @@ class SlurmBackend:
             raise JobError(f"{exc.message} (Slurm job {native} was cancelled again)", exc.hint) from exc
 
     def _submit_user_script(self, spec: JobSpec, script: str, workdir: str) -> subprocess.CompletedProcess[str]:
-        """A user's script goes to sbatch as a file (its arguments follow it), with roost's resolved options
-        on the command line; sbatch copies the file, so it is removed right after."""
+        """A user's script goes to sbatch as a file named as the user's (its arguments follow it), with roost's
+        resolved options on the command line; sbatch copies the file, so it is removed right after."""
+        import shutil
         import tempfile
 
         from roost.jobs.userscript import sbatch_arguments
 
-        handle, path = tempfile.mkstemp(prefix="roost-", suffix=".sh")
+        directory = tempfile.mkdtemp(prefix="roost-")
+        path = os.path.join(directory, os.path.basename(spec.script_name or "") or "script.sh")
         try:
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
+            with open(path, "w", encoding="utf-8") as file:
                 file.write(script)
             argv = ["sbatch", "--parsable", *sbatch_arguments(spec), path, *spec.script_args]
             return self._run(argv, timeout=SUBMIT_TIMEOUT, cwd=workdir)
         finally:
-            os.unlink(path)
+            shutil.rmtree(directory, ignore_errors=True)
 
     # -- status
 
