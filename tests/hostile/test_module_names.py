@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from roost.errors import InvalidName
@@ -270,3 +270,24 @@ def test_an_alias_text_that_looks_like_an_option_defines_the_alias_in_every_shel
     assert "-la" in result.stdout and "ALS=1" in result.stdout
     assert "unknown option" not in result.stderr
     assert not (tmp_path / CANARY).exists()  # an alias text is defined, not run
+
+
+ALIAS_FRAGMENTS = ["end;", f"touch {CANARY}", "'", '"', "(", ")", "$(", "`", ";", "\n", "function x", "}", "{",
+                   "#", "\\", " ", "ls"]
+alias_texts = st.lists(st.sampled_from(ALIAS_FRAGMENTS), min_size=1, max_size=8).map("".join)
+
+
+@pytest.mark.parametrize("shell", REAL_SHELLS)
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(alias_texts, min_size=4, max_size=4))
+@example(texts=[f"end; touch {CANARY}; function x", 'echo "x', "", "-la"])  # what fish's own `alias` runs or fails
+def test_an_alias_text_is_data_until_the_alias_is_used(shell: str, texts: List[str],
+                                                       tmp_path_factory: pytest.TempPathFactory) -> None:
+    root = tmp_path_factory.mktemp(f"alias-{shell}")
+    calls = "".join(f"set_alias(\"a{i}\", {lua_string(text)})\n" for i, text in enumerate(texts))
+    (root / "mf" / "als").mkdir(parents=True)
+    (root / "mf" / "als" / "1.0.lua").write_text(calls + 'setenv("AFTER", "1")\n')
+    body = status_of(shell, "module load als", "load") + 'echo "AFTER=$AFTER"\n'
+    result = run_in_shell(shell, body, site_environ(root, root / "mf"), root)
+    assert "status load 0" in result.stdout and "AFTER=1" in result.stdout, result.stdout + result.stderr
+    assert not (root / CANARY).exists()

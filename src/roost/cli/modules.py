@@ -17,10 +17,11 @@ def module(args: Tuple[str, ...]) -> None:
     Loading changes your shell, so it needs the `module` shell function: eval "$(roost shell-init bash)".
     Here, load/unload print the shell code they would run.
     """
-    from roost.modules.command import run
+    from roost.modules.command import run_status
+    from roost.shell.quote import write_code
 
-    code, messages, ok = run("none", list(args) or ["help"])
+    code, messages, status = run_status("none", list(args) or ["help"])
     if messages:
-        click.echo(messages, err=True, nl=False)
-    click.echo(code, nl=False)
-    sys.exit(0 if ok else 1)
+        write_code(messages, to_stderr=True)
+    write_code(code)
+    sys.exit(status)

@@ -506,8 +506,10 @@ def run_status(shell: str, argv: Sequence[str], *, ml: bool = False,
             messages = "".join(m if m.endswith("\n") else m + "\n" for m in outcome.engine.messages)  # type: ignore[attr-defined]
             messages += "".join(outcome.engine.hierarchy_messages())  # type: ignore[attr-defined]
         redirect = flags.get("redirect") or (flags.get("json") and not report_to_stdout)
-        if report_to_stdout:
+        if report_to_stdout and (outcome.ok or flags.get("json")):
             code = outcome.report + code
+        elif report_to_stdout:  # a failure's report is a message: stdout stays for what scripts read
+            messages += outcome.report
         elif redirect:
             code += render_print(outcome.report, shell)
         else:
@@ -542,10 +544,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sys.stderr.write(f"error: roost's module command failed ({type(exc).__name__}: {exc}); nothing was changed\n"
                          "  hint: this is a bug in roost: please report it with the traceback above\n")
         return 1
-    if messages:
-        sys.stderr.write(messages)
     from roost.shell.quote import write_code
 
+    if messages:
+        write_code(messages, to_stderr=True)
     write_code(code)
     return status
 

@@ -13,7 +13,7 @@ import os
 from roost.errors import ModuleError, ModulefileError, ModuleNotFound
 from roost.modules.frame import Frame, Spec
 from roost.modules.table import TABLE_VAR, Loaded, ModuleTable
-from roost.modules.tree import Entry, ModuleTree, RcInfo, split_modulepath
+from roost.modules.tree import Entry, ModuleTree, RcInfo, read_modulefile, split_modulepath
 from roost.modules.versions import version_key
 from roost.shell.change import Action, EnvChange, Op, ShellState, diff
 
@@ -48,8 +48,7 @@ def _simple_version_file(path: str) -> Optional[str]:
     """The version a `.version` file names when it is only `#%Module` + `set ModulesVersion "X"` (+ comments),
     with X free of anything Tcl would substitute; None for any other content (then Tcl reads it)."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            lines = [line.strip() for line in handle.read().splitlines()]
+        lines = [line.strip() for line in read_modulefile(path).splitlines()]
     except OSError:
         return None
     version = None
@@ -71,12 +70,11 @@ def _simple_version_file(path: str) -> Optional[str]:
 def evaluate(frame: Frame, kind: str) -> None:
     """Run one modulefile through its interpreter in the frame's mode."""
     try:
-        with open(frame.file, encoding="utf-8", errors="surrogateescape") as handle:
-            code = handle.read()
+        code = read_modulefile(frame.file)
     except OSError as exc:
         raise ModulefileError(
             f"cannot read the modulefile of \"{frame.fullname}\" ({frame.file}): {exc.strerror}",
-            "check that the file exists and is readable",
+            "check that the file exists, is readable and is a regular file",
         ) from None
     if kind == "lua":
         from roost.modules.lua import evaluate_modulefile

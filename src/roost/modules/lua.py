@@ -399,8 +399,9 @@ def evaluate_modulefile(frame: Frame, code: str) -> None:
 def read_rc(path: str, sn: str) -> RcInfo:
     bridge = LuaBridge(None)
     bridge.rc_sn = sn
-    with open(path, encoding="utf-8", errors="surrogateescape") as handle:
-        run_lua(handle.read(), path, bridge, os.path.basename(path))
+    from roost.modules.tree import read_modulefile
+
+    run_lua(read_modulefile(path), path, bridge, os.path.basename(path))
     return bridge.rc
 
 

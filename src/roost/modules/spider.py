@@ -70,17 +70,19 @@ def describe(entry_file: str, kind: str, fullname: str, mode: str = "spider",
     return frame
 
 
+# One modulefile that cannot be described (broken, unreadable, or tripping a bug in roost) must not break
+# spider, keyword or avail for every user of the tree: like Lmod, they list it without its description.
 def help_of(file: str, kind: str, fullname: str) -> List[str]:
     try:
         return describe(file, kind, fullname, "help").help
-    except (RoostError, OSError):
+    except (RoostError, OSError, Exception):
         return []
 
 
 def modulefile_info(file: str, kind: str, fullname: str) -> Optional[FileInfo]:
     try:
         frame = describe(file, kind, fullname)
-    except (RoostError, OSError):
+    except (RoostError, OSError, Exception):
         return None
     return FileInfo(frame.whatis, frame.help, frame.extensions, frame.properties, frame.modulepath_added)
 

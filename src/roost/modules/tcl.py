@@ -754,8 +754,9 @@ def _modulefile_error(frame: Frame, code: str, message: str, info: str, line: in
 
 def read_rc(path: str, sn: str, *, version_file: bool) -> RcInfo:
     """Evaluate a Tcl ``.modulerc`` or ``.version`` file of the directory of module ``sn`` ("" at the top)."""
-    with open(path, encoding="utf-8", errors="surrogateescape") as handle:
-        code = handle.read()
+    from roost.modules.tree import read_modulefile
+
+    code = read_modulefile(path)
     context = _Evaluation(None, path, dict(os.environ), sn)
     default: List[str] = []
 

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 CACHE_FORMAT = "6:" + __import__("roost").__version__
+# Modulefiles are small; a bigger "modulefile" is a mistake (a log, a core dump, /dev/zero behind a link)
+MAX_MODULEFILE_BYTES = 4 << 20
 RC_NAMES = (".modulerc.lua", ".modulerc", ".version")
 _SKIP_SUFFIXES = ("~", ".swp", ".bak", ".orig", ".rej", ".old")
 
@@ -72,6 +74,49 @@ if TYPE_CHECKING:
     RcReader = Callable[[str, str, str], RcInfo]
 
 
+def read_modulefile(path: str) -> str:
+    """The text of a modulefile or rc file, read at most MAX_MODULEFILE_BYTES; bytes that are not UTF-8 are kept
+    (surrogateescape), as Lmod keeps them.  Raises OSError for a file that is not regular (a FIFO must not
+    block, a device must not be read) or too big."""
+    import errno
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        data = handle.read(MAX_MODULEFILE_BYTES + 1)
+    if len(data) > MAX_MODULEFILE_BYTES:
+        raise OSError(errno.EFBIG, f"larger than {MAX_MODULEFILE_BYTES >> 20} MiB, so not read", path)
+    return data.decode("utf-8", "surrogateescape")
+
+
+def walk_tree(top: str) -> Iterator[Tuple[str, List[str], List[str]]]:
+    """os.walk(top, followlinks=True), top-down, yielding only directories and regular files (a FIFO or a device
+    in a modulefile tree must neither hang a command nor be read), plus a dangling ``default`` link (its target
+    names the default).  Callers may prune the directory list in place, as with os.walk."""
+    stack = [top]
+    while stack:
+        dirpath = stack.pop()
+        try:
+            with os.scandir(dirpath) as listing:
+                entries = list(listing)
+        except OSError:
+            continue
+        dirnames: List[str] = []
+        filenames: List[str] = []
+        for entry in entries:
+            try:
+                if entry.is_dir():
+                    dirnames.append(entry.name)
+                elif entry.is_file() or (entry.name == "default" and entry.is_symlink()):
+                    filenames.append(entry.name)
+            except OSError:
+                continue
+        yield dirpath, dirnames, filenames
+        stack.extend(os.path.join(dirpath, d) for d in reversed(dirnames))
+
+
 def _is_tcl_modulefile(path: str) -> bool:
     try:
         with open(path, "rb") as handle:
@@ -92,7 +137,7 @@ class DirIndex:
 
     def scan(self, read_rc: RcReader) -> None:
         mpath = self.mpath
-        for dirpath, dirnames, filenames in os.walk(mpath, followlinks=True):
+        for dirpath, dirnames, filenames in walk_tree(mpath):
             dirnames[:] = sorted(d for d in dirnames if d not in (".git", ".svn", "__pycache__"))
             rel = os.path.relpath(dirpath, mpath)
             sn = "" if rel == "." else rel.replace(os.sep, "/")

@@ -76,16 +76,18 @@ def render_status(ok: bool, shell: str) -> str:
     return ""
 
 
-def write_code(code: str) -> None:
-    """Write shell code for the evaluating shell to stdout in one piece.  Bytes a value carried from a modulefile
-    or the environment (held as surrogates, as os.environ holds them) go out as they came in, as Lmod writes them."""
+def write_code(code: str, *, to_stderr: bool = False) -> None:
+    """Write shell code for the evaluating shell (or, ``to_stderr``, messages) in one piece.  Bytes a value
+    carried from a modulefile or the environment (held as surrogates, as os.environ holds them) go out as they
+    came in, as Lmod writes them."""
     import sys
 
+    stream = sys.stderr if to_stderr else sys.stdout
     data = code.encode("utf-8", "surrogateescape")
-    stdout = getattr(sys.stdout, "buffer", None)
-    if stdout is None:  # a replaced sys.stdout (tests): text only
-        sys.stdout.write(data.decode("utf-8", "replace"))
+    binary = getattr(stream, "buffer", None)
+    if binary is None:  # a replaced stream (tests): text only
+        stream.write(data.decode("utf-8", "replace"))
     else:
-        sys.stdout.flush()
-        stdout.write(data)
-    sys.stdout.flush()
+        stream.flush()
+        binary.write(data)
+    stream.flush()

@@ -95,7 +95,12 @@ def _fish_op(op: Op) -> str:
         return (f"if set -q {name}; set -l __p (string split -- {sep} \"${name}\"); "
                 f"set -gx {name} (string join -- {sep} (string match -v -- {value} $__p)); end;")
     if action is Action.ALIAS:
-        return f"alias -- {name} {quote_fish(op.value)};"  # `--`: a value like '-la' is not an option of alias
+        # Not fish's `alias`: it sources a definition pasted from the text, so "end; cmd; function x" would run
+        # at load time, a text with an unbalanced quote fails after the variables are set, and "-la" reads as
+        # an option.  The text stays data until the alias is used, as in bash and zsh; the description is the
+        # one `alias` writes, so `alias` still lists it.
+        description, text = quote_fish(f"alias {name} {op.value}"), quote_fish(op.value)
+        return f"function {name} --description {description}; eval {text} (string escape -- $argv); end;"
     if action is Action.UNALIAS:
         return f"functions -e {name};"
     if action is Action.FUNCTION:
