@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from roost.errors import ModuleError, RoostError
+from roost.errors import ModuleError, ModulefileExit, RoostError
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
@@ -305,6 +305,7 @@ def cmd_show(inv: Invocation, out: Outcome) -> None:
     for name in inv.args:
         fullname, file, kind = _resolve_for_display(inv, name)
         frame = describe(file, kind, fullname, "show", inv.environ, user_name=name)
+        out.ok = out.ok and not frame.failed
         if inv.flags.get("json"):
             out.report += _json({"fullName": fullname, "path": file, "calls": frame.shown, "whatis": frame.whatis,
                                  "help": "\n".join(frame.help)})
@@ -504,6 +505,11 @@ def run_status(shell: str, argv: Sequence[str], *, ml: bool = False,
             elif change:
                 code = render(change, "bash")
             messages = "".join(m if m.endswith("\n") else m + "\n" for m in outcome.engine.messages)  # type: ignore[attr-defined]
+            printed = "".join(outcome.engine.printed)  # type: ignore[attr-defined]
+            if shell in ("bash", "zsh", "sh", "fish"):
+                code += render_print(printed, shell)
+            else:  # python/json output is read by programs: the text goes to the user with the messages
+                messages += printed
             messages += "".join(outcome.engine.hierarchy_messages())  # type: ignore[attr-defined]
         redirect = flags.get("redirect") or (flags.get("json") and not report_to_stdout)
         if report_to_stdout and (outcome.ok or flags.get("json")):

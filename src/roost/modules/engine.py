@@ -94,6 +94,7 @@ class Engine:
         self.cache_dir = cache_dir
         self.force = force
         self.messages: List[str] = []
+        self.printed: List[str] = []  # text modulefiles print on stdout (Tcl's puts stdout), shown as text
         self.shell = ""  # the shell the output is for (Tcl's `module-info shell`)
         self.warned = False  # an LmodWarning: changes apply, but the command reports failure (as Lmod)
         self.reloaded: List[str] = []
@@ -180,7 +181,13 @@ class Engine:
                 self.reload_at_end(same, entry)
                 continue
             # an alias or symbolic version is remembered by what it stands for (as Lmod's userName)
-            self.load_entry(entry, user_name=self.tree().translate(name), user=True)
+            loaded = self.load_entry(entry, user_name=self.tree().translate(name), user=True)
+            if loaded is None and "/" in name:
+                # the modulefile gave up (Tcl break): Lmod fails a request that named a version, not a bare name
+                raise ModuleError(
+                    f"the module \"{name}\" exists but cannot be loaded as requested: its modulefile "
+                    f"({entry.file}) stopped itself (Tcl break)",
+                    "its messages above say why (often: not for this host); nothing was changed")
             if same is not None:
                 # a version swap is a load of its own in Lmod: a swapped compiler's branch returns right after it
                 self.reconcile_hierarchy()

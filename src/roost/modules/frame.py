@@ -16,7 +16,7 @@ from roost.shell.change import Action, Op, check_op, is_var_name
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
-    from typing import Dict, List, Optional, Sequence
+    from typing import Dict, Iterable, List, Optional, Sequence
 
     from roost.modules.engine import Engine
 
@@ -58,6 +58,7 @@ class Frame:
         self.family_name: Optional[str] = None
         self.modulepath_added: List[str] = []
         self.abandoned = False  # Tcl `break`: the modulefile gave up; its changes are dropped
+        self.failed = False  # an error while showing: the listing goes on, the command fails (as Lmod)
 
     # ---- identity -------------------------------------------------------------------------------
     def my_name(self) -> str:
@@ -183,7 +184,7 @@ class Frame:
     # ---- dependencies ---------------------------------------------------------------------------
     def load(self, specs: Sequence[Spec], how: str = "load") -> None:
         """load / try_load / always_load / depends_on / load_any."""
-        if self._show(f'{how}({", ".join(chr(34) + str(s) + chr(34) for s in specs)})'):
+        if self._show(f'{how}({_quoted_args(str(s) for s in specs)})'):
             return
         if self.mode == "unload":
             if how in ("load", "try_load", "load_any"):
@@ -194,12 +195,12 @@ class Frame:
         self.engine.load_from_modulefile(list(specs), how, self)
 
     def unload(self, names: Sequence[str]) -> None:
-        if self._show(f'unload({", ".join(chr(34) + n + chr(34) for n in names)})') or self.mode == "unload":
+        if self._show(f'unload({_quoted_args(names)})') or self.mode == "unload":
             return
         self.engine.unload_from_modulefile(list(names))
 
     def prereq(self, names: Sequence[str], any_of: bool = False) -> None:
-        if self._show(f'prereq({", ".join(chr(34) + n + chr(34) for n in names)})') or self.mode == "unload":
+        if self._show(f'{"prereq_any" if any_of else "prereq"}({_quoted_args(names)})') or self.mode == "unload":
             return
         loaded = [n for n in names if self.engine.is_loaded(n)]
         if any_of and loaded:
@@ -213,7 +214,7 @@ class Frame:
             )
 
     def conflict(self, names: Sequence[str]) -> None:
-        if self._show(f'conflict({", ".join(chr(34) + n + chr(34) for n in names)})') or self.mode == "unload":
+        if self._show(f'conflict({_quoted_args(names)})') or self.mode == "unload":
             return
         found = [self.engine.loaded_fullname(n) for n in names if self.engine.is_loaded(n)]
         clashing = [c for c in found if c and c != self.fullname]
@@ -280,6 +281,20 @@ class Frame:
         if self.mode in ("load", "unload"):
             self.engine.messages.append(str(text))
 
+    def message_raw(self, text: str) -> None:
+        """Text for the user exactly as given (Tcl's `puts stderr`, Lmod's LmodMsgRaw)."""
+        if self.mode in ("load", "unload"):
+            self.engine.messages.append(str(text))
+        elif self.mode == "show":
+            self.shown.append(f'LmodMsgRaw("{text}")')
+
+    def print_stdout(self, text: str) -> None:
+        """Tcl's `puts stdout`: Lmod hands it to the shell to run; roost has the shell print it, as text."""
+        if self.mode in ("load", "unload"):
+            self.engine.printed.append(str(text))
+        elif self.mode == "show":
+            self.shown.append(f'execute{{cmd="{text}",modeA={{"load"}}}}')
+
     def warning(self, text: str) -> None:
         if self.mode in ("load", "unload", "show"):
             self.engine.messages.append(
@@ -304,6 +319,12 @@ class Frame:
             raise ModulefileError(f"{text}", f"raised by module \"{self.fullname}\" ({self.file})")
         if self.mode == "show":
             self.shown.append(f'LmodError("{text}")')
+            self.failed = True
+
+
+def _quoted_args(names: Iterable[str]) -> str:
+    """Arguments as `module show` prints them: each double-quoted, separated by a bare comma (Lmod)."""
+    return ",".join(f'"{name}"' for name in names)
 
 
 def path_join(*parts: str) -> str:

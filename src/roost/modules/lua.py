@@ -94,6 +94,7 @@ function myShellType() return R().shell_type() end
 function LmodVersion() return "8.7.99" end
 function haveDynamicMPATH() end
 function userInGroup(g) return R().user_in_group(str(g)) end
+function subprocess(cmd) return R().subprocess(str(cmd)) end
 
 function pathJoin(...)
   local parts = {}
@@ -286,6 +287,14 @@ class LuaBridge:
     def shell_type(self) -> str:
         name = self.shell_name()
         return "sh" if name in ("bash", "zsh", "sh", "ksh") else ("csh" if name in ("csh", "tcsh") else name)
+
+    def subprocess(self, command: str) -> str:
+        """Lmod's subprocess(): the command's standard output (a modulefile is the admin's own code, as
+        Tcl's `system`); its stdout is captured so that it never reaches the shell that evaluates ours."""
+        import subprocess
+
+        done = subprocess.run(["/bin/sh", "-c", command], stdout=subprocess.PIPE, check=False)
+        return done.stdout.decode("utf-8", "surrogateescape")
 
     def is_dir(self, path: str) -> bool:
         return os.path.isdir(path)

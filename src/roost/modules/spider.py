@@ -45,14 +45,21 @@ class FileInfo:
 class _SpiderEngine:
     """The little a modulefile can ask of the engine while it is only being described."""
 
-    def __init__(self, environ: Mapping[str, str]) -> None:
+    def __init__(self, environ: Mapping[str, str], *, sees_loaded: bool = False) -> None:
         from roost.shell.change import ShellState  # here: a warm spider reads only its snapshot
 
         self.state = ShellState(dict(environ))
         self.messages: List[str] = []
+        self.printed: List[str] = []
+        # `module show` answers isloaded() from the user's loaded modules (spider, run for everyone, does not)
+        self._table = None
+        if sees_loaded:
+            from roost.modules.table import ModuleTable
+
+            self._table = ModuleTable.from_environ(environ)
 
     def is_loaded(self, name: str) -> bool:
-        return False
+        return self._table is not None and self._table.find(name) is not None
 
     def is_avail(self, name: str) -> bool:
         return True
@@ -64,7 +71,7 @@ def describe(entry_file: str, kind: str, fullname: str, mode: str = "spider",
     from roost.modules.engine import evaluate
     from roost.modules.frame import Frame
 
-    engine = _SpiderEngine(environ if environ is not None else os.environ)
+    engine = _SpiderEngine(environ if environ is not None else os.environ, sees_loaded=mode == "show")
     frame = Frame(engine, fullname, entry_file, mode, user_name=user_name)  # type: ignore[arg-type]
     evaluate(frame, kind)
     return frame

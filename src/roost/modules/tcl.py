@@ -49,8 +49,22 @@ RC_COMMANDS = ("module-version", "module-alias", "hide-version", "hide-modulefil
                "module-forbid", "module-tag")
 _RC_ALLOWED = frozenset((*RC_COMMANDS, "module-info", "puts", "exit", "getenv", "uname", "versioncmp",
                          "is-loaded"))
-_NO_OPS = frozenset({"require-fullname", "module-log", "module-trace", "module-user", "module-verbosity",
-                     "module-forbid", "module-tag"})
+_NO_OPS = frozenset({"require-fullname", "module-forbid", "module-tag"})
+# Environment Modules 4/5 commands that Lmod 8.6's tcl2lua does not define: Lmod fails the modulefile with
+# "invalid command name", and so does roost, saying what to write instead.
+_NOT_IN_LMOD = {
+    "getenv": "read the variable as $env(NAME), guarded by [info exists env(NAME)]",
+    "is-used": "test the directory against [split $env(MODULEPATH) :]",
+    "module-user": "remove it (Lmod has no user levels)",
+    "module-log": "remove it (Lmod has no module-log)",
+    "module-trace": "remove it (Lmod has no module-trace)",
+    "module-verbosity": "remove it (Lmod has no module-verbosity)",
+}
+# What tcl2lua writes a value into: a double-quoted Lua string in which it escapes a tab as backslash-tab, an
+# escape Lua rejects.  Lmod therefore fails any modulefile whose values hold a tab; so does roost.
+_LUA_QUOTED = frozenset({"setenv", "unsetenv", "pushenv", "prepend-path", "append-path", "remove-path",
+                         "set-alias", "set-function", "add-property", "remove-property", "family", "conflict",
+                         "prereq", "prereq-any", "always-load", "depends-on"})
 
 _SETUP = r"""
 namespace eval ::roost {variable base}
@@ -60,12 +74,18 @@ proc ::roost::call {args} {
     if {$status eq "exit"} { return -code error -errorcode {ROOST EXIT} "exit" }
     return -code error -errorcode {ROOST USAGE} $value
 }
+proc ::roost::report {msg opts} {
+    variable last [list $msg $opts]
+}
 proc ::roost::make {c depth cmds} {
     variable base
     interp create $c
     interp eval $c {unset -nocomplain ::env}
     interp hide $c puts
     foreach cmd $cmds { interp alias $c $cmd {} ::roost::call $depth $cmd }
+    interp alias $c ::__roost_report {} ::roost::report
+    set base($c,packages) [lsort [interp eval $c {package names}]]
+    set base($c,auto_path) [interp eval $c {set ::auto_path}]
     set base($c,globals) [dict create]
     foreach v [interp eval $c {info globals}] { dict set base($c,globals) $v 1 }
     set base($c,cmds) [lsort [interp eval $c {info commands ::*}]]
@@ -77,18 +97,15 @@ proc ::roost::make {c depth cmds} {
     }
 }
 proc ::roost::run {c code} {
+    variable last
     set rc [interp eval $c [list catch $code ::__roost_msg ::__roost_opts]]
-    set result [interp eval $c {
-        set __roost_r [list $::__roost_msg "" 0 0]
-        foreach {__roost_i __roost_k} {1 -errorinfo 2 -errorline 3 -code} {
-            if {[dict exists $::__roost_opts $__roost_k]} {
-                lset __roost_r $__roost_i [dict get $::__roost_opts $__roost_k]
-            }
-        }
-        unset ::__roost_msg ::__roost_opts __roost_i __roost_k
-        set __roost_r
-    }]
-    interp eval $c {unset ::__roost_r}
+    # the outcome is handed out by substitution alone: the file may have redefined set, foreach, dict...
+    interp eval $c {::__roost_report $::__roost_msg $::__roost_opts}
+    lassign $last msg opts
+    set result [list $msg "" 0 0]
+    foreach {i k} {1 -errorinfo 2 -errorline 3 -code} {
+        if {[dict exists $opts $k]} { lset result $i [dict get $opts $k] }
+    }
     return [list $rc {*}$result]
 }
 proc ::roost::reset {c} {
@@ -103,6 +120,12 @@ proc ::roost::reset {c} {
     foreach cmd [interp eval $c {info commands ::*}] {
         if {[lsearch -exact -sorted $base($c,cmds) $cmd] < 0} { interp eval $c [list rename $cmd {}] }
     }
+    # packages the file required are forgotten: the next file's `package require` loads them into it again
+    foreach p [interp eval $c {package names}] {
+        if {[lsearch -exact -sorted $base($c,packages) $p] < 0} { interp eval $c [list package forget $p] }
+    }
+    interp eval $c [list set ::auto_path $base($c,auto_path)]
+    if {[lsort [interp eval $c {info procs ::*}]] ne [lsort [dict keys $base($c,procs)]]} { return 0 }
     if {[lsort [interp eval $c {info commands ::*}]] ne $base($c,cmds)} { return 0 }
     if {[lsort [interp aliases $c]] ne $base($c,aliases)} { return 0 }
     foreach alias $base($c,aliases) {
@@ -232,6 +255,7 @@ class _Evaluation:
         self.sn = sn
         self.actions: List[Action] = []
         self.exited = False
+        self.exit_status = 0
         self.help_text: Optional[List[str]] = None  # collecting ModulesHelp's output
         self.depth = 0
         self.rc = RcInfo()
@@ -264,6 +288,12 @@ class _Evaluation:
             return ("error", f"{command} belongs in a .modulerc file, not in a modulefile")
         if command in _NO_OPS:
             return ("ok", "")
+        if self.frame is not None and command in _NOT_IN_LMOD:
+            raise ModulefileError(f"{command} is an Environment Modules command that Lmod does not provide "
+                                  f"(instead: {_NOT_IN_LMOD[command]})", _NOT_IN_LMOD[command])
+        if command in _LUA_QUOTED and any("\t" in arg for arg in args):
+            raise ModulefileError(f"{command}: a value holds a tab character, which Lmod cannot read from a Tcl "
+                                  "modulefile (use a space, or write the module in Lua)", "use a space")
         if self.exited and command != "puts":
             raise _Exit()  # the modulefile caught our exit and went on: stop it again
         result = self.handlers[command](args)
@@ -382,10 +412,7 @@ class _Evaluation:
             return self._swap(names)
         if sub in ("use", "unuse"):
             return self._use(sub, args[1:])
-        raise ModulefileError(
-            f"module {sub}: this subcommand is not available inside a modulefile",
-            "use module load, try-load, load-any, unload, switch/swap, use or unuse",
-        )
+        return ""  # tcl2lua ignores every other sub-command (module clear, module list, ...): so does roost
 
     def _load(self, names: List[str], how: str) -> str:
         names = [n.rstrip(_TRAILING) for n in names if n]
@@ -509,17 +536,21 @@ class _Evaluation:
             channel, text, nonewline = rest[0], rest[1], True
         else:
             raise _usage("puts ?-nonewline? ?channel? string")
+        if self.help_text is not None:  # inside ModulesHelp: whatever it prints, on any channel, is the help
+            self.help_text.append(text if nonewline else text + "\n")
+            return ""
         if channel not in ("stdout", "stderr"):
             return interpreter().invoke_hidden(self.depth, "puts", *args)  # a file the modulefile opened
-        if self.help_text is not None:  # inside ModulesHelp: everything it prints is the help text
-            self.help_text.append(text if nonewline else text + "\n")
-        elif self.frame is not None:
-            # stderr is a message; stdout would be shell code for Lmod -- roost never executes it, it shows it
-            self.record("message", text)
-        return ""
+        if self.frame is None:
+            return ""
+        if channel == "stderr":
+            return self.record("message_raw", text if nonewline else text + "\n")
+        # Lmod sends stdout to the shell to run (tcl2lua's execute{}); roost prints it there as text, never as code
+        return self.record("print_stdout", text if nonewline else text + "\n")
 
     def _exit(self, args: List[str]) -> str:
         self.exited = True
+        self.exit_status = _int(args[0]) if args else 1  # tcl2lua: `exit` alone is os.exit(1)
         raise _Exit()
 
     def _system(self, args: List[str]) -> str:
@@ -604,11 +635,20 @@ def _uname(args: List[str]) -> str:
     info = os.uname()
     values = {"sysname": info.sysname, "machine": info.machine, "nodename": info.nodename,
               "node": info.nodename, "release": info.release, "version": info.version,
-              "domain": info.nodename.partition(".")[2]}
+              "domain": _nis_domain()}
     if what not in values:
         raise ModulefileError(f"uname {what}: not supported",
                               "use sysname, machine, nodename, release or version")
     return values[what]
+
+
+def _nis_domain() -> str:
+    """What /bin/domainname prints, which Lmod's `uname domain` runs: the kernel's NIS domain name."""
+    try:
+        with open("/proc/sys/kernel/domainname", encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError:
+        return "(none)"
 
 
 def _versioncmp(args: List[str]) -> str:
@@ -670,11 +710,17 @@ def evaluate_modulefile(frame: Frame, code: str) -> None:
     context = _Evaluation(frame, frame.file, _working_environ(frame))
     rc, message, info, line = _evaluate(context, code, help_proc=frame.get_mode() in _HELP_MODES)
     mode = frame.get_mode()
+    if context.exited and mode in ("load", "unload"):
+        # tcl2lua turns exit into os.exit: Lmod ends the whole command there, even when the file caught it
+        _replay(frame, [a for a in context.actions if a[0] in ("message", "message_raw")])
+        frame.exit(context.exit_status)
     if rc == 1 and context.exited:
-        rc = 0  # `exit` (possibly inside a proc or a loop): stop here, keep what was done
+        rc = 0  # `exit` while describing (possibly inside a proc or a loop): stop here, keep what was done
+    if rc == 1 and message == 'invoked "continue" outside of a loop':
+        rc = 4  # a proc that ran `continue`: as at the top level, the file stops and keeps what it did
     if rc == 3 or (rc == 1 and message == 'invoked "break" outside of a loop'):
         if mode == "load":  # LmodBreak: the module is not loaded and its changes are discarded
-            _replay(frame, [a for a in context.actions if a[0] == "message"])
+            _replay(frame, [a for a in context.actions if a[0] in ("message", "message_raw")])
             frame.abandoned = True  # type: ignore[attr-defined]  # the engine then does not record it
             return
         rc = 0

@@ -33,6 +33,15 @@ _POSIX_REMOVE = (
 )
 
 
+def _function_body(body: str) -> str:
+    """A modulefile's function body without the trailing separators a Tcl brace block often ends with
+    (``...\n; }``): a lone ``;`` line is a syntax error in sh.  An empty body becomes ``:``."""
+    trimmed = body.rstrip()
+    while trimmed.endswith(";") and not trimmed.endswith(";;"):
+        trimmed = trimmed[:-1].rstrip()
+    return trimmed or ":"
+
+
 def _posix_op(op: Op, shell: str) -> str:
     name, action = op.name, op.action
     if action is Action.SET:
@@ -50,7 +59,7 @@ def _posix_op(op: Op, shell: str) -> str:
     if action is Action.UNALIAS:
         return f"unalias {name} 2>/dev/null || true;"
     if action is Action.FUNCTION:
-        return f"{name} () {{\n{op.value.rstrip()}\n}};"
+        return f"{name} () {{\n{_function_body(op.value)}\n}};"
     # UNFUNCTION
     return f"unset -f {name} 2>/dev/null || true;"
 
@@ -104,7 +113,7 @@ def _fish_op(op: Op) -> str:
     if action is Action.UNALIAS:
         return f"functions -e {name};"
     if action is Action.FUNCTION:
-        return f"function {name}\n{op.value.rstrip()}\nend;"
+        return f"function {name}\n{_function_body(op.value)}\nend;"
     return f"functions -e {name};"
 
 
