@@ -28,7 +28,7 @@ def collections_dir() -> str:
     return os.path.join(base, "roost", "collections")
 
 
-def _path(name: str) -> str:
+def collection_file(name: str) -> str:
     if not _NAME.match(name):
         raise CollectionError(f"\"{name}\" is not a valid collection name",
                               "use letters, digits and . _ + - (no slashes or spaces)")
@@ -36,7 +36,7 @@ def _path(name: str) -> str:
 
 
 def save(name: str, table: ModuleTable) -> str:
-    path = _path(name)
+    path = collection_file(name)
     saved = [m for m in table.active() if m.user or m.ref <= 0]
     data = {"version": 1, "base_modulepath": table.base_mpath, "system_modulepath": table.system_mpath,
             "modules": [m.fullname for m in saved], "user_names": [m.user_name for m in saved]}
@@ -82,7 +82,7 @@ class Collection(NamedTuple):
 
 
 def load(name: str) -> Collection:
-    path = _path(name)
+    path = collection_file(name)
     try:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
@@ -98,7 +98,7 @@ def load(name: str) -> Collection:
 
 
 def exists(name: str) -> bool:
-    return os.path.exists(_path(name))
+    return os.path.exists(collection_file(name))
 
 
 def check_modulepath(name: str, saved_base: str, current_base: str) -> None:
@@ -117,7 +117,7 @@ def names() -> List[str]:
 
 
 def disable(name: str) -> str:
-    path = _path(name)
+    path = collection_file(name)
     if not os.path.exists(path):
         raise CollectionError(f"there is no saved collection named \"{name}\"",
                               "see the saved ones with: module savelist")

@@ -127,6 +127,15 @@ def parse_ml(argv: Sequence[str]) -> Tuple[str, List[str], Dict[str, bool]]:
     return "ml", words, flags
 
 
+def _site(environ: Mapping[str, str]):  # type: ignore[no-untyped-def]
+    """The site's SitePackage.lua (hooks), only looked for when LMOD_PACKAGE_PATH is set."""
+    if not environ.get("LMOD_PACKAGE_PATH"):
+        return None
+    from roost.modules.site import current
+
+    return current(environ)
+
+
 def _engine(inv: Invocation, force: bool = False):  # type: ignore[no-untyped-def]
     from roost.modules.engine import Engine
 
@@ -224,6 +233,7 @@ def cmd_list(inv: Invocation, out: Outcome) -> None:
     from roost.modules.report import list_text
 
     out.report = list_text(table.modules, terse=inv.flags.get("terse", False), filters=inv.args)
+    _message_hook(inv, out, "list")
 
 
 def cmd_avail(inv: Invocation, out: Outcome) -> None:
@@ -237,9 +247,15 @@ def cmd_avail(inv: Invocation, out: Outcome) -> None:
     if inv.flags.get("json"):
         out.report = _json(report.avail_json(groups, tree))
     else:
+        site = _site(inv.environ)
+        if site is not None and not inv.flags.get("terse"):
+            style = (inv.environ.get("LMOD_AVAIL_STYLE") or "system").split(":")[0]  # the first is the default
+            groups = report.relabel_groups(groups, site.avail_labels([mpath for mpath, _ in groups], style))
         out.report = report.avail_text(groups, tree, terse=inv.flags.get("terse", False), filters=inv.args,
                                        defaults_only=inv.flags.get("default", False),
-                                       regexp=inv.flags.get("regexp", False))
+                                       regexp=inv.flags.get("regexp", False),
+                                       footer=site is None or not site.has("msgHook"))
+        _message_hook(inv, out, "avail")
 
 
 def _spider_records(inv: Invocation):  # type: ignore[no-untyped-def]
@@ -260,6 +276,7 @@ def cmd_spider(inv: Invocation, out: Outcome) -> None:
     if name is None:
         out.report = report.spider_overview(records, terse=inv.flags.get("terse", False),
                                             show_hidden=inv.flags.get("hidden", False))
+        _message_hook(inv, out, "spider")
         return
     if inv.flags.get("terse"):
         _, found = report.spider_find(records, name)
@@ -279,6 +296,14 @@ def cmd_spider(inv: Invocation, out: Outcome) -> None:
         out.report = f"Lmod has detected the following error: Unable to find: \"{name}\".\n"
         return
     out.report = text
+    _message_hook(inv, out, "spider")
+
+
+def _message_hook(inv: Invocation, out: Outcome, kind: str) -> None:
+    """A site's msgHook may rewrite the report of avail, list and spider (not their terse forms)."""
+    site = _site(inv.environ)
+    if site is not None and not inv.flags.get("terse"):
+        out.report = site.message_hook(kind, out.report)
 
 
 def _resolve_for_display(inv: Invocation, name: str):  # type: ignore[no-untyped-def]
@@ -393,6 +418,9 @@ def cmd_restore(inv: Invocation, out: Outcome) -> None:
     modules = saved.modules
     out.engine = engine
     out.report = f"Restoring modules from user's {name}\n"
+    site = _site(inv.environ)
+    if site is not None:
+        site.restore_hook(name, collections.collection_file(name))
     if not modules:  # restored (everything purged), but say so and fail, as Lmod does
         out.ok = False
         out.report += f"Lmod Warning: You have no modules loaded because the collection \"{name}\" is empty!\n"
@@ -492,7 +520,12 @@ def run_status(shell: str, argv: Sequence[str], *, ml: bool = False,
             raise ModuleError(f"\"{subcommand}\" is not a module sub-command", "see: module --help")
         invocation = Invocation(shell, subcommand, args, flags, os.environ if environ is None else environ)
         outcome = Outcome()
+        site = _site(invocation.environ)
+        if site is not None:
+            site.command_hook("startup", subcommand)
         handler(invocation, outcome)
+        if site is not None:
+            site.command_hook("finalize", subcommand)
         code = ""
         messages = ""
         if outcome.engine is not None:
@@ -511,6 +544,14 @@ def run_status(shell: str, argv: Sequence[str], *, ml: bool = False,
             else:  # python/json output is read by programs: the text goes to the user with the messages
                 messages += printed
             messages += "".join(outcome.engine.hierarchy_messages())  # type: ignore[attr-defined]
+            if invocation.environ.get("LMOD_ADMIN_FILE") and not flags.get("quiet"):
+                from roost.modules.site import admin_messages
+
+                messages += admin_messages(invocation.environ, outcome.engine.newly_loaded())  # type: ignore[attr-defined]
+        if site is not None:
+            messages += "".join(m if m.endswith("\n") else m + "\n" for m in site.messages)
+            outcome.ok = outcome.ok and not site.warned
+            site.messages, site.warned = [], False
         redirect = flags.get("redirect") or (flags.get("json") and not report_to_stdout)
         if report_to_stdout and (outcome.ok or flags.get("json")):
             code = outcome.report + code

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from roost.errors import ModuleError, ModulefileError, ModuleNotFound
+from roost.modules import site as site_config
 from roost.modules.frame import Frame, Spec
 from roost.modules.table import TABLE_VAR, Loaded, ModuleTable
 from roost.modules.tree import Entry, ModuleTree, RcInfo, read_modulefile, split_modulepath
@@ -19,7 +20,7 @@ from roost.shell.change import Action, EnvChange, Op, ShellState, diff
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
-    from typing import Dict, List, Mapping, Optional, Sequence
+    from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 MAX_HIERARCHY_PASSES = 20
 
@@ -93,6 +94,7 @@ class Engine:
         self.table = ModuleTable.from_environ(environ)
         self.cache_dir = cache_dir
         self.force = force
+        self.site = site_config.current(environ)  # SitePackage.lua's helpers and hooks (None: the site has none)
         self.messages: List[str] = []
         self.printed: List[str] = []  # text modulefiles print on stdout (Tcl's puts stdout), shown as text
         self.shell = ""  # the shell the output is for (Tcl's `module-info shell`)
@@ -219,6 +221,8 @@ class Engine:
             self._pending.remove(entry.file)
         if frame.abandoned:
             return None
+        if self.site is not None:
+            self.site.module_hook("load", frame)
         module = Loaded(entry.fullname, entry.sn, entry.version, entry.file, entry.mpath, entry.kind,
                         props=frame.properties, ref=ref, user=user, family=frame.family_name or "",
                         user_name=user_name)
@@ -297,6 +301,8 @@ class Engine:
         if module.status == "active" and os.path.exists(module.file):
             frame = Frame(self, module.fullname, module.file, "unload", user_name=module.user_name, mpath=module.mpath)
             evaluate(frame, module.kind)
+            if self.site is not None:
+                self.site.module_hook("unload", frame)
         if module in self.table.modules:
             self.table.modules.remove(module)
 
@@ -466,6 +472,11 @@ class Engine:
             env.pop("LOADEDMODULES", None)
             env.pop("_LMFILES_", None)
         return diff(self.original, self.state)
+
+    def newly_loaded(self) -> List[Tuple[str, str]]:
+        """(full name, file) of the modules this command made active (for admin.list messages)."""
+        before = {(m.fullname, m.file) for m in ModuleTable.from_environ(self.original).active()}
+        return [(m.fullname, m.file) for m in self.table.active() if (m.fullname, m.file) not in before]
 
     def reload_at_end(self, module: Loaded, entry: Entry) -> Optional[Loaded]:
         """Load again a module that is loaded: it moves to the end, and the modules reachable only through the

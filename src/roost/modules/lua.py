@@ -17,9 +17,12 @@ TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the 
 if TYPE_CHECKING:
     from typing import Any, List, Optional, Tuple
 
+    from roost.modules.site import Site
+
 _BOOTSTRAP = r"""
 local unpack = table.unpack or unpack
 local lua_load = load
+__roost_lua_load = lua_load  -- Lua's own load (the global `load` is the modulefile function)
 local function R() return __R end
 local function str(v) if v == nil then return nil end return tostring(v) end
 
@@ -133,7 +136,23 @@ os.exit = function(code) R().exit(code) end  -- ends the module command, not the
 local real_getenv = os.getenv
 os.getenv = function(n) local v = R().getenv(str(n)); if v == nil then return nil end return v end
 
+-- what SitePackage.lua hands to modulefiles with sandbox_registration{}: seen before roost's own functions
+__roost_registered = {}
+function __roost_sandbox_index(_, name)
+  local v = __roost_registered[name]
+  if v ~= nil then return v end
+  return _G[name]
+end
+
 function __roost_run(code, chunkname)
+  local env = setmetatable({}, {__index = __roost_sandbox_index})
+  local chunk, err = lua_load(code, chunkname, "t", env)
+  if not chunk then error(err, 0) end
+  chunk()
+end
+
+-- SitePackage.lua: its globals stay in its own table (Lmod shows modulefiles only what it registers)
+function __roost_run_site(code, chunkname)
   local env = setmetatable({}, {__index = _G})
   local chunk, err = lua_load(code, chunkname, "t", env)
   if not chunk then error(err, 0) end
@@ -165,6 +184,12 @@ def _find_codec(name: str) -> Any:
     return codecs.CodecInfo(encode, decode, name=_CODEC)
 
 
+def reset_runtime() -> None:
+    """Forget the process's Lua (another site configuration is about to start in this process)."""
+    global _runtime
+    _runtime = None
+
+
 def runtime() -> Any:
     """The process's Lua runtime, made on first use (about 7 ms)."""
     global _runtime
@@ -186,6 +211,7 @@ class LuaBridge:
         self.frame = frame
         self.rc = RcInfo()
         self.rc_sn = ""
+        self.site: Optional[Site] = None  # SitePackage.lua or a hook outside any modulefile: its messages
 
     def _f(self) -> Frame:
         if self.frame is None:
@@ -310,10 +336,38 @@ class LuaBridge:
     def message(self, text: str) -> None:
         if self.frame is not None:
             self.frame.message(text)
+        elif self.site is not None:
+            self.site.messages.append(text)
 
     def warning(self, text: str) -> None:
         if self.frame is not None:
             self.frame.warning(text)
+        elif self.site is not None:
+            self.site.messages.append(f"Lmod Warning:  {text}")
+            self.site.warned = True
+
+    def module_lookup(self, kind: str, name: str) -> Any:
+        """(full name, file) of the loaded module of that name (kind "mt") or of what loading it would pick
+        (any other kind); (None, None) when there is none.  For site code's MName:new()."""
+        engine = self._f().engine
+        if kind == "mt":
+            table = getattr(engine, "table", None)
+            module = table.find(name) if table is not None else None
+            return (module.fullname, module.file) if module is not None else (None, None)
+        find = getattr(engine, "find", None)
+        entry = find(Spec(name)) if find is not None else None
+        return (entry.fullname, entry.file) if entry is not None else (None, None)
+
+    def sn_of(self, fullname: str) -> str:
+        table = getattr(self._f().engine, "table", None)
+        module = table.find(fullname) if table is not None else None
+        return module.sn if module is not None else (fullname.rpartition("/")[0] or fullname)
+
+    def system(self, command: str) -> None:
+        """lmod_system_execute(): run a site command (logging, usually); its output never reaches our stdout."""
+        import subprocess
+
+        subprocess.run(["/bin/sh", "-c", command], stdout=subprocess.DEVNULL, check=False)
 
     def error(self, text: str) -> None:
         self._f().error(text)
@@ -369,7 +423,7 @@ def _to_spec(value: Any) -> Spec:
 _LINE = r"^(?P<file>.*?):(?P<line>\d+): (?P<message>.*)$"
 
 
-def run_lua(code: str, path: str, bridge: LuaBridge, fullname: str) -> None:
+def run_lua(code: str, path: str, bridge: LuaBridge, fullname: str, *, site_chunk: bool = False) -> None:
     lua = runtime()
     import lupa.lua54 as lupa_lua
 
@@ -377,14 +431,14 @@ def run_lua(code: str, path: str, bridge: LuaBridge, fullname: str) -> None:
     previous = globals_.__R
     globals_.__R = bridge
     try:
-        globals_.__roost_run(code, "@" + path)
+        (globals_.__roost_run_site if site_chunk else globals_.__roost_run)(code, "@" + path)
     except lupa_lua.LuaError as exc:
-        raise _lua_error(exc, path, fullname) from None
+        raise lua_error(exc, path, fullname) from None
     finally:
         globals_.__R = previous
 
 
-def _lua_error(exc: Exception, path: str, fullname: str) -> ModulefileError:
+def lua_error(exc: Exception, path: str, fullname: str) -> ModulefileError:
     import re
 
     text = str(exc).strip()

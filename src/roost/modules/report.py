@@ -30,8 +30,8 @@ def width() -> int:
 def banner(title: str, fill: str = "-") -> str:
     total = width()
     title = f" {title} "
-    left = max(3, (total - len(title)) // 2)
-    right = max(3, total - len(title) - left)
+    left = max(4, (total - len(title)) // 2)  # at least four dashes a side, as Lmod
+    right = max(4, total - len(title) - left)
     return fill * left + title + fill * right
 
 
@@ -89,6 +89,16 @@ def avail_items(tree: ModuleTree, loaded_files: Iterable[str], filters: Sequence
     return groups
 
 
+def relabel_groups(groups: List[Tuple[str, List[AvailItem]]],
+                   labels: Dict[str, str]) -> List[Tuple[str, List[AvailItem]]]:
+    """avail's sections under the labels a site's avail hook gave their directories; directories that share a
+    label share one section, where the first of them stood (Lmod's grouped avail)."""
+    merged: Dict[str, List[AvailItem]] = {}
+    for mpath, items in groups:
+        merged.setdefault(labels.get(mpath, mpath), []).extend(items)
+    return list(merged.items())
+
+
 def _matches(entry: Entry, pattern: str, regexp: bool = False) -> bool:
     """Lmod's avail filter: a case-insensitive substring of the full name (a regular expression with -r)."""
     return _text_matches(entry.fullname, pattern, regexp)
@@ -114,7 +124,10 @@ def alias_lines(tree: ModuleTree, filters: Sequence[str], regexp: bool = False) 
 
 
 def avail_text(groups: List[Tuple[str, List[AvailItem]]], tree: ModuleTree, *, terse: bool,
-               filters: Sequence[str] = (), defaults_only: bool = False, regexp: bool = False) -> str:
+               filters: Sequence[str] = (), defaults_only: bool = False, regexp: bool = False,
+               footer: bool = True) -> str:
+    """avail's report.  ``footer=False`` leaves out the closing advice: a site's msgHook replaces it (in Lmod
+    that advice is what the standard msgHook adds)."""
     if terse:
         aliases = "".join(line + "\n" for line in alias_lines(tree, filters, regexp))
         return aliases + _avail_terse(groups, bool(filters) or defaults_only, tree.symbolic_names())
@@ -145,9 +158,10 @@ def avail_text(groups: List[Tuple[str, List[AvailItem]]], tree: ModuleTree, *, t
     notes = {"D": "Default Module", "L": "Module is loaded", "H": "Hidden Module"}
     if any(legend.values()):
         lines += ["", "  Where:"] + [f"   {k}:  {notes[k]}" for k, used in legend.items() if used]
-    lines += ["", "Use \"module spider\" to find all possible modules and extensions.",
-              "Use \"module keyword key1 key2 ...\" to search for all possible modules matching"
-              " any of the \"keys\".", ""]
+    if footer:
+        lines += ["", "Use \"module spider\" to find all possible modules and extensions.",
+                  "Use \"module keyword key1 key2 ...\" to search for all possible modules matching"
+                  " any of the \"keys\".", ""]
     return "\n".join(lines) + "\n"
 
 

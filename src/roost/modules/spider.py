@@ -46,11 +46,13 @@ class _SpiderEngine:
     """The little a modulefile can ask of the engine while it is only being described."""
 
     def __init__(self, environ: Mapping[str, str], *, sees_loaded: bool = False) -> None:
+        from roost.modules import site
         from roost.shell.change import ShellState  # here: a warm spider reads only its snapshot
 
         self.state = ShellState(dict(environ))
         self.messages: List[str] = []
         self.printed: List[str] = []
+        self.site = site.current(environ)  # its registered helpers must exist for the modulefile to run
         # `module show` answers isloaded() from the user's loaded modules (spider, run for everyone, does not)
         self._table = None
         if sees_loaded:
