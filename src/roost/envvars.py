@@ -113,10 +113,26 @@ LMOD_SYSTEM_DEFAULT_MODULES = declare(
 )
 LMOD_MODULERCFILE = declare(
     "LMOD_MODULERCFILE",
-    "Extra modulerc files (colon-separated) read before the tree's own.", "lmod"
+    "System modulerc files (colon-separated): their defaults, aliases and hiding override the tree's own; "
+    "~/.modulerc.lua (or ~/.modulerc) overrides them in turn.", "lmod"
 )
 MODULERCFILE = declare("MODULERCFILE", "As LMOD_MODULERCFILE.", "lmod")
-LMOD_PACKAGE_PATH = declare("LMOD_PACKAGE_PATH", "Not supported by roost; Lmod's SitePackage hook directory.", "lmod")
+LMOD_PACKAGE_PATH = declare(
+    "LMOD_PACKAGE_PATH",
+    "Directories (colon-separated) searched for the site's SitePackage.lua and its require()d Lua modules.", "lmod"
+)
+LMOD_ADMIN_FILE = declare(
+    "LMOD_ADMIN_FILE", "The admin.list file: messages shown to users who load the modules it names.", "lmod"
+)
+LMOD_AVAIL_STYLE = declare(
+    "LMOD_AVAIL_STYLE",
+    "avail styles, colon-separated, the first the default; a style other than 'system' runs the avail hook.",
+    "lmod",
+)
+LMOD_TERSE_DECORATIONS = declare(
+    "LMOD_TERSE_DECORATIONS",
+    "'yes' adds Lmod 8.7's <H>/<s>/<F>/<NF> marks to terse avail (default off, as in Lmod 8.6).", "lmod"
+)
 NO_COLOR = declare("NO_COLOR", "Disable colour in output meant for people.", "all")
 
 

@@ -114,16 +114,60 @@ CASES = [
 ]
 
 
+# The system modulerc files and the user's ~/.modulerc.lua override the tree's own defaults, aliases and hiding.
+RC_TREE: Dict[str, str] = {
+    "rc/core/mpi/4.1.lua": 'setenv("MPI_VERSION", "4.1")\n',
+    "rc/core/mpi/5.0.lua": 'setenv("MPI_VERSION", "5.0")\n',
+    "rc/core/mpi/5.1.lua": 'setenv("MPI_VERSION", "5.1")\n',
+    "rc/core/mpi/.modulerc.lua": 'module_version("mpi/5.0", "default")\n',
+    "rc/core/fft/3.3.lua": 'setenv("FFT", "3.3")\n',
+    "rc/etc/site.lua": 'module_version("mpi/4.1", "default")\nmodule_alias("oldfft", "fft/3.3")\n'
+                       'hide_version("mpi/5.1")\n',
+    "rc/etc/more.modulerc": "#%Module\nmodule-alias stablempi mpi/5.0\n",
+    "rc/user.modulerc.lua": 'module_version("mpi/5.1", "default")\n',
+    # a site hook that hides what the names would show
+    "rc/visible/SitePackage.lua": 'local hook = require("Hook")\n'
+                                  'hook.register("isVisibleHook", function(t)\n'
+                                  '  if t.fullName == "mpi/4.1" then t.isVisible = false end\nend)\n',
+}
+SYSTEM_RC = {"LMOD_MODULERCFILE": "@ROOT@/rc/etc/site.lua:@ROOT@/rc/etc/more.modulerc"}
+RC_DIRS = ("rc/core",)
+
+RC_CASES = [
+    case("modulerc-tree-only", "rc", "?-t avail", "load mpi", "!load oldfft", modulepath=RC_DIRS),
+    case("modulerc-system-files-override-the-tree", "rc", "?-t avail", "load mpi", "load oldfft",
+         "load stablempi", "?-t list", modulepath=RC_DIRS, env=SYSTEM_RC),
+    case("modulerc-user-file-overrides-the-system", "rc", "?-t avail", "load mpi", modulepath=RC_DIRS,
+         env={**SYSTEM_RC, "ROOST_TEST_USER_RC": "1"}),
+    case("hook-is-visible", "rc", "?-t avail", "?-t -d avail", "load mpi/4.1", modulepath=RC_DIRS,
+         env={"LMOD_PACKAGE_PATH": "@ROOT@/rc/visible"}),
+]
+
+
+def _run_both(the_case: Case, root: Path, tmp_path: Path) -> None:
+    homes = {tool.name: tmp_path / f"home-{tool.name}" for tool in (LMOD, ROOST)}
+    if dict(the_case.env).get("ROOST_TEST_USER_RC"):
+        for home in homes.values():
+            home.mkdir(parents=True, exist_ok=True)
+            (home / ".modulerc.lua").write_text((root / "rc/user.modulerc.lua").read_text())
+    runs = {tool.name: run_case(the_case, tool, root, homes[tool.name]) for tool in (LMOD, ROOST)}
+    problems = expectation_mismatches(the_case, runs["lmod"])
+    assert not problems, "\n".join(problems)
+    report = differences(the_case, runs["lmod"], runs["roost"])
+    assert not report, report
+
+
+@pytest.mark.parametrize("the_case", RC_CASES, ids=lambda c: c.id)
+def test_roost_matches_lmod_on_modulerc_files_and_visibility(the_case: Case, tmp_path: Path) -> None:
+    _run_both(the_case, write_tree(tmp_path / "rc-tree", RC_TREE), tmp_path)
+
+
 @pytest.mark.parametrize("the_case", CASES, ids=lambda c: c.id)
 def test_roost_matches_lmod(the_case: Case, tmp_path: Path) -> None:
     root = write_tree(tmp_path / "site-config", TREE)
     admin = root / "etc/admin.list"
     admin.write_text(admin.read_text().replace("@ROOT@", str(root)))
-    runs = {tool.name: run_case(the_case, tool, root, tmp_path / f"home-{tool.name}") for tool in (LMOD, ROOST)}
-    problems = expectation_mismatches(the_case, runs["lmod"])
-    assert not problems, "\n".join(problems)
-    report = differences(the_case, runs["lmod"], runs["roost"])
-    assert not report, report
+    _run_both(the_case, root, tmp_path)
 
 
 def _roost(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess:

@@ -38,6 +38,8 @@ Listing / searching sub-commands:
   keyword | key | search word ...    search descriptions
   is-loaded module ...               exit status 0 when loaded
   is-avail module ...                exit status 0 when loadable
+  category [name ...]                categories (whatis "Category: ..."), or the modules in some
+  last-error                         the last error a module command reported
 
 Searching with the module path:
   use [-a] dir ...                   add directories to MODULEPATH (-a: append)
@@ -61,7 +63,7 @@ ALIASES = {
 LOADS = ("load", "try-load")
 SUBCOMMANDS = {"load", "try-load", "unload", "swap", "purge", "reload", "refresh", "reset", "list", "avail",
                "spider", "show", "whatis", "help", "keyword", "is-loaded", "is-avail", "use", "unuse", "save",
-               "restore", "savelist", "describe", "disable", "overview", "ov"}
+               "restore", "savelist", "describe", "disable", "overview", "ov", "category", "last-error"}
 FLAGS = {"-t": "terse", "--terse": "terse", "-d": "default", "--default": "default", "--json": "json",
          "-q": "quiet", "--quiet": "quiet", "-f": "force", "--force": "force", "--show-hidden": "hidden",
          "--show_hidden": "hidden", "--redirect": "redirect", "-a": "append", "--append": "append",
@@ -242,19 +244,25 @@ def cmd_avail(inv: Invocation, out: Outcome) -> None:
     engine = _engine(inv)
     tree = engine.tree()
     loaded = [m.file for m in engine.table.active()]
+    site = _site(inv.environ)
+    visible = None
+    if site is not None and site.has("isVisibleHook"):
+        def visible(entry, by_name):  # type: ignore[no-untyped-def]
+            return site.is_visible(entry.fullname, entry.sn, entry.file, by_name)
     groups = report.avail_items(tree, loaded, inv.args, show_hidden=inv.flags.get("hidden", False),
-                                defaults_only=inv.flags.get("default", False), regexp=inv.flags.get("regexp", False))
+                                defaults_only=inv.flags.get("default", False), regexp=inv.flags.get("regexp", False),
+                                visible=visible)
     if inv.flags.get("json"):
         out.report = _json(report.avail_json(groups, tree))
     else:
-        site = _site(inv.environ)
         if site is not None and not inv.flags.get("terse"):
             style = (inv.environ.get("LMOD_AVAIL_STYLE") or "system").split(":")[0]  # the first is the default
             groups = report.relabel_groups(groups, site.avail_labels([mpath for mpath, _ in groups], style))
         out.report = report.avail_text(groups, tree, terse=inv.flags.get("terse", False), filters=inv.args,
                                        defaults_only=inv.flags.get("default", False),
                                        regexp=inv.flags.get("regexp", False),
-                                       footer=site is None or not site.has("msgHook"))
+                                       footer=site is None or not site.has("msgHook"),
+                                       decorations=inv.environ.get("LMOD_TERSE_DECORATIONS", "").lower() == "yes")
         _message_hook(inv, out, "avail")
 
 
@@ -373,6 +381,41 @@ def cmd_keyword(inv: Invocation, out: Outcome) -> None:
         out.report = report.keyword_text(hits, inv.args)
 
 
+def cmd_category(inv: Invocation, out: Outcome) -> None:
+    from roost.modules import report
+
+    out.report = report.category_text(_spider_records(inv), inv.args)
+    if inv.args and not out.report:
+        out.ok = False
+        out.report = f"No category matches: {' '.join(inv.args)}\n"
+
+
+def cmd_last_error(inv: Invocation, out: Outcome) -> None:
+    """The last error a module command reported in this account (Lmod 9.2.6's last-error)."""
+    path = last_error_file(inv.environ)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            out.report = handle.read()
+    except OSError:
+        out.report = "No module command has reported an error yet.\n"
+
+
+def last_error_file(environ: Mapping[str, str]) -> str:
+    cache = module_cache_dir(environ) or os.path.join(environ.get("HOME") or os.path.expanduser("~"), ".cache",
+                                                      "roost", "modules")
+    return os.path.join(cache, "last-error")
+
+
+def _remember_error(environ: Mapping[str, str], text: str) -> None:
+    try:
+        path = last_error_file(environ)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError:
+        pass  # remembering is a convenience: a read-only home must not turn one error into two
+
+
 def cmd_is_loaded(inv: Invocation, out: Outcome) -> None:
     from roost.modules.table import ModuleTable
 
@@ -485,7 +528,7 @@ HANDLERS: Dict[str, Callable[[Invocation, Outcome], None]] = {
     "whatis": cmd_whatis, "help": cmd_help, "keyword": cmd_keyword, "is-loaded": cmd_is_loaded,
     "is-avail": cmd_is_avail, "save": cmd_save, "restore": cmd_restore, "savelist": cmd_savelist,
     "describe": cmd_describe, "disable": cmd_disable, "overview": cmd_overview, "ov": cmd_overview,
-    "version": cmd_version,
+    "version": cmd_version, "category": cmd_category, "last-error": cmd_last_error,
 }
 
 
@@ -570,7 +613,9 @@ def run_status(shell: str, argv: Sequence[str], *, ml: bool = False,
         return render_status(exc.status == 0, shell) if exc.status in (0, 1) else "", exc.said, exc.status
     except RoostError as exc:
         hint = f"\n  hint: {exc.hint}" if exc.hint else ""
-        return render_status(False, shell), f"error: {exc.message}{hint}\n", 1
+        text = f"error: {exc.message}{hint}\n"
+        _remember_error(os.environ if environ is None else environ, text)
+        return render_status(False, shell), text, 1
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

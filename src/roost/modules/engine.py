@@ -116,7 +116,8 @@ class Engine:
     def tree(self) -> ModuleTree:
         key = self.state.get("MODULEPATH") or ""
         if self._tree is None or self._tree_key != key:
-            self._tree = ModuleTree(split_modulepath(key), read_rc_file, self.cache_dir)
+            self._tree = ModuleTree(split_modulepath(key), read_rc_file, self.cache_dir,
+                                    rc_files=site_config.rc_files(self.original))
             self._tree_key = key
         return self._tree
 
@@ -213,6 +214,7 @@ class Engine:
                 )
             else:  # the same name from another directory (MODULEPATH moved under it)
                 self.reloaded.append(entry.fullname)
+        self._check_forbidden(entry)
         frame = Frame(self, entry.fullname, entry.file, "load", user_name=user_name, mpath=entry.mpath)
         self._pending.append(entry.file)
         try:
@@ -229,7 +231,38 @@ class Engine:
         self.table.modules.append(module)
         return module
 
+    def _check_forbidden(self, entry: Entry) -> None:
+        """forbid{} in a modulerc: refuse the load with the site's message (or warn before its date)."""
+        tree = self.tree()
+        if not tree.rc.rules:
+            return
+        rule = tree.forbidding(entry)
+        if rule is not None:
+            site_message = getattr(rule, "message", "")
+            raise ModuleError(
+                f"the module \"{entry.fullname}\" is forbidden here" + (f": {site_message}" if site_message else ""),
+                "ask your site's support which module to use instead (`module avail` lists it, on purpose)")
+        nearly = tree.nearly_forbidding(entry)
+        if nearly is not None:
+            note = getattr(nearly, "nearly_message", "") or f"the module \"{entry.fullname}\" will soon be forbidden"
+            self.messages.append(note)
+
     def load_from_modulefile(self, specs: List[Spec], how: str, frame: Frame) -> None:
+        if how == "depends_on_any":
+            # Lmod 8.7.41: one of them, counted as depends_on -- the first already loaded, else the first that exists
+            for spec in specs:
+                satisfied = self._already_satisfied(spec)
+                if satisfied is not None:
+                    satisfied.ref += 1
+                    return
+            for spec in specs:
+                entry = self.find(spec)
+                if entry is not None:
+                    self.load_entry(entry, user_name=spec.name, user=False, ref=1)
+                    return
+            if specs:
+                raise self._not_found(" or ".join(s.name for s in specs), frame.fullname)
+            return
         if how == "load_any":
             for spec in specs:
                 entry = self.find(spec)
@@ -311,6 +344,13 @@ class Engine:
             module = self.table.find(name)
             if module is not None:
                 self.unload_module(module)
+
+    def release_any_dependency(self, names: List[str]) -> None:
+        """depends_on_any() in reverse: release the first of the names that is loaded."""
+        for name in names:
+            if self.table.find(name) is not None:
+                self.release_dependencies([name])
+                return
 
     def release_dependencies(self, names: List[str]) -> None:
         """depends_on() in reverse: unload a dependency only when nothing else needs it and the user did not ask."""

@@ -191,8 +191,16 @@ class Frame:
                 self.engine.unload_from_modulefile([s.name for s in specs])
             elif how == "depends_on":
                 self.engine.release_dependencies([s.name for s in specs])
+            elif how == "depends_on_any":
+                self.engine.release_any_dependency([s.name for s in specs])
             return
         self.engine.load_from_modulefile(list(specs), how, self)
+
+    def purge(self) -> None:
+        """purge() (Lmod 8.7.28): loading this module first unloads every other one (sticky ones stay)."""
+        if self._show("purge()") or self.mode != "load":
+            return
+        self.engine.purge()
 
     def unload(self, names: Sequence[str]) -> None:
         if self._show(f'unload({_quoted_args(names)})') or self.mode == "unload":

@@ -57,6 +57,8 @@ try_add = try_load
 function always_load(...) R().load("always_load", ...) end
 function depends_on(...) R().load("depends_on", ...) end
 function load_any(...) R().load("load_any", ...) end
+function depends_on_any(...) R().load("depends_on_any", ...) end
+function purge() R().purge() end
 function unload(...) R().unload(...) end
 function prereq(...) R().prereq(false, ...) end
 function prereq_any(...) R().prereq(true, ...) end
@@ -129,7 +131,10 @@ function LmodError(...) R().error(concat(...)) end
 function module_version(target, ...) for i, v in ipairs({...}) do R().rc_version(str(target), str(v)) end end
 function module_alias(a, t) R().rc_alias(str(a), str(t)) end
 function hide_version(n) R().rc_hide(str(n)) end
-function hide(t) R().rc_hide(str(t.name)) end
+function hide(t) R().rc_rule("hide", t, false) end
+function forbid(t) R().rc_rule("forbid", t, false) end
+function hideRegex(t) R().rc_rule("hide", t, true) end
+function forbidRegex(t) R().rc_rule("forbid", t, true) end
 function hide_modulefile(p) R().rc_hide_file(str(p)) end
 
 os.exit = function(code) R().exit(code) end  -- ends the module command, not the process running it
@@ -246,6 +251,9 @@ class LuaBridge:
 
     def load(self, how: str, *specs: Any) -> None:
         self._f().load([_to_spec(s) for s in specs if s is not None], how)
+
+    def purge(self) -> None:
+        self._f().purge()
 
     def unload(self, *names: Any) -> None:
         self._f().unload([str(n) for n in names if n is not None])
@@ -386,6 +394,31 @@ class LuaBridge:
 
     def rc_hide(self, name: str) -> None:
         self.rc.hidden.append(_rc_name(name, self.rc_sn))
+
+    def rc_rule(self, what: str, table: Any, regex: bool) -> None:
+        """hide{} / forbid{} (Lmod 8.7) and hideRegex{} / forbidRegex{} (Lmod 9.0): a rule kept as data."""
+        from roost.modules.rules import rule_data
+
+        def text(key: str) -> str:
+            value = table[key] if table is not None else None
+            return "" if value is None else str(value)
+
+        def strings(key: str) -> List[str]:
+            value = table[key] if table is not None else None
+            if value is None:
+                return []
+            if isinstance(value, str):
+                return [value]
+            return [str(v) for v in value.values()]
+
+        names = [n if regex else _rc_name(n, self.rc_sn) for n in strings("name")]
+        if not names:
+            raise ModulefileError(f"{what}{{}} needs name=\"module\" (or a list of names)", "add the name")
+        self.rc.rules.append(rule_data(
+            what, names, regex=regex, kind=text("kind"), before=text("before"), after=text("after"),
+            users=strings("userA"), groups=strings("groupA"), not_users=strings("notUserA"),
+            not_groups=strings("notGroupA"), message=text("message"), nearly_message=text("nearly_message"),
+            hidden_loaded=bool(table["hidden_loaded"])))
 
     def rc_hide_file(self, path: str) -> None:
         self.rc.hidden.append("file:" + path)

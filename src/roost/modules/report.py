@@ -10,7 +10,7 @@ import os
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
-    from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+    from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
     from roost.modules.spider import SpiderRecord
     from roost.modules.table import Loaded
@@ -61,7 +61,9 @@ class AvailItem:
 
 
 def avail_items(tree: ModuleTree, loaded_files: Iterable[str], filters: Sequence[str], *, show_hidden: bool,
-                defaults_only: bool, regexp: bool = False) -> List[Tuple[str, List[AvailItem]]]:
+                defaults_only: bool, regexp: bool = False,
+                visible: Optional[Callable[[Entry, bool], bool]] = None) -> List[Tuple[str, List[AvailItem]]]:
+    """avail's sections; ``visible(entry, visible_by_name)`` may overrule hiding (a site's isVisibleHook)."""
     loaded = set(loaded_files)
     groups: List[Tuple[str, List[AvailItem]]] = []
     # a filter that names an alias also shows the module the alias stands for
@@ -76,7 +78,12 @@ def avail_items(tree: ModuleTree, loaded_files: Iterable[str], filters: Sequence
         items = []
         # "multi-entry" sorts before "multi/...": Lmod compares "sn/" strings
         for entry in sorted(index.entries, key=lambda e: (e.sn + "/", e.key)):
-            if tree.is_hidden(entry) and not show_hidden and entry.file not in loaded:
+            if tree.rc.rules and tree.hide_kind(entry) == "hard":
+                continue  # hide{kind="hard"}: not even --show-hidden lists it
+            hidden = tree.is_hidden(entry)
+            if visible is not None:
+                hidden = not visible(entry, not hidden)
+            if hidden and not show_hidden and entry.file not in loaded:
                 continue
             if filters and not any(_matches(entry, f, regexp) for f in filters) and entry.fullname not in via_alias:
                 continue
@@ -125,12 +132,13 @@ def alias_lines(tree: ModuleTree, filters: Sequence[str], regexp: bool = False) 
 
 def avail_text(groups: List[Tuple[str, List[AvailItem]]], tree: ModuleTree, *, terse: bool,
                filters: Sequence[str] = (), defaults_only: bool = False, regexp: bool = False,
-               footer: bool = True) -> str:
+               footer: bool = True, decorations: bool = False) -> str:
     """avail's report.  ``footer=False`` leaves out the closing advice: a site's msgHook replaces it (in Lmod
     that advice is what the standard msgHook adds)."""
     if terse:
         aliases = "".join(line + "\n" for line in alias_lines(tree, filters, regexp))
-        return aliases + _avail_terse(groups, bool(filters) or defaults_only, tree.symbolic_names())
+        decorate = (lambda entry: terse_decoration(tree, entry)) if decorations else None
+        return aliases + _avail_terse(groups, bool(filters) or defaults_only, tree.symbolic_names(), decorate)
     lines: List[str] = []
     legend = {"D": False, "L": False, "H": False}
     multiple_versions = {sn for sn, entries in tree.by_sn().items() if len(entries) > 1}
@@ -165,8 +173,24 @@ def avail_text(groups: List[Tuple[str, List[AvailItem]]], tree: ModuleTree, *, t
     return "\n".join(lines) + "\n"
 
 
+def terse_decoration(tree: ModuleTree, entry: Entry) -> str:
+    """Lmod 8.7.50's marks after a terse name (on with LMOD_TERSE_DECORATIONS=yes; Lmod 8.6 has none):
+    <H> hidden, <s> soft-hidden, <F> forbidden, <NF> nearly forbidden."""
+    marks = []
+    kind = tree.hide_kind(entry) if tree.rc.rules else ""
+    if kind == "soft":
+        marks.append("<s>")
+    elif tree.is_hidden(entry):
+        marks.append("<H>")
+    if tree.rc.rules and tree.forbidding(entry) is not None:
+        marks.append("<F>")
+    elif tree.rc.rules and tree.nearly_forbidding(entry) is not None:
+        marks.append("<NF>")
+    return "".join(" " + mark for mark in marks)
+
+
 def _avail_terse(groups: List[Tuple[str, List[AvailItem]]], filtered: bool,
-                 symbols: Dict[str, List[str]]) -> str:
+                 symbols: Dict[str, List[str]], decorate: Optional[Callable[[Entry], str]] = None) -> str:
     """One line per module under a ``dir:`` line; without a filter each name first gets a ``name/`` line."""
     lines: List[str] = []
     for mpath, items in groups:
@@ -179,7 +203,7 @@ def _avail_terse(groups: List[Tuple[str, List[AvailItem]]], filtered: bool,
                 lines.append(f"{item.entry.sn}/")
             last_sn = item.entry.sn
             lines.extend(f"{symbol}(@{item.entry.fullname})" for symbol in sorted(symbols.get(item.entry.fullname, [])))
-            lines.append(item.entry.fullname)
+            lines.append(item.entry.fullname + (decorate(item.entry) if decorate is not None else ""))
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -497,3 +521,40 @@ def keyword_text(hits: Dict[str, List[SpiderRecord]], words: Sequence[str]) -> s
             lines.append(f"    {description}")
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+# ---- category (Lmod 8.7.14) ---------------------------------------------------------------------
+def categories(records: Dict[str, List[SpiderRecord]]) -> Dict[str, Dict[str, int]]:
+    """category -> {short name: number of versions}, from each modulefile's ``whatis("Category: ...")``
+    (several categories may be given, comma-separated)."""
+    found: Dict[str, Dict[str, int]] = {}
+    for sn, sn_records in records.items():
+        for record in sn_records:
+            if record.entry.hidden or record.info is None:
+                continue
+            for line in record.info.whatis:
+                key, sep, value = line.partition(":")
+                if not sep or key.strip().lower() != "category":
+                    continue
+                for category in (c.strip() for c in value.split(",")):
+                    if category:
+                        per_sn = found.setdefault(category, {})
+                        per_sn[sn] = per_sn.get(sn, 0) + 1
+    return found
+
+
+def category_text(records: Dict[str, List[SpiderRecord]], names: Sequence[str]) -> str:
+    """``module category``: the categories; with names, the modules of each category whose name contains one
+    of them (case-insensitive), with their number of versions."""
+    found = categories(records)
+    ordered = sorted(found, key=str.lower)
+    if not names:
+        return "\n" + banner("List of Categories") + "\n" + "\n".join(columns(ordered)) + "\n\n" if ordered else ""
+    lowered = [n.lower() for n in names]
+    lines: List[str] = []
+    for category in ordered:
+        if not any(n in category.lower() for n in lowered):
+            continue
+        cells = [f"{sn} ({count})" for sn, count in sorted(found[category].items(), key=lambda kv: kv[0].lower())]
+        lines += ["", banner(category), *columns(cells)]
+    return "\n".join(lines) + "\n\n" if lines else ""

@@ -301,6 +301,22 @@ def _site_error(error: ModulefileError) -> ModulefileError:
     return ModulefileError(message, f"fix it (or ask your admins); to run without it, unset {PACKAGE_PATH_VAR}")
 
 
+def rc_files(environ: Mapping[str, str]) -> List[str]:
+    """The modulerc files that apply to every MODULEPATH directory, lowest priority first: the system ones
+    (LMOD_MODULERCFILE, else MODULERCFILE; colon-separated), then the user's ~/.modulerc.lua (or, without
+    one, ~/.modulerc).  Only those that exist."""
+    system = environ.get("LMOD_MODULERCFILE") or environ.get("MODULERCFILE") or ""
+    files = [path for path in system.split(":") if path and os.path.isfile(path)]
+    home = environ.get("HOME")
+    if home:
+        for name in (".modulerc.lua", ".modulerc"):
+            path = os.path.join(home, name)
+            if os.path.isfile(path):
+                files.append(path)
+                break
+    return files
+
+
 _sites: Dict[str, Site] = {}
 
 
@@ -370,7 +386,7 @@ def admin_messages(environ: Mapping[str, str], modules: Sequence[Tuple[str, str]
     found: Dict[str, str] = {}
     for fullname, file in modules:
         for key, message in pairs:
-            if _lua_find(fullname, key) or (key.startswith("/") and (file == key or _lua_find(file, key))):
+            if lua_find(fullname, key) or (key.startswith("/") and (file == key or lua_find(file, key))):
                 found[fullname] = message
                 break
     if not found:
@@ -384,7 +400,7 @@ def admin_messages(environ: Mapping[str, str], modules: Sequence[Tuple[str, str]
     return text + border + "\n\n"
 
 
-def _lua_find(text: str, pattern: str) -> bool:
+def lua_find(text: str, pattern: str) -> bool:
     """Lua's string.find(text, pattern) ~= nil for the patterns admin.list keys use."""
     import re
 

@@ -19,9 +19,9 @@ from roost.modules.versions import version_key
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
-    from typing import Callable, Dict, Iterator, List, Optional, Tuple
+    from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
-CACHE_FORMAT = "6:" + __import__("roost").__version__
+CACHE_FORMAT = "7:" + __import__("roost").__version__
 # Modulefiles are small; a bigger "modulefile" is a mistake (a log, a core dump, /dev/zero behind a link)
 MAX_MODULEFILE_BYTES = 4 << 20
 RC_NAMES = (".modulerc.lua", ".modulerc", ".version")
@@ -51,20 +51,21 @@ class Entry:
 class RcInfo:
     """What modulerc files say: symbolic versions, aliases and hidden modules."""
 
-    __slots__ = ("versions", "aliases", "hidden")
+    __slots__ = ("versions", "aliases", "hidden", "rules")
 
     def __init__(self) -> None:
         self.versions: Dict[str, str] = {}  # "python/default" -> "python/3.10.4"
         self.aliases: Dict[str, str] = {}  # "py" -> "python/3.10.4"
         self.hidden: List[str] = []
+        self.rules: List[tuple] = []  # hide{}/forbid{} (roost.modules.rules.RuleData), in file order
 
     def to_tuple(self) -> tuple:
-        return (self.versions, self.aliases, self.hidden)
+        return (self.versions, self.aliases, self.hidden, self.rules)
 
     @classmethod
     def from_tuple(cls, data: tuple) -> RcInfo:
         info = cls()
-        info.versions, info.aliases, info.hidden = data
+        info.versions, info.aliases, info.hidden, info.rules = data
         return info
 
 
@@ -184,6 +185,7 @@ class DirIndex:
         for alias, target in info.aliases.items():
             self.rc.aliases.setdefault(alias, target)
         self.rc.hidden.extend(info.hidden)
+        self.rc.rules.extend(info.rules)
 
     def still_valid(self) -> bool:
         try:
@@ -248,19 +250,36 @@ def _write_atomically(path: str, data: bytes) -> None:
 class ModuleTree:
     """All modulefiles reachable from a MODULEPATH, with Lmod's name resolution."""
 
-    def __init__(self, mpaths: List[str], read_rc: RcReader, cache_dir: Optional[str]) -> None:
+    def __init__(self, mpaths: List[str], read_rc: RcReader, cache_dir: Optional[str],
+                 rc_files: Sequence[str] = ()) -> None:
         self.mpaths = mpaths
         self.dirs = [load_dir_index(m, read_rc, cache_dir) for m in mpaths if os.path.isdir(m)]
         self._by_sn: Optional[Dict[str, List[Entry]]] = None
         self._by_name: Optional[Dict[str, Entry]] = None
         self.rc = RcInfo()
+        # the system modulerc files, then the user's: read in that order, a later one overrides an earlier one
+        # and all of them override the tree's own rc files (Lmod's priorities)
+        overrides = [read_rc(path, "lua" if path.endswith(".lua") else "tcl", "") for path in rc_files]
+        self.default_overrides: Dict[str, str] = {}  # sn -> full name marked default by those files
+        for info in overrides:
+            for key, target in info.versions.items():
+                if key.endswith("/default"):
+                    self.default_overrides[key[: -len("/default")]] = target
+                else:
+                    self.rc.versions[key] = target
+            self.rc.aliases.update(info.aliases)
+            self.rc.hidden.extend(info.hidden)
+            self.rc.rules.extend(info.rules)
         for index in self.dirs:
             for key, target in index.rc.versions.items():
                 self.rc.versions.setdefault(key, target)
             for alias, target in index.rc.aliases.items():
                 self.rc.aliases.setdefault(alias, target)
             self.rc.hidden.extend(index.rc.hidden)
+            self.rc.rules.extend(index.rc.rules)
         self.hidden_names = set(self.rc.hidden)
+        self._rules: Optional[list] = None  # hide{}/forbid{} as objects, made on first question
+        self._identity: Optional[object] = None
 
     def entries(self) -> Iterator[Entry]:
         for index in self.dirs:
@@ -283,7 +302,42 @@ class ModuleTree:
         return self._by_name
 
     def is_hidden(self, entry: Entry) -> bool:
-        return entry.hidden or entry.fullname in self.hidden_names
+        return entry.hidden or entry.fullname in self.hidden_names or bool(self.rules and self.hide_kind(entry))
+
+    @property
+    def rules(self) -> list:
+        if self._rules is None:
+            from roost.modules.rules import Rule
+
+            self._rules = [Rule(data) for data in self.rc.rules]
+        return self._rules
+
+    def _rule_in_force(self, what: str, entry: Entry) -> Optional[object]:
+        if not self.rc.rules:
+            return None
+        from roost.modules.rules import Identity, first_in_force
+
+        if self._identity is None:
+            self._identity = Identity()
+        return first_in_force(self.rules, what, entry.sn, entry.fullname, entry.file, self._identity)  # type: ignore[arg-type]
+
+    def hide_kind(self, entry: Entry) -> str:
+        """What a hide{} rule in force makes of the entry: "hidden", "soft", "hard", or "" (no rule)."""
+        rule = self._rule_in_force("hide", entry)
+        return str(getattr(rule, "kind", "")) if rule is not None else ""
+
+    def forbidding(self, entry: Entry) -> Optional[object]:
+        """The forbid{} rule in force for the entry (a roost.modules.rules.Rule), or None."""
+        return self._rule_in_force("forbid", entry)
+
+    def nearly_forbidding(self, entry: Entry) -> Optional[object]:
+        if not self.rc.rules:
+            return None
+        from roost.modules.rules import Identity, first_nearly
+
+        if self._identity is None:
+            self._identity = Identity()
+        return first_nearly(self.rules, entry.sn, entry.fullname, entry.file, self._identity)  # type: ignore[arg-type]
 
     def marked_entries(self, sn: str) -> List[Entry]:
         """The version each MODULEPATH directory marks as default for ``sn``, in directory order."""
@@ -299,6 +353,11 @@ class ModuleTree:
 
     def marked_default(self, sn: str) -> Optional[Entry]:
         """The version marked default; when several directories mark one, the highest of those (Lmod's rule)."""
+        override = self.default_overrides.get(sn)
+        if override is not None:
+            chosen = self.by_fullname().get(self.translate(override))
+            if chosen is not None:
+                return chosen
         target = self.rc.versions.get(f"{sn}/default")
         marked = self.marked_entries(sn)
         if marked:
@@ -319,7 +378,9 @@ class ModuleTree:
         if marked is not None:
             return marked
         candidates = self.by_sn().get(sn, [])
-        visible = [e for e in candidates if not self.is_hidden(e)] or candidates
+        if self.rc.rules:  # a hard-hidden module does not exist; a soft-hidden one may still be the default
+            candidates = [e for e in candidates if self.hide_kind(e) != "hard"]
+        visible = [e for e in candidates if not self.is_hidden(e) or self.hide_kind(e) == "soft"] or candidates
         best: Optional[Entry] = None
         for entry in visible:  # first directory wins a tie, so compare strictly
             if best is None or entry.key > best.key:
@@ -350,6 +411,12 @@ class ModuleTree:
 
     def resolve(self, name: str) -> Optional[Entry]:
         """The entry a user name refers to: alias, short name (default version), full name or symbolic version."""
+        entry = self._resolve(name)
+        if entry is not None and self.rc.rules and self.hide_kind(entry) == "hard":
+            return None  # hide{kind="hard"}: as if it did not exist
+        return entry
+
+    def _resolve(self, name: str) -> Optional[Entry]:
         name = self.translate(name)
         if name.endswith(".lua") and name not in self.by_fullname():
             name = name[:-4]  # `module load gcc/12.2.0.lua` names the file: Lmod accepts it
