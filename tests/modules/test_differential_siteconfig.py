@@ -130,6 +130,18 @@ RC_TREE: Dict[str, str] = {
                                   'hook.register("isVisibleHook", function(t)\n'
                                   '  if t.fullName == "mpi/4.1" then t.isVisible = false end\nend)\n',
 }
+# Lmod's Pkg class (TACC-style trees), at the top level of the hierarchy
+RC_TREE.update({
+    "rc/pkgcore/gcc/13.2.1.lua": 'local pkg = Pkg:new{Category="Compiler", URL="https://gcc.gnu.org",\n'
+                                 '  Description="GNU compilers", display_name="GCC", help="The GNU compilers."}\n'
+                                 'pkg:setStandardPaths("BIN", "LIB", "MAN")\n'
+                                 'setenv("GCC_BASE", pkg:pkgBase())\nprepend_path("MODULEPATH", pkg:moduleDir())\n'
+                                 'family("compiler")\n',
+    "rc/pkgcore/cmake/3.27.lua": 'local pkg = Pkg:new{Description="CMake", pkgRoot="/site/tools", digit_rule=1}\n'
+                                 'setenv("CMAKE_BASE", pkg:pkgBase())\nsetenv("CMAKE_MDIR", pkg:moduleDir())\n',
+})
+PKG_ENV = {"MODULEPATH_ROOT": "@ROOT@/rc/pkgtree", "SITE_PACKAGE_ROOT": "/centre/apps"}
+
 SYSTEM_RC = {"LMOD_MODULERCFILE": "@ROOT@/rc/etc/site.lua:@ROOT@/rc/etc/more.modulerc"}
 RC_DIRS = ("rc/core",)
 
@@ -139,6 +151,8 @@ RC_CASES = [
          "load stablempi", "?-t list", modulepath=RC_DIRS, env=SYSTEM_RC),
     case("modulerc-user-file-overrides-the-system", "rc", "?-t avail", "load mpi", modulepath=RC_DIRS,
          env={**SYSTEM_RC, "ROOST_TEST_USER_RC": "1"}),
+    case("pkg-class-at-the-top-level", "rc", "load gcc", "?show gcc", "?whatis gcc", "?help gcc", "load cmake",
+         "unload gcc", modulepath=("rc/pkgcore",), env=PKG_ENV),
     case("hook-is-visible", "rc", "?-t avail", "?-t -d avail", "load mpi/4.1", modulepath=RC_DIRS,
          env={"LMOD_PACKAGE_PATH": "@ROOT@/rc/visible"}),
 ]
@@ -198,11 +212,13 @@ def test_an_unknown_hook_name_is_reported_and_the_command_fails(tmp_path: Path) 
 
 
 def test_without_a_site_package_nothing_of_it_is_imported(tmp_path: Path) -> None:
-    """A site with no SitePackage.lua pays nothing: neither lupa nor the site module is imported for a Tcl load."""
+    """A site with no SitePackage.lua pays nothing: for a Tcl load neither lupa nor roost's Lua side is imported,
+    and without LMOD_PACKAGE_PATH not even roost.modules.site."""
     root = write_tree(tmp_path / "plain", {"core/legacy/0.9": "#%Module\nsetenv LEGACY 1\n"})
     code = ("import sys; from roost.modules.command import run; run('bash', ['load', 'legacy']); "
-            "print(sorted(m for m in sys.modules if m.startswith('lupa') or m == 'roost.modules.lua'))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          env={"PATH": "/usr/bin:/bin", "HOME": str(root), "MODULEPATH": str(root / "core"),
-                               "LMOD_PACKAGE_PATH": str(root / "no-such-dir")})
-    assert done.stdout.strip() == "[]", done.stderr
+            "print(sorted(m for m in sys.modules if m.startswith(('lupa', 'roost.modules.lua', 'roost.modules.si'))))")
+    base = {"PATH": "/usr/bin:/bin", "HOME": str(root), "MODULEPATH": str(root / "core")}
+    for extra, expected in (({}, "[]"), ({"LMOD_PACKAGE_PATH": str(root / "no-such-dir")}, "['roost.modules.site']")):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                              env={**base, **extra})
+        assert done.stdout.strip() == expected, done.stderr

@@ -11,16 +11,17 @@ from __future__ import annotations
 import os
 
 from roost.errors import ModuleError, ModulefileError, ModuleNotFound
-from roost.modules import site as site_config
 from roost.modules.frame import Frame, Spec
 from roost.modules.table import TABLE_VAR, Loaded, ModuleTable
-from roost.modules.tree import Entry, ModuleTree, RcInfo, read_modulefile, split_modulepath
+from roost.modules.tree import Entry, ModuleTree, RcInfo, global_rc_files, read_modulefile, split_modulepath
 from roost.modules.versions import version_key
 from roost.shell.change import Action, EnvChange, Op, ShellState, diff
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
     from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+    from roost.modules.site import Site
 
 MAX_HIERARCHY_PASSES = 20
 
@@ -94,7 +95,11 @@ class Engine:
         self.table = ModuleTable.from_environ(environ)
         self.cache_dir = cache_dir
         self.force = force
-        self.site = site_config.current(environ)  # SitePackage.lua's helpers and hooks (None: the site has none)
+        self.site: Optional[Site] = None  # SitePackage.lua's helpers and hooks (None: the site has none)
+        if environ.get("LMOD_PACKAGE_PATH"):
+            from roost.modules.site import current
+
+            self.site = current(environ)
         self.messages: List[str] = []
         self.printed: List[str] = []  # text modulefiles print on stdout (Tcl's puts stdout), shown as text
         self.shell = ""  # the shell the output is for (Tcl's `module-info shell`)
@@ -117,7 +122,7 @@ class Engine:
         key = self.state.get("MODULEPATH") or ""
         if self._tree is None or self._tree_key != key:
             self._tree = ModuleTree(split_modulepath(key), read_rc_file, self.cache_dir,
-                                    rc_files=site_config.rc_files(self.original))
+                                    rc_files=global_rc_files(self.original))
             self._tree_key = key
         return self._tree
 

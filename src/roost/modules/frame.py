@@ -259,10 +259,11 @@ class Frame:
         if self.mode == "show":
             self.shown.append(f'whatis("{text}")')
 
-    def add_help(self, text: str) -> None:
+    def add_help(self, text: str, parts: Optional[Sequence[str]] = None) -> None:
+        """The help text; ``parts``: the separate arguments of a Lua help(...), as show prints them."""
         self.help.append(str(text))
         if self.mode == "show":
-            self.shown.append(f'help([[{text}]])')
+            self.shown.append("help(" + ", ".join(f"[[{p}]]" for p in (parts or [text])) + ")")
 
     def add_extensions(self, text: str) -> None:
         self.extensions.extend(e.strip() for e in str(text).split(",") if e.strip())

@@ -73,7 +73,7 @@ function whatis(s) R().whatis(str(s)) end
 function help(...)
   local parts = {}
   for i, v in ipairs({...}) do parts[#parts + 1] = tostring(v) end
-  R().help(table.concat(parts, ""))
+  R().help(unpack(parts))
 end
 function extensions(...)
   local parts = {}
@@ -143,10 +143,17 @@ os.getenv = function(n) local v = R().getenv(str(n)); if v == nil then return ni
 
 -- what SitePackage.lua hands to modulefiles with sandbox_registration{}: seen before roost's own functions
 __roost_registered = {}
+-- Lmod classes made the first time a modulefile names them (roost.modules.pkg: Pkg)
+__roost_lazy = {}
 function __roost_sandbox_index(_, name)
   local v = __roost_registered[name]
   if v ~= nil then return v end
-  return _G[name]
+  v = _G[name]
+  if v == nil and __roost_lazy[name] ~= nil then
+    v = __roost_lazy[name]()
+    _G[name] = v
+  end
+  return v
 end
 
 function __roost_run(code, chunkname)
@@ -206,7 +213,15 @@ def runtime() -> Any:
         codecs.register(_find_codec)
         _runtime = lupa_lua.LuaRuntime(unpack_returned_tuples=True, encoding=_CODEC)
         _runtime.execute(_BOOTSTRAP)
+        lua = _runtime
+        _runtime.globals()["__roost_lazy"]["Pkg"] = lambda: _pkg_class(lua)
     return _runtime
+
+
+def _pkg_class(lua: Any) -> Any:
+    from roost.modules.pkg import define
+
+    return define(lua)
 
 
 class LuaBridge:
@@ -270,8 +285,8 @@ class LuaBridge:
     def whatis(self, text: str) -> None:
         self._f().add_whatis(text)
 
-    def help(self, text: str) -> None:
-        self._f().add_help(text)
+    def help(self, *parts: str) -> None:
+        self._f().add_help("".join(str(p) for p in parts), [str(p) for p in parts])
 
     def extensions(self, text: str) -> None:
         self._f().add_extensions(text)

@@ -301,22 +301,6 @@ def _site_error(error: ModulefileError) -> ModulefileError:
     return ModulefileError(message, f"fix it (or ask your admins); to run without it, unset {PACKAGE_PATH_VAR}")
 
 
-def rc_files(environ: Mapping[str, str]) -> List[str]:
-    """The modulerc files that apply to every MODULEPATH directory, lowest priority first: the system ones
-    (LMOD_MODULERCFILE, else MODULERCFILE; colon-separated), then the user's ~/.modulerc.lua (or, without
-    one, ~/.modulerc).  Only those that exist."""
-    system = environ.get("LMOD_MODULERCFILE") or environ.get("MODULERCFILE") or ""
-    files = [path for path in system.split(":") if path and os.path.isfile(path)]
-    home = environ.get("HOME")
-    if home:
-        for name in (".modulerc.lua", ".modulerc"):
-            path = os.path.join(home, name)
-            if os.path.isfile(path):
-                files.append(path)
-                break
-    return files
-
-
 _sites: Dict[str, Site] = {}
 
 
@@ -401,48 +385,102 @@ def admin_messages(environ: Mapping[str, str], modules: Sequence[Tuple[str, str]
 
 
 def lua_find(text: str, pattern: str) -> bool:
-    """Lua's string.find(text, pattern) ~= nil for the patterns admin.list keys use."""
+    """Lua's string.find(text, pattern) ~= nil (admin.list keys, hideRegex{} names); a pattern that cannot
+    be translated is searched for as plain text."""
     import re
 
     try:
-        return re.search(lua_pattern_regex(pattern), text) is not None
-    except re.error:
+        return re.search(lua_pattern_regex(pattern), text, re.S) is not None
+    except (re.error, ValueError):
         return pattern in text
 
 
+# Lua's character classes (C locale), as the inside of a regular-expression set
+_CLASSES = {"a": "A-Za-z", "d": "0-9", "l": "a-z", "s": " \\t\\n\\r\\f\\v", "u": "A-Z", "w": "A-Za-z0-9",
+            "x": "0-9A-Fa-f", "p": "!-/:-@\\[-`{-~", "c": "\\x00-\\x1f\\x7f", "g": "!-~"}
+
+
 def lua_pattern_regex(pattern: str) -> str:
-    """A Lua pattern as a Python regular expression: ``%`` escapes and classes, ``-`` (lazy ``*``), the rest
-    as in regular expressions."""
+    """A Lua pattern as a Python regular expression (for re.S): anchors only at the ends, quantifiers * + - ?
+    on the single item before them (else literal), %-classes, sets and captures; %b and %f raise ValueError."""
     import re
 
-    classes = {"a": "[^\\W\\d_]", "d": "\\d", "l": "[a-z]", "s": "\\s", "u": "[A-Z]", "w": "[^\\W_]",
-               "x": "[0-9A-Fa-f]", "p": "[!-/:-@\\[-`{-~]", "c": "[\\x00-\\x1f]"}
     out: List[str] = []
+    quantifiable = False
     index = 0
-    in_set = False
-    while index < len(pattern):
+    end = len(pattern)
+    while index < end:
         char = pattern[index]
-        if char == "%" and index + 1 < len(pattern):
-            nxt = pattern[index + 1]
-            if nxt in classes:
-                out.append(classes[nxt][1:-1] if in_set and classes[nxt].startswith("[") else classes[nxt])
-            elif nxt.upper() in classes and nxt.isupper():
-                out.append("[^" + classes[nxt.lower()].strip("[]") + "]")
-            else:
-                out.append(re.escape(nxt))
-            index += 2
-            continue
-        if in_set:
-            out.append("\\" + char if char in "\\[" else char)
-            in_set = char != "]"
+        if char == "^" and index == 0:
+            out.append("^")
+            quantifiable = False
+        elif char == "$" and index == end - 1:
+            out.append("\\Z")
+            quantifiable = False
+        elif char in "*+-?" and quantifiable:
+            out.append({"*": "*", "+": "+", "-": "*?", "?": "?"}[char])
+            quantifiable = False
+        elif char == "%":
+            if index + 1 >= end:
+                raise ValueError("malformed pattern (ends with '%')")
+            out.append(_class_regex(pattern[index + 1]))
+            index += 1
+            quantifiable = True
         elif char == "[":
-            in_set = True
+            text, index = _set_regex(pattern, index)
+            out.append(text)
+            quantifiable = True
+            continue
+        elif char in "()":
             out.append(char)
-        elif char == "-":
-            out.append("*?")
-        elif char in "{}|\\":
-            out.append("\\" + char)
+            quantifiable = False
+        elif char == ".":
+            out.append(".")
+            quantifiable = True
         else:
-            out.append(char)
+            out.append(re.escape(char))
+            quantifiable = True
         index += 1
     return "".join(out)
+
+
+def _class_regex(letter: str) -> str:
+    import re
+
+    if letter in "bf":
+        raise ValueError("%b and %f are not translated")
+    inner = _CLASSES.get(letter.lower())
+    if inner is None:
+        return re.escape(letter)
+    return f"[^{inner}]" if letter.isupper() else f"[{inner}]"
+
+
+def _set_regex(pattern: str, start: int) -> Tuple[str, int]:
+    """The set starting at pattern[start] == "[" as a regex set; returns it and the index after its "]"."""
+    import re
+
+    index = start + 1
+    negate = index < len(pattern) and pattern[index] == "^"
+    if negate:
+        index += 1
+    parts: List[str] = []
+    first = True
+    while index < len(pattern) and (pattern[index] != "]" or first):
+        first = False
+        char = pattern[index]
+        if char == "%" and index + 1 < len(pattern):
+            letter = pattern[index + 1]
+            inner = _CLASSES.get(letter.lower())
+            if inner is not None and letter.isupper():
+                raise ValueError("a complemented class inside a set is not translated")
+            parts.append(inner if inner is not None else re.escape(letter))
+            index += 2
+        elif index + 2 < len(pattern) and pattern[index + 1] == "-" and pattern[index + 2] != "]":
+            parts.append(f"{re.escape(char)}-{re.escape(pattern[index + 2])}")
+            index += 3
+        else:
+            parts.append(re.escape(char))
+            index += 1
+    if index >= len(pattern):
+        raise ValueError("malformed pattern (missing ']')")
+    return "[" + ("^" if negate else "") + "".join(parts) + "]", index + 1

@@ -46,13 +46,16 @@ class _SpiderEngine:
     """The little a modulefile can ask of the engine while it is only being described."""
 
     def __init__(self, environ: Mapping[str, str], *, sees_loaded: bool = False) -> None:
-        from roost.modules import site
         from roost.shell.change import ShellState  # here: a warm spider reads only its snapshot
 
         self.state = ShellState(dict(environ))
         self.messages: List[str] = []
         self.printed: List[str] = []
-        self.site = site.current(environ)  # its registered helpers must exist for the modulefile to run
+        self.site = None  # SitePackage.lua's registered helpers must exist for the modulefile to run
+        if environ.get("LMOD_PACKAGE_PATH"):
+            from roost.modules.site import current
+
+            self.site = current(environ)
         # `module show` answers isloaded() from the user's loaded modules (spider, run for everyone, does not)
         self._table = None
         if sees_loaded:

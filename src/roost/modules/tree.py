@@ -19,7 +19,7 @@ from roost.modules.versions import version_key
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
-    from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+    from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 CACHE_FORMAT = "7:" + __import__("roost").__version__
 # Modulefiles are small; a bigger "modulefile" is a mistake (a log, a core dump, /dev/zero behind a link)
@@ -467,6 +467,22 @@ def _highest(entries: List[Entry], *, marked: bool = False) -> Entry:
         if weight(entry) > weight(best):
             best = entry
     return best
+
+
+def global_rc_files(environ: Mapping[str, str]) -> List[str]:
+    """The modulerc files that apply to every MODULEPATH directory, lowest priority first: the system ones
+    (LMOD_MODULERCFILE, else MODULERCFILE; colon-separated), then the user's ~/.modulerc.lua (or, without
+    one, ~/.modulerc).  Only those that exist."""
+    system = environ.get("LMOD_MODULERCFILE") or environ.get("MODULERCFILE") or ""
+    files = [path for path in system.split(":") if path and os.path.isfile(path)]
+    home = environ.get("HOME")
+    if home:
+        for name in (".modulerc.lua", ".modulerc"):
+            path = os.path.join(home, name)
+            if os.path.isfile(path):
+                files.append(path)
+                break
+    return files
 
 
 def split_modulepath(value: Optional[str]) -> List[str]:
