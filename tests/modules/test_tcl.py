@@ -403,10 +403,10 @@ def test_exit_ends_the_whole_command_and_changes_nothing(clean_environ: Dict[str
     environ = base_environ(clean_environ, tree)
     with pytest.raises(ModulefileExit) as raised:
         load(environ, "fine", "ex")
-    assert raised.value.exit_code == 3
+    assert raised.value.status == 3
     done = subprocess.run([sys.executable, "-m", "roost.modules.command", "bash", "load", "fine", "ex"],
                           env=environ, capture_output=True, text=True, timeout=60)
-    assert (done.returncode, done.stdout, done.stderr) == (1, "", "")  # the shell gets nothing to evaluate
+    assert (done.returncode, done.stdout, done.stderr) == (3, "", "")  # the shell gets nothing to evaluate
 
 
 def test_break_abandons_the_modulefile_without_error(clean_environ: Dict[str, str], tree: Path) -> None:

@@ -550,7 +550,6 @@ def run(shell: str, argv: Sequence[str], *, ml: bool = False,
 def run_status(shell: str, argv: Sequence[str], *, ml: bool = False,
                environ: Optional[Mapping[str, str]] = None) -> Tuple[str, str, int]:
     """:func:`run` with the exit status instead of ok: 0, 1, or what a modulefile gave os.exit."""
-    from roost.errors import ModulefileExit
     from roost.shell.quote import render_print, render_status
 
     report_to_stdout = shell == "none"
