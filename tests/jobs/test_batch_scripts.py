@@ -231,3 +231,12 @@ def test_sbatch_input_variables_sit_between_the_script_and_the_command_line(
 def test_a_missing_script_is_an_error_not_a_command(here: Path) -> None:
     done = roost("submit", "--backend", "local", "nosuch.sh")
     assert done.returncode == 1 and "no batch script nosuch.sh in" in done.stderr and "hint:" in done.stderr
+
+
+def test_a_gpu_job_gets_its_own_devices_on_the_local_backend(here: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROOST_LOCAL_GPUS", "2")  # two device ids for the local backend to hand out
+    (here / "gpu1.sh").write_text("#!/bin/bash\n#SBATCH --gpus-per-node=1 -t 1\n"
+                                  "echo gpus=$SLURM_GPUS visible=$CUDA_VISIBLE_DEVICES\n")
+    done = _submit_and_wait("local", "gpu1.sh")
+    assert done.returncode == 0, done.stderr
+    assert "gpus=1 visible=0" in done.stdout

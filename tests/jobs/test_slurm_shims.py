@@ -109,3 +109,17 @@ def test_the_config_key_turns_the_shims_on(tmp_path: Path) -> None:
     config.write_text("[jobs]\nslurm_shims = true\n")
     init = roost("shell-init", "bash", check=True).stdout
     assert "slurm-shims" in init
+
+
+def test_salloc_runs_the_command_with_the_allocation_and_srun_inside_it() -> None:
+    inner = "echo ntasks=$SLURM_NTASKS; srun bash -c 'echo step $SLURM_PROCID$PMI_RANK'"
+    done = _slurm("salloc", "-n", "2", "bash", "-c", inner)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "ntasks=2" and sorted(lines[1:]) == ["step 0", "step 1"]
+    assert "Granted job allocation" in done.stderr
+
+
+def test_salloc_refuses_what_the_machine_cannot_give() -> None:
+    done = _slurm("salloc", "-c", "4096", "true")
+    assert done.returncode == 1 and "asks for 4096 cores" in done.stderr
