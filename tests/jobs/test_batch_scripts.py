@@ -240,3 +240,26 @@ def test_a_gpu_job_gets_its_own_devices_on_the_local_backend(here: Path, monkeyp
     done = _submit_and_wait("local", "gpu1.sh")
     assert done.returncode == 0, done.stderr
     assert "gpus=1 visible=0" in done.stdout
+
+
+@pytest.mark.service("slurm")
+@pytest.mark.parametrize(("command_line", "expected"), [((), "00:07:00"), (("-t", "9"), "00:09:00")])
+def test_input_variables_count_for_roosts_own_jobs_under_the_command_line(
+    here: Path, monkeypatch: pytest.MonkeyPatch, command_line: Tuple[str, ...], expected: str
+) -> None:
+    monkeypatch.setenv("SBATCH_TIMELIMIT", "7")
+    done = roost("submit", "--backend", "slurm", "--directive=--hold", *command_line, "--", "true", check=True)
+    job = _job_id(done)
+    try:
+        shown = subprocess.run(["scontrol", "show", "job", "-o", job], capture_output=True, text=True, timeout=60)
+        assert f"TimeLimit={expected}" in shown.stdout
+        minutes = int(expected.split(":")[1])
+        assert f'"time": {minutes * 60}' in roost("status", "--json", job, check=True).stdout
+    finally:
+        subprocess.run(["scancel", job], capture_output=True, timeout=60)
+
+
+def test_input_variables_count_on_the_local_backend_too(here: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SBATCH_JOB_NAME", "from-env")
+    done = _submit_and_wait("local", "--", "bash", "-c", "echo name=$SLURM_JOB_NAME")
+    assert done.returncode == 0 and "name=from-env" in done.stdout

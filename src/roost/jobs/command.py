@@ -91,6 +91,11 @@ def build_spec(command: Sequence[str], values: Mapping[str, Any]) -> JobSpec:
         # A Python script's own #SBATCH lines count as a batch script's would.
         text = read_text(os.path.join(workdir, argv[0]), "Python script")
         options = merged_keywords(text, dict(options, workdir=chdir), os.environ, source=argv[0])
+    elif _has_input_variables(os.environ):
+        from roost.jobs.userscript import merged_keywords
+
+        # sbatch's SBATCH_* variables count for every job, under the command line (as for sbatch)
+        options = merged_keywords("", dict(options, workdir=chdir), os.environ, source="the command line")
     if options.get("workdir"):  # the script's #SBATCH --chdir (the command line's is chdir already)
         workdir = os.path.realpath(options["workdir"])
     options.pop("workdir", None)
@@ -104,6 +109,12 @@ def build_spec(command: Sequence[str], values: Mapping[str, Any]) -> JobSpec:
             options["job_name"] = os.path.splitext(os.path.basename(command_file))[0] or None
     spec = JobSpec.create(_with_interpreter(argv, workdir, options.get("env")) if argv else argv, **options)
     return spec.with_changes(workdir=workdir)
+
+
+def _has_input_variables(environ: Mapping[str, str]) -> bool:
+    from roost.jobs.directives import INPUT_VARIABLES
+
+    return any(name in environ for name in INPUT_VARIABLES)
 
 
 def _report_ignored(spec: Any) -> None:

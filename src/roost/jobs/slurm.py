@@ -76,7 +76,13 @@ class SlurmBackend:
         return "slurm"
 
     def _run(
-        self, argv: List[str], *, timeout: int, stdin: str = "", cwd: Optional[str] = None
+        self,
+        argv: List[str],
+        *,
+        timeout: int,
+        stdin: str = "",
+        cwd: Optional[str] = None,
+        env: Optional[Mapping[str, str]] = None,
     ) -> subprocess.CompletedProcess[str]:
         self.queries += 1
         try:
@@ -86,7 +92,7 @@ class SlurmBackend:
                 capture_output=True,
                 encoding="utf-8",
                 errors="replace",
-                env=self.environ,
+                env=self.environ if env is None else env,
                 cwd=cwd,
                 timeout=timeout,
             )
@@ -109,7 +115,9 @@ class SlurmBackend:
             # The script goes on stdin: sbatch stores it with the job, so no file needs to outlive the call.
             # A directory no #SBATCH line can name is the job's directory by being sbatch's own.
             cwd = None if header_holds_workdir(spec) else workdir
-            done = self._run(["sbatch", "--parsable"], timeout=SUBMIT_TIMEOUT, stdin=script, cwd=cwd)
+            done = self._run(
+                ["sbatch", "--parsable"], timeout=SUBMIT_TIMEOUT, stdin=script, cwd=cwd, env=self._sbatch_environ()
+            )
         if done.returncode != 0:
             message = done.stderr.strip().replace("sbatch: error: ", "") or f"sbatch exited with {done.returncode}"
             raise JobError(f"Slurm refused the job: {message}", _sbatch_hint(message))
@@ -121,6 +129,14 @@ class SlurmBackend:
         except JobError as exc:  # all or nothing: the job goes again
             self._run(["scancel", native], timeout=QUERY_TIMEOUT)
             raise JobError(f"{exc.message} (Slurm job {native} was cancelled again)", exc.hint) from exc
+
+    def _sbatch_environ(self) -> Dict[str, str]:
+        """sbatch's environment without the SBATCH_* variables roost resolved into the job (roost submit merged
+        them under its command line): they would override the script's #SBATCH lines, and with them the
+        command line's options and what roost recorded."""
+        from roost.jobs.directives import INPUT_VARIABLES
+
+        return {name: value for name, value in self.environ.items() if name not in INPUT_VARIABLES}
 
     def _submit_user_script(self, spec: JobSpec, script: str, workdir: str) -> subprocess.CompletedProcess[str]:
         """A user's script goes to sbatch as a file named as the user's (its arguments follow it), with roost's
@@ -136,7 +152,7 @@ class SlurmBackend:
             with open(path, "w", encoding="utf-8") as file:
                 file.write(script)
             argv = ["sbatch", "--parsable", *sbatch_arguments(spec), path, *spec.script_args]
-            return self._run(argv, timeout=SUBMIT_TIMEOUT, cwd=workdir)
+            return self._run(argv, timeout=SUBMIT_TIMEOUT, cwd=workdir, env=self._sbatch_environ())
         finally:
             shutil.rmtree(directory, ignore_errors=True)
 
