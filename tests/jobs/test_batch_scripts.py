@@ -263,3 +263,9 @@ def test_input_variables_count_on_the_local_backend_too(here: Path, monkeypatch:
     monkeypatch.setenv("SBATCH_JOB_NAME", "from-env")
     done = _submit_and_wait("local", "--", "bash", "-c", "echo name=$SLURM_JOB_NAME")
     assert done.returncode == 0 and "name=from-env" in done.stdout
+
+
+def test_dos_line_breaks_are_refused_with_the_fix(here: Path) -> None:
+    (here / "windows.sh").write_bytes(b"#!/bin/bash\r\n#SBATCH -t 1\r\necho hi\r\n")
+    done = roost("submit", "--backend", "local", "windows.sh")
+    assert done.returncode == 1 and "DOS line breaks" in done.stderr and "dos2unix" in done.stderr

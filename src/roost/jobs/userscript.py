@@ -29,7 +29,7 @@ _SHELLS = {"bash": "bash", "sh": "sh", "dash": "sh", "ksh": "sh", "zsh": "zsh"}
 
 def read_text(path: str, what: str = "batch script") -> str:
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8", newline="") as handle:  # as written: \r\n stays visible
             return handle.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise JobError(f"cannot read the {what} {path}: {exc}", "give a readable text file") from exc
@@ -75,6 +75,11 @@ def script_keywords(
         raise JobError(
             f"{path} has no #! line, so Slurm would refuse it",
             "make its first line the interpreter, e.g. #!/bin/bash",
+        )
+    if "\r\n" in text:  # sbatch refuses these too; bash would run "cmd\r" and fail on every line
+        raise JobError(
+            f"{path} has DOS line breaks (\\r\\n), as a Windows editor writes them",
+            f"convert it first: dos2unix {path}  (or: sed -i 's/\\r$//' {path})",
         )
     keywords = merged_keywords(text, command_line, environ, source=path)
     keywords.update(script=text, script_name=path, script_args=tuple(args))
