@@ -37,7 +37,8 @@ from roost.containers.runtime import (
 )
 from roost.containers.wrappers import render_wrapper
 from roost.errors import ConfigError, ContainerError
-from roost.shell.render import render_choice_by_directory
+from roost.shell.render import render_wrapper_script
+from roost.shell.wrapper import Below, Prepend, WrapperScript
 
 from .helpers import roost, run
 
@@ -342,7 +343,8 @@ def test_the_wrapper_and_python_choose_the_same_way_into_the_callers_directory(p
     visible = tuple(Arg.of(Ref(f"D{i}")) for i in range(len(directories)))
     workdir = Workdir((lit("here"),), visible, (lit("elsewhere"),))
     # sh resets $PWD to its real directory at start-up, so the script reads the same path from $WHERE.
-    script = render_choice_by_directory("WHERE", [v.shell() for v in visible], "echo here", "echo elsewhere")
-    done = subprocess.run(["sh", "-c", script], env=dict(environ, WHERE=pwd), capture_output=True, text=True,
-                          check=True)
+    script = WrapperScript(comment="", program=(lit("echo"),),
+                           steps=(Prepend(workdir.here, when=Below("WHERE", visible), otherwise=workdir.elsewhere),))
+    done = subprocess.run(["sh", "-c", render_wrapper_script(script)], env=dict(environ, WHERE=pwd),
+                          capture_output=True, text=True, check=True)
     assert done.stdout.strip() == workdir.words(environ)[0].expand(environ)

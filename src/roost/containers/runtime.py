@@ -3,7 +3,8 @@
 A runtime turns an :class:`ExecSpec` (image, command inside it, binds, GPU, extras directory) into a command
 line.  The command line is a list of :class:`Arg` words, each made of literal text and references to
 environment variables (``$PWD``, ``$HOME``) that are expanded where the command runs: in a generated wrapper
-script (:meth:`Arg.shell`) or in Python (:meth:`Arg.expand`).  Three parts make the command line::
+script (:func:`roost.shell.render.render_wrapper_script`) or in Python (:meth:`Arg.expand`).  Four parts
+make the command line::
 
     head    (runtime executable, subcommand, fixed options)
     workdir (the caller's directory: entered at its own path, bound first where the runtime cannot see it)
@@ -23,12 +24,14 @@ import subprocess
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple, Type, Union
+from typing import ClassVar, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple, Type
 
 from roost import envvars
 from roost.errors import ContainerError
 from roost.shell.change import EnvChange
-from roost.shell.render import quote_posix
+from roost.shell.wrapper import Arg as Arg  # re-exported: the runtimes and their callers import words from here
+from roost.shell.wrapper import Ref as Ref
+from roost.shell.wrapper import lit as lit
 
 ROOST_CONTAINER_RUNTIME = envvars.ROOST_CONTAINER_RUNTIME
 ROOST_CONTAINER_BINDS = envvars.ROOST_CONTAINER_BINDS
@@ -70,51 +73,7 @@ def detect_image_kind(image: Path) -> ImageKind:
 # ------------------------------------------------------------------------------------------- words
 
 
-@dataclass(frozen=True)
-class Ref:
-    """A reference to an environment variable, expanded where the command runs."""
-
-    name: str
-
-
-Part = Union[str, Ref]
-
-
-@dataclass(frozen=True)
-class Arg:
-    """One word of a command line: literal text and variable references, concatenated."""
-
-    parts: Tuple[Part, ...]
-
-    @classmethod
-    def of(cls, *parts: Part) -> Arg:
-        merged: List[Part] = []
-        for part in parts:  # adjacent literals become one, so the shell word reads naturally
-            if isinstance(part, str) and merged and isinstance(merged[-1], str):
-                merged[-1] += part
-            elif part != "":
-                merged.append(part)
-        return cls(tuple(merged))
-
-    def shell(self) -> str:
-        """The word in POSIX sh: literals single-quoted, references double-quoted (never split or globbed)."""
-        out = []
-        for part in self.parts:
-            out.append(quote_posix(part) if isinstance(part, str) else f'"${{{part.name}}}"')
-        return "".join(out) or "''"
-
-    def expand(self, environ: Mapping[str, str]) -> str:
-        return "".join(part if isinstance(part, str) else environ.get(part.name, "") for part in self.parts)
-
-    @property
-    def refs(self) -> List[str]:
-        return [part.name for part in self.parts if isinstance(part, Ref)]
-
-
-def lit(text: str) -> Arg:
-    return Arg((text,))
-
-
+# The words of a command line are roost.shell.wrapper's (the wrapper script's renderer quotes them).
 PWD = Arg.of(Ref("PWD"))
 HOME = Arg.of(Ref("HOME"))
 

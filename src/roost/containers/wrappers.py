@@ -15,43 +15,40 @@ container shows it there, else bound on the image's spare /media first)::
     __roost_in=; for __roost_d in '/tmp' "${SCRATCH}" '/home/'"${USER}"; do case $PWD in ...
     if [ -n "$__roost_in" ]; then set -- '--cd='"${PWD}" "$@"; else set -- '--bind='"${PWD}"':/media' ...
     exec '/usr/bin/ch-run' '--home' '--bind=/home/me/.../extras:/mnt' "$@"
+
+This module only describes it (a :class:`~roost.shell.wrapper.WrapperScript`); roost.shell.render writes it.
 """
 
 from __future__ import annotations
 
-from typing import List, Mapping, Sequence
+from typing import List, Mapping
 
-from roost.containers.runtime import Arg, ExecSpec, Runtime, lit
-from roost.shell.render import render, render_choice_by_directory
+from roost.containers.runtime import ExecSpec, Runtime, lit
+from roost.shell.render import render_wrapper_script
+from roost.shell.wrapper import Below, DirectoryExists, Prepend, Terminal, WrapperScript
 
 
-def _words(args: Sequence[Arg]) -> str:
-    return " ".join(arg.shell() for arg in args)
+def describe_wrapper(runtime: Runtime, spec: ExecSpec, command: str, label: str,
+                     environ: Mapping[str, str]) -> WrapperScript:
+    """The wrapper running ``command`` (a path inside the image) with the caller's arguments: the steps put
+    the runtime's words in front of them from the last (image and command) to the first (the directory)."""
+    steps: List[Prepend] = [Prepend(tuple(runtime.tail(spec, command)))]
+    for source in reversed(runtime.binds_for(spec, environ)):
+        steps.append(Prepend(tuple(runtime.bind(source)), when=DirectoryExists(source)))
+    if runtime.tty_options:
+        steps.append(Prepend(tuple(lit(option) for option in runtime.tty_options), when=Terminal()))
+    workdir = runtime.workdir(spec, environ)
+    program = list(runtime.head(spec))
+    if workdir.elsewhere is None:
+        program += workdir.here
+    else:  # decided when the wrapper runs: the caller's directory is visible inside or must be bound
+        steps.append(Prepend(workdir.here, when=Below("PWD", workdir.visible), otherwise=workdir.elsewhere))
+    return WrapperScript(comment=f"{label}: written by `roost container add`; re-adding rewrites it",
+                         program=tuple(program), steps=tuple(steps), environment=runtime.environment(spec),
+                         set_user=runtime.needs_user)
 
 
 def render_wrapper(runtime: Runtime, spec: ExecSpec, command: str, label: str,
                    environ: Mapping[str, str]) -> str:
-    """The wrapper script running ``command`` (a path inside the image) with the caller's arguments."""
-    lines: List[str] = ["#!/bin/sh", f"# {label}: written by `roost container add`; re-adding rewrites it"]
-    if runtime.needs_user:
-        lines.append('[ -n "${USER-}" ] || { USER=$(id -un); export USER; }')
-    change = runtime.environment(spec)
-    if change:
-        lines.append(render(change, "sh").rstrip("\n"))
-    # Build the argument list back to front in "$@", so optional words need no arrays (POSIX sh has none).
-    lines.append(f'set -- {_words(runtime.tail(spec, command))} "$@"')
-    for source in reversed(runtime.binds_for(spec, environ)):
-        lines.append(f'if [ -d {source.shell()} ]; then set -- {_words(runtime.bind(source))} "$@"; fi')
-    if runtime.tty_options:
-        options = _words([lit(option) for option in runtime.tty_options])
-        lines.append(f'if [ -t 0 ] && [ -t 1 ]; then set -- {options} "$@"; fi')
-    workdir = runtime.workdir(spec, environ)
-    head = runtime.head(spec)
-    if workdir.elsewhere is None:
-        head += workdir.here
-    else:  # decided when the wrapper runs: the caller's directory is visible inside or must be bound
-        lines.append(render_choice_by_directory(
-            "PWD", [prefix.shell() for prefix in workdir.visible],
-            f'set -- {_words(workdir.here)} "$@"', f'set -- {_words(workdir.elsewhere)} "$@"'))
-    lines.append(f'exec {_words(head)} "$@"')
-    return "\n".join(lines) + "\n"
+    """The wrapper script's text (what `roost container add` writes to the container's bin/)."""
+    return render_wrapper_script(describe_wrapper(runtime, spec, command, label, environ))

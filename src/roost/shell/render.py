@@ -20,6 +20,8 @@ TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the 
 if TYPE_CHECKING:
     from typing import Callable, Dict, List, Sequence, Tuple
 
+    from roost.shell.wrapper import Arg, Condition, Prepend, WrapperScript
+
 SHELLS = ("bash", "zsh", "sh", "fish", "python", "json")
 
 # Removing one entry from a separator-delimited variable needs a loop in the shell; it is emitted once,
@@ -343,11 +345,60 @@ def relocatable_script_header(interpreter: str) -> str:
         "'''\n"
     )
 
-def render_choice_by_directory(variable: str, directories: Sequence[str], inside: str, outside: str) -> str:
-    """POSIX sh running ``inside`` when the directory in ``variable`` is one of ``directories`` (sh words,
-    e.g. ``'/tmp'`` or ``"${SCRATCH}"``) or below one, else ``outside`` (a container wrapper choosing how to
-    enter the caller's directory).  An empty word (an unset variable) matches nothing."""
-    words = " ".join(directories)
-    return (f"__roost_in=; for __roost_d in {words}; do case ${variable} in \"$__roost_d\"|\"$__roost_d\"/*) "
-            f"[ -n \"$__roost_d\" ] && __roost_in=1;; esac; done\n"
-            f"if [ -n \"$__roost_in\" ]; then {inside}; else {outside}; fi")
+# --- wrapper scripts ------------------------------------------------------------------------------------
+# A roost.shell.wrapper.WrapperScript is a command line assembled in "$@" back to front, then exec'd: no
+# arrays (POSIX sh has none), one dash start and a few builtins per call.
+
+
+def render_wrapper_script(script: WrapperScript) -> str:
+    """The POSIX sh script for ``script`` (see :mod:`roost.shell.wrapper`)."""
+    lines = ["#!/bin/sh", *(f"# {line}".rstrip(" ") for line in script.comment.splitlines())]
+    if script.set_user:
+        lines.append('[ -n "${USER-}" ] || { USER=$(id -un); export USER; }')
+    if script.environment:
+        lines.append(render(script.environment, "sh").rstrip("\n"))
+    lines.extend(_posix_step(step) for step in script.steps)
+    lines.append(f"exec {_words_then_arguments(script.program)}")
+    return "\n".join(lines) + "\n"
+
+
+def _posix_word(arg: Arg) -> str:
+    """A word: literals single-quoted, references double-quoted (never split or globbed, never code)."""
+    from roost.shell.change import check_var_name
+
+    out = []
+    for part in arg.parts:
+        out.append(quote_posix(part) if isinstance(part, str) else f'"${{{check_var_name(part.name)}}}"')
+    return "".join(out) or "''"
+
+
+def _words_then_arguments(words: Sequence[Arg]) -> str:
+    return "".join(f"{_posix_word(word)} " for word in words) + '"$@"'
+
+
+def _prepend_words(words: Sequence[Arg]) -> str:
+    return f"set -- {_words_then_arguments(words)}"
+
+
+def _posix_step(step: Prepend) -> str:
+    if step.when is None:
+        return _prepend_words(step.words)
+    setup, test = _posix_condition(step.when)
+    otherwise = "" if step.otherwise is None else f"; else {_prepend_words(step.otherwise)}"
+    return f"{setup}if {test}; then {_prepend_words(step.words)}{otherwise}; fi"
+
+
+def _posix_condition(condition: Condition) -> Tuple[str, str]:
+    """Lines to run first (each ending in a newline) and the test itself."""
+    from roost.shell.change import check_var_name
+    from roost.shell.wrapper import Below, DirectoryExists
+
+    if isinstance(condition, DirectoryExists):
+        return "", f"[ -d {_posix_word(condition.path)} ]"
+    if isinstance(condition, Below):
+        # `case` with the directory double-quoted compares it as a string: glob characters in it are literal.
+        words = " ".join(_posix_word(directory) for directory in condition.directories)
+        loop = (f"__roost_in=; for __roost_d in {words}; do case ${check_var_name(condition.variable)} in "
+                '"$__roost_d"|"$__roost_d"/*) [ -n "$__roost_d" ] && __roost_in=1;; esac; done\n')
+        return loop, '[ -n "$__roost_in" ]'
+    return "", "[ -t 0 ] && [ -t 1 ]"  # Terminal
