@@ -47,6 +47,7 @@ from roost.errors import ContainerError
 from roost.modules.versions import version_key
 from roost.shell.change import EnvChange
 from roost.shell.modulefile import ModuleInfo, render_modulefile
+from roost.shell.render import COMMAND_PATHS_SCRIPT
 
 RECORD = "container.json"
 NAME_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
@@ -215,11 +216,9 @@ def _podman_reference(image: str) -> Tuple[str, ImageKind]:
 def _probe_commands(runtime: Runtime, spec: ExecSpec, wanted: Sequence[str],
                     environ: Mapping[str, str]) -> Dict[str, str]:
     """Paths of ``wanted`` commands inside the image, found by one run of ``sh`` in the container."""
-    script = ('for c do p=$(command -v "$c") && case $p in /*) printf "%s\\t%s\\n" "$c" "$p";; esac; done;'
-              " exit 0")
     # From /tmp, which every runtime shares with the host, so the caller's directory need not be visible.
     probe_environ = runtime.process_environ(dict(environ, PWD=PROBE_DIR))
-    argv = runtime.argv(spec, "/bin/sh", ["-c", script, "sh", *wanted], probe_environ)
+    argv = runtime.argv(spec, "/bin/sh", ["-c", COMMAND_PATHS_SCRIPT, "sh", *wanted], probe_environ)
     result = run_probe(argv, probe_environ, cwd=PROBE_DIR)
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()[-3:]

@@ -345,6 +345,13 @@ def relocatable_script_header(interpreter: str) -> str:
         "'''\n"
     )
 
+# `sh -c SCRIPT sh NAME...` prints "NAME<tab>PATH" for each NAME that is a program with an absolute path (not a
+# builtin, alias or function): the names arrive as arguments, never inside the code (a container's commands).
+COMMAND_PATHS_SCRIPT = (
+    'for c do p=$(command -v "$c") && case $p in /*) printf "%s\\t%s\\n" "$c" "$p";; esac; done; exit 0'
+)
+
+
 # --- wrapper scripts ------------------------------------------------------------------------------------
 # A roost.shell.wrapper.WrapperScript is a command line assembled in "$@" back to front, then exec'd: no
 # arrays (POSIX sh has none), one dash start and a few builtins per call.
