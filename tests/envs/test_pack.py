@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 import pytest
 from hypothesis import given
@@ -256,3 +256,47 @@ def test_conda_prefix_scripts_run_from_the_image_elsewhere(tmp_path: Path, uv_ca
     done = subprocess.run([str(copy / "bin" / "greet")], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"greet from {copy / 'bin' / 'greet'}\n"
+
+
+def test_tar_images_are_staged_where_there_is_no_mksquashfs(tmp_path: Path, uv_cache: Path) -> None:
+    from roost.config import PackConfig
+    from roost.envs import nodeimage
+
+    environ = isolated_environ(tmp_path, uv_cache)
+    roost(environ, "env", "create", "tarred", "--python", str(PYTHON), "six", "-q")
+    packed = json.loads(roost(environ, "env", "pack", "tarred", "--format", "tar", "--json").stdout)
+    assert packed["format"] == "tar" and packed["image"].endswith(".tar.gz")
+    prefix = tmp_path / "envs" / "tarred"
+    plan = nodeimage.job_plan("tarred", str(prefix), PackConfig(), {})
+    assert plan is not None
+    task_environ = dict(environ, VIRTUAL_ENV=str(prefix), PATH=f"{prefix}/bin:{environ['PATH']}")
+    argv = [*nodeimage.wrapper_argv(plan), "python", "-c", "import sys, six; print(sys.prefix)"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=task_environ)
+    assert done.returncode == 0, done.stderr
+    assert "start-up image staged" in done.stderr
+    assert Path(done.stdout.strip()).is_relative_to(tmp_path / "node-local")
+
+
+def test_archive_members_that_would_leave_the_copy_are_refused() -> None:
+    import tarfile
+
+    from roost.envs import nodeimage
+
+    def member(name: str, link: Optional[str] = None) -> tarfile.TarInfo:
+        info = tarfile.TarInfo(name)
+        if link is not None:
+            info.type, info.linkname = tarfile.SYMTYPE, link
+        return info
+
+    members = [
+        member("bin/python", "/usr/bin/python3.12"),  # a venv's interpreter: kept
+        member("bin/python3", "python"),
+        member("lib/a.so"),
+        member("escape", "../../etc"),  # a link may point anywhere, but nothing is written through it
+        member("escape/passwd"),
+        member("../evil"),
+        member("/abs"),
+        member("bin/python/x"),
+    ]
+    kept = [m.name for m in nodeimage.safe_members(members)]
+    assert kept == ["bin/python", "bin/python3", "lib/a.so", "escape"]

@@ -147,6 +147,8 @@ def job_plan(env: str, prefix: str, settings: PackConfig, environ: Mapping[str, 
     if info is None or info.get("format") not in FORMATS:
         return None
     image = os.path.join(prefix, PACK_DIR, str(info.get("image", "")))
+    if not os.path.isfile(image):
+        return None
     return ImagePlan(
         env=env,
         prefix=prefix,
@@ -363,23 +365,40 @@ def stage(plan: ImagePlan, target: str, environ: Mapping[str, str]) -> Optional[
 def _extract_tar(image: str, destination: str) -> Optional[str]:
     import tarfile
 
+    # Python's "tar" filter where it has one (3.12, and security releases of older ones), on top of ours; not
+    # "data", which refuses what a venv needs: bin/python is a link to the base interpreter, an absolute path.
+    options: Dict[str, Any] = {"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}
     try:
         with tarfile.open(image, "r:*") as archive:
-            members = [m for m in archive.getmembers() if _safe_member(m)]
-            archive.extractall(destination, members=members)
+            archive.extractall(destination, members=safe_members(archive.getmembers()), **options)
     except (OSError, tarfile.TarError) as exc:
         return f"cannot extract {image}: {exc}"
     return None
 
 
-def _safe_member(member: Any) -> bool:
-    """Only regular files, directories and relative symlinks inside the archive (it is data, not a script)."""
-    name = str(member.name)
-    if name.startswith("/") or ".." in name.split("/"):
-        return False
-    if member.issym():
-        return not member.linkname.startswith("/")
-    return bool(member.isfile() or member.isdir())
+def _stays_inside(path: str) -> bool:
+    normal = os.path.normpath(path)
+    return not (os.path.isabs(normal) or normal == ".." or normal.startswith("../"))
+
+
+def safe_members(members: Sequence[Any]) -> List[Any]:
+    """Regular files, directories and symlinks at paths inside the copy, none reached through a symlink (so a
+    link can never redirect a later member outside: an archive is data)."""
+    links = set()
+    kept = []
+    for member in members:
+        name = os.path.normpath(str(member.name))
+        parents = [os.path.dirname(name)]
+        while parents[-1]:
+            parents.append(os.path.dirname(parents[-1]))
+        if not _stays_inside(name) or any(parent in links for parent in parents):
+            continue
+        if member.issym():
+            links.add(name)
+        elif not (member.isfile() or member.isdir()):
+            continue
+        kept.append(member)
+    return kept
 
 
 def _free_bytes(path: str) -> Optional[int]:
