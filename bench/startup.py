@@ -145,7 +145,7 @@ def main() -> None:
     }
     results["calls_per_rank"] = {m: calls_on_store(environ, m, work) for m in ("off", "auto", "stage")}
     if Path(MULTI_CONF).exists():
-        times: Dict[str, List[float]] = {"off": [], "auto": []}
+        times: Dict[str, List[float]] = {"off": [], "auto": [], "stage": []}
         for _ in range(args.runs):
             for method in times:
                 times[method].append(mpi_wall_time(environ, method, work))

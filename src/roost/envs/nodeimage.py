@@ -303,13 +303,18 @@ def _which(name: str, environ: Mapping[str, str]) -> Optional[str]:
     return None
 
 
+def _squashfuse(environ: Mapping[str, str]) -> Optional[str]:
+    # squashfuse_ll (same package, FUSE's low-level API) serves many readers faster than squashfuse.
+    return _which("squashfuse_ll", environ) or _which("squashfuse", environ)
+
+
 def fuse_usable(environ: Mapping[str, str]) -> bool:
-    return os.access("/dev/fuse", os.R_OK | os.W_OK) and _which("squashfuse", environ) is not None
+    return os.access("/dev/fuse", os.R_OK | os.W_OK) and _squashfuse(environ) is not None
 
 
 def mount(plan: ImagePlan, target: str, environ: Mapping[str, str]) -> Optional[str]:
     """Mount the image at ``target`` with squashfuse; None on success, else why not."""
-    squashfuse = _which("squashfuse", environ)
+    squashfuse = _squashfuse(environ)
     if squashfuse is None:
         return "squashfuse is not installed"
     os.makedirs(target, exist_ok=True)
@@ -381,6 +386,12 @@ def _stays_inside(path: str) -> bool:
     return not (os.path.isabs(normal) or normal == ".." or normal.startswith("../"))
 
 
+def _parents(relative: str) -> List[str]:
+    """``a/b/c`` -> ``a/b``, ``a`` (a relative, normalised path)."""
+    parts = relative.split("/")[:-1]
+    return ["/".join(parts[:end]) for end in range(len(parts), 0, -1)]
+
+
 def safe_members(members: Sequence[Any]) -> List[Any]:
     """Regular files, directories and symlinks at paths inside the copy, none reached through a symlink (so a
     link can never redirect a later member outside: an archive is data)."""
@@ -388,10 +399,7 @@ def safe_members(members: Sequence[Any]) -> List[Any]:
     kept = []
     for member in members:
         name = os.path.normpath(str(member.name))
-        parents = [os.path.dirname(name)]
-        while parents[-1]:
-            parents.append(os.path.dirname(parents[-1]))
-        if not _stays_inside(name) or any(parent in links for parent in parents):
+        if not _stays_inside(name) or any(parent in links for parent in _parents(name)):
             continue
         if member.issym():
             links.add(name)
