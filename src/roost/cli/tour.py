@@ -74,8 +74,11 @@ def _script(tree: Path, steps: List[str], bold: bool) -> str:
 @click.option("--env-name", default="tour", show_default=True, help="Name of the environment the tour creates.")
 def tour(directory: Optional[Path], mpi: bool, env_name: str) -> None:
     """A short tour: modules for this machine's Pythons, an environment bound to one, and a batch job."""
+    from roost.envs.layout import check_name
     from roost.modules.pythons import find_interpreters, probe, write_python_modules
     from roost.paths import data_dir
+
+    check_name(env_name)  # the steps below show it to bash as the user would type it: it must be a plain word
 
     tree = directory or data_dir() / "tour" / "modulefiles"
     interpreters = [probe(p) for p in find_interpreters([sys.executable])[:4]]
