@@ -46,10 +46,12 @@ resource_options = _with_options(RESOURCE_OPTIONS)
 @_with_options(SUBMIT_OPTIONS)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def submit(command: Tuple[str, ...], **values: Any) -> None:
-    """Submit a batch job: roost submit [OPTIONS] -- CMD... or roost submit script.py ARGS...
+    """Submit a batch job: roost submit [OPTIONS] -- CMD..., roost submit script.py ARGS..., or an sbatch
+    script as it is: roost submit [OPTIONS] job.sh ARGS... (its #SBATCH lines under these options).
 
     \b
     Examples:
+      roost submit job.sh input.csv
       roost submit -t 10:00 -c 4 -e myenv -- python train.py --epochs 3
       roost submit -n 4 --mpi -e myenv hello_mpi.py
       roost submit -a 0-99%10 --wrap 'python task.py $SLURM_ARRAY_TASK_ID'
