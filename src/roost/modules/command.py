@@ -14,7 +14,7 @@ from roost.errors import ModuleError, ModulefileExit, RoostError
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
-    from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+    from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 SHELLS = ("bash", "zsh", "sh", "fish", "python", "json", "none")
 USAGE = """Usage: module [options] sub-command [args ...]
@@ -60,16 +60,59 @@ ALIASES = {
     "update": "reload", "mcc": "describe", "sl": "savelist", "r": "restore", "s": "save", "ls": "list",
     "try_load": "try-load", "is_loaded": "is-loaded", "is_avail": "is-avail",
 }
+# Lmod's sub-command words and the shortest prefix of each it accepts (`module del`, `module disp`):
+# a word names the first entry it is a prefix of, when at least that long.
+_LMOD_WORDS = (
+    "add 2 load|avail 2 avail|delete 3 unload|describe 3 describe|disable 4 disable|display 3 show|"
+    "erase 3 unload|gd 2 getdefault|getdefault 4 getdefault|help 1 help|isAvail 3 is-avail|isavail 3 is-avail|"
+    "is_avail 4 is-avail|is-avail 4 is-avail|isLoaded 3 is-loaded|isloaded 3 is-loaded|is_loaded 4 is-loaded|"
+    "is-loaded 4 is-loaded|keyword 1 keyword|ld 2 savelist|listdefaults 5 savelist|load 2 load|list 1 list|"
+    "mcc 2 describe|overview 2 overview|purge 2 purge|refresh 4 refresh|reload 3 reload|remove 3 unload|"
+    "reset 4 reset|rm 2 unload|restore 1 restore|savelist 5 savelist|sd 2 save|search 3 keyword|"
+    "setdefault 4 save|show 2 show|sl 2 savelist|spider 2 spider|swap 2 swap|switch 2 swap|save 1 save|"
+    "tablelist 5 tablelist|try-load 5 try-load|try-add 5 try-load|try_load 5 try-load|try_add 5 try-load|"
+    "tryload 4 try-load|tryadd 4 try-load|try 3 try-load|unload 3 unload|unuse 3 unuse|update 2 reload|"
+    "use 3 use|whatis 1 whatis"
+)
 LOADS = ("load", "try-load")
 SUBCOMMANDS = {"load", "try-load", "unload", "swap", "purge", "reload", "refresh", "reset", "list", "avail",
                "spider", "show", "whatis", "help", "keyword", "is-loaded", "is-avail", "use", "unuse", "save",
-               "restore", "savelist", "describe", "disable", "overview", "ov", "category", "last-error"}
+               "restore", "savelist", "describe", "disable", "overview", "ov", "category", "last-error",
+               "getdefault", "tablelist"}
 FLAGS = {"-t": "terse", "--terse": "terse", "-d": "default", "--default": "default", "--json": "json",
          "-q": "quiet", "--quiet": "quiet", "-f": "force", "--force": "force", "--show-hidden": "hidden",
          "--show_hidden": "hidden", "--redirect": "redirect", "-a": "append", "--append": "append",
-         "-h": "help", "--help": "help", "-D": "debug", "--debug": "debug", "--no-redirect": "noredirect",
-         "--no_redirect": "noredirect", "-s": "silent", "--version": "version", "-v": "version",
-         "--width": "width", "-p": "prepend", "--prepend": "prepend", "-r": "regexp", "--regexp": "regexp"}
+         "-h": "help", "-?": "help", "-H": "help", "--help": "help", "-D": "debug", "--debug": "debug",
+         "--no-redirect": "noredirect", "--no_redirect": "noredirect", "--version": "version", "-v": "version",
+         "-p": "prepend", "--prepend": "prepend", "-r": "regexp", "--regexp": "regexp",
+         "--ignore_cache": "ignore_cache", "--ignore-cache": "ignore_cache", "-T": "trace", "--trace": "trace",
+         "--mt": "mt", "--config": "config", "--config_json": "config_json", "--checkSyntax": "check_syntax",
+         "--check_syntax": "check_syntax", "--latest": "latest", "--expert": "quiet", "--novice": "novice",
+         "--raw": "raw", "--initial_load": "initial_load", "--pin_versions": "pin_versions", "--timer": "timer",
+         "--regression_testing": "regression_testing", "--gitversion": "version", "--dumpversion": "dumpversion",
+         "--nx": "no_extensions", "--no_extensions": "no_extensions", "--loc": "location",
+         "--location": "location"}
+# options that take a value (the next word, or `--opt=value`)
+VALUED = {"--priority": "priority", "-w": "width", "--width": "width", "-s": "style", "--style": "style",
+          "--spider_timeout": "spider_timeout"}
+# the words `ml` takes as sub-commands besides roost's own (exact words: `ml spi` loads a module "spi")
+_ML_WORDS = {"available": "avail", "sw": "swap", "delete": "unload", "getdefault": "getdefault",
+             "gd": "getdefault", "listdefault": "savelist", "ld": "savelist", "tablelist": "tablelist",
+             "isloaded": "is-loaded", "isAvail": "is-avail", "tryload": "try-load", "tryadd": "try-load",
+             "setdefault": "save", "sd": "save"}
+# what `module --mt` and friends do when no sub-command follows
+_OPTION_COMMANDS = ("mt", "config", "config_json", "dumpversion")
+
+
+def lmod_subcommand(word: str) -> Optional[str]:
+    """The sub-command a word names: roost's own names and aliases, else Lmod's prefix rule."""
+    if word in ALIASES or word in SUBCOMMANDS:
+        return ALIASES.get(word, word)
+    for item in _LMOD_WORDS.split("|"):
+        full, shortest, command = item.split(" ")
+        if len(word) >= int(shortest) and full.startswith(word):
+            return command
+    return None
 
 
 class Outcome:
@@ -82,7 +125,7 @@ class Outcome:
 
 
 class Invocation:
-    def __init__(self, shell: str, subcommand: str, args: List[str], flags: Dict[str, bool],
+    def __init__(self, shell: str, subcommand: str, args: List[str], flags: Dict[str, Any],
                  environ: Mapping[str, str]) -> None:
         self.environ = environ
         self.shell = shell
@@ -91,38 +134,53 @@ class Invocation:
         self.flags = flags
 
 
-def parse(argv: Sequence[str]) -> Tuple[str, List[str], Dict[str, bool]]:
-    flags: Dict[str, bool] = {}
+def parse(argv: Sequence[str]) -> Tuple[str, List[str], Dict[str, Any]]:
+    flags: Dict[str, Any] = {}
     rest: List[str] = []
-    for arg in argv:
-        if arg in FLAGS and not (rest and rest[0] in ("load", "add") and arg in ("-d",)):
+    words = list(argv)
+    index = 0
+    while index < len(words):
+        arg = words[index]
+        index += 1
+        option, equals, given = arg.partition("=")
+        if option in VALUED and (equals or index < len(words)):
+            if not equals:
+                given, index = words[index], index + 1
+            flags[VALUED[option]] = given
+        elif arg in FLAGS and not (rest and rest[0] in ("load", "add") and arg in ("-d",)):
             flags[FLAGS[arg]] = True
-        elif arg.startswith("-") and len(arg) > 1 and rest[:1] and ALIASES.get(rest[0], rest[0]) in LOADS:
+        elif arg.startswith("-") and len(arg) > 1 and rest[:1] and lmod_subcommand(rest[0]) in LOADS:
             rest.append(arg)  # `module load foo -bar` unloads bar first, as ml does
         elif arg.startswith("-") and len(arg) > 1:
             raise ModuleError(f"unknown option \"{arg}\"", "see: module --help")
         else:
             rest.append(arg)
     if not rest:
+        for option in _OPTION_COMMANDS:
+            if flags.get(option):
+                return option, [], flags
         return ("help" if flags.get("help") or not flags.get("version") else "version"), [], flags
-    subcommand = ALIASES.get(rest[0], rest[0])
+    subcommand = lmod_subcommand(rest[0]) or rest[0]
     return subcommand, rest[1:], flags
 
 
-def parse_ml(argv: Sequence[str]) -> Tuple[str, List[str], Dict[str, bool]]:
+def parse_ml(argv: Sequence[str]) -> Tuple[str, List[str], Dict[str, Any]]:
     """Lmod's ml shorthand: list / sub-command / loads and -unloads."""
-    flags: Dict[str, bool] = {}
-    words: List[str] = []
-    for index, arg in enumerate(argv):
-        if arg in FLAGS and arg not in ("-a",) and not words:
-            flags[FLAGS[arg]] = True
-        else:
-            words = list(argv[index:])
-            break
+    options: List[str] = []
+    words: List[str] = list(argv)
+    while words and ((words[0] in FLAGS and words[0] != "-a") or words[0].partition("=")[0] in VALUED):
+        options.append(words.pop(0))
+        if options[-1] in VALUED and words:
+            options.append(words.pop(0))
+    _, _, flags = parse(options)
     if not words:
+        for option in _OPTION_COMMANDS:
+            if flags.get(option):
+                return option, [], flags
         return "list", [], flags
-    first = ALIASES.get(words[0], words[0])
-    if first in SUBCOMMANDS:
+    if words[0] in ALIASES or words[0] in SUBCOMMANDS or words[0] in _ML_WORDS:
+        if words[0] in _ML_WORDS:
+            words[0] = _ML_WORDS[words[0]]
         subcommand, args, more = parse(words)
         flags.update(more)
         return subcommand, args, flags
@@ -141,8 +199,11 @@ def _site(environ: Mapping[str, str]):  # type: ignore[no-untyped-def]
 def _engine(inv: Invocation, force: bool = False):  # type: ignore[no-untyped-def]
     from roost.modules.engine import Engine
 
-    engine = Engine(inv.environ, cache_dir=module_cache_dir(inv.environ), force=force)
+    cache_dir = None if inv.flags.get("ignore_cache") else module_cache_dir(inv.environ)
+    engine = Engine(inv.environ, cache_dir=cache_dir, force=force)
     engine.shell = inv.shell
+    engine.trace = bool(inv.flags.get("trace"))
+    engine.latest = bool(inv.flags.get("latest"))
     return engine
 
 
@@ -160,12 +221,25 @@ def module_cache_dir(environ: Optional[Mapping[str, str]] = None) -> Optional[st
 def cmd_load(inv: Invocation, out: Outcome) -> None:
     if not inv.args:
         raise ModuleError("load: which module?", "for example: module load python")
+    if inv.flags.get("check_syntax"):
+        _check_syntax(inv)
+        return
     engine = _engine(inv, inv.flags.get("force", False))
     unloads = [a[1:] for a in inv.args if a.startswith("-")]
     if unloads:
         engine.unload(unloads)
     engine.load([a for a in inv.args if not a.startswith("-")], try_only=inv.subcommand == "try-load")
     out.engine = engine
+
+
+def _check_syntax(inv: Invocation) -> None:
+    """`module --checkSyntax load NAME...`: run each modulefile without acting on it (as `show` does), so only
+    errors in the file itself fail; the modules it would load need not exist."""
+    from roost.modules.spider import describe
+
+    for name in inv.args:
+        fullname, file, kind = _resolve_for_display(inv, name)
+        describe(file, kind, fullname, "show", inv.environ, user_name=name)
 
 
 def cmd_unload(inv: Invocation, out: Outcome) -> None:
@@ -217,10 +291,20 @@ def cmd_use(inv: Invocation, out: Outcome) -> None:
         raise ModuleError("use: which directory?", "for example: module use $HOME/modulefiles")
     engine = _engine(inv)
     if inv.subcommand == "use":
-        engine.use(inv.args, append=inv.flags.get("append", False))
+        priority = _number_option(inv, "priority")
+        engine.use(inv.args, append=inv.flags.get("append", False), priority=priority)
     else:
         engine.unuse(inv.args)
     out.engine = engine
+
+
+def _number_option(inv: Invocation, name: str) -> int:
+    text = inv.flags.get(name) or "0"
+    try:
+        return int(text)
+    except ValueError:
+        raise ModuleError(f"--{name} takes a whole number, not \"{text}\"",
+                          f"for example: module use --{name} 100 DIR") from None
 
 
 def cmd_list(inv: Invocation, out: Outcome) -> None:
@@ -277,6 +361,9 @@ def cmd_spider(inv: Invocation, out: Outcome) -> None:
 
     records = _spider_records(inv)
     name = inv.args[0] if inv.args else None
+    if name is not None and inv.flags.get("regexp"):
+        _spider_regexp(records, name, inv, out)
+        return
     if inv.flags.get("json"):
         out.report = _json(report.spider_json(records, name))
         out.ok = bool(records) if not name else out.report.strip() != "[]"
@@ -312,6 +399,28 @@ def _message_hook(inv: Invocation, out: Outcome, kind: str) -> None:
     site = _site(inv.environ)
     if site is not None and not inv.flags.get("terse"):
         out.report = site.message_hook(kind, out.report)
+
+
+def _spider_regexp(records, pattern: str, inv: Invocation, out: Outcome) -> None:  # type: ignore[no-untyped-def]
+    """`module -r spider REGEX`: every module whose name the regular expression matches (Lmod's -r)."""
+    import re
+
+    try:
+        regex = re.compile(pattern)
+    except re.error as exc:
+        raise ModuleError(f"spider -r: \"{pattern}\" is not a regular expression ({exc})",
+                          "quote it for the shell, and escape characters such as + and ( with \\") from None
+    from roost.modules import report
+
+    show_hidden = inv.flags.get("hidden", False)
+    found = {sn: [r for r in group if show_hidden or not r.entry.hidden] for sn, group in records.items()
+             if regex.search(sn) or any(regex.search(r.entry.fullname) for r in group)}
+    found = {sn: group for sn, group in found.items() if group}
+    out.ok = bool(found)
+    if not found:
+        out.report = f"Lmod has detected the following error: Unable to find: \"{pattern}\".\n"
+    else:
+        out.report = report.spider_overview(found, terse=inv.flags.get("terse", False), show_hidden=show_hidden)
 
 
 def _resolve_for_display(inv: Invocation, name: str):  # type: ignore[no-untyped-def]
@@ -507,6 +616,55 @@ def cmd_overview(inv: Invocation, out: Outcome) -> None:
     out.report = "".join(f"{sn} ({count})\n" for sn, count in sorted(counts.items(), key=lambda kv: kv[0].lower()))
 
 
+def cmd_mt(inv: Invocation, out: Outcome) -> None:
+    """`module --mt`: the module table, one module a line (Lmod prints its Lua table)."""
+    from roost.modules.table import ModuleTable
+
+    table = ModuleTable.from_environ(inv.environ)
+    lines = [f"module table: base MODULEPATH {table.base_mpath or '(empty)'}",
+             f"              system MODULEPATH {table.system_mpath or '(empty)'}"]
+    for module in table.modules:
+        extras = [f"status={module.status}", f"userName={module.user_name}", f"file={module.file}"]
+        if module.ref:
+            extras.append(f"ref={module.ref}")
+        if module.family:
+            extras.append(f"family={module.family}")
+        extras += [f"{key}={value}" for key, value in sorted(module.props.items())]
+        lines.append(f"  {module.fullname}: " + " ".join(extras))
+    out.report = "\n".join(lines) + "\n"
+
+
+def cmd_tablelist(inv: Invocation, out: Outcome) -> None:
+    """`module tablelist`: the active modules as short name = version."""
+    from roost.modules.table import ModuleTable
+
+    active = ModuleTable.from_environ(inv.environ).active()
+    out.report = "activeList = {\n" + "".join(f'  ["{m.sn}"] = "{m.version}",\n' for m in active) + "}\n"
+
+
+def cmd_config(inv: Invocation, out: Outcome) -> None:
+    """`module --config` / `--config_json`: the settings this module command runs with."""
+    from roost import __version__
+
+    settings = [
+        ("roost module system version", __version__),
+        ("Lmod API", "8.6 (Lua and Tcl modulefiles)"),
+        ("MODULEPATH", inv.environ.get("MODULEPATH", "")),
+        ("Cache directory", module_cache_dir(inv.environ) or "(cache disabled: ROOST_MODULE_CACHE)"),
+        ("System default modules", inv.environ.get("LMOD_SYSTEM_DEFAULT_MODULES", "")),
+        ("Collections directory", os.path.join(inv.environ.get("HOME", "~"), ".lmod.d")),
+    ]
+    if inv.subcommand == "config_json":
+        out.report = _json(dict(settings))
+        return
+    width = max(len(k) for k, _ in settings)
+    out.report = "".join(f"{key:<{width}}  {value}\n" for key, value in settings)
+
+
+def cmd_dumpversion(inv: Invocation, out: Outcome) -> None:
+    out.report = "8.6.19\n"
+
+
 def cmd_refresh(inv: Invocation, out: Outcome) -> None:
     cmd_reload(inv, out)
 
@@ -528,7 +686,9 @@ HANDLERS: Dict[str, Callable[[Invocation, Outcome], None]] = {
     "whatis": cmd_whatis, "help": cmd_help, "keyword": cmd_keyword, "is-loaded": cmd_is_loaded,
     "is-avail": cmd_is_avail, "save": cmd_save, "restore": cmd_restore, "savelist": cmd_savelist,
     "describe": cmd_describe, "disable": cmd_disable, "overview": cmd_overview, "ov": cmd_overview,
-    "version": cmd_version, "category": cmd_category, "last-error": cmd_last_error,
+    "version": cmd_version, "category": cmd_category, "last-error": cmd_last_error, "mt": cmd_mt,
+    "tablelist": cmd_tablelist, "config": cmd_config, "config_json": cmd_config, "dumpversion": cmd_dumpversion,
+    "getdefault": cmd_restore,
 }
 
 
@@ -568,7 +728,7 @@ def run_status(shell: str, argv: Sequence[str], *, ml: bool = False,
         handler(invocation, outcome)
         if site is not None:
             site.command_hook("finalize", subcommand)
-        code = ""
+        code = "" if subcommand == "version" else _normalised_modulepath(invocation, outcome.engine, shell)
         messages = ""
         if outcome.engine is not None:
             from roost.shell.render import render
@@ -615,6 +775,23 @@ def run_status(shell: str, argv: Sequence[str], *, ml: bool = False,
         text = f"error: {exc.message}{hint}\n"
         _remember_error(os.environ if environ is None else environ, text)
         return render_status(False, shell), text, 1
+
+
+def _normalised_modulepath(inv: Invocation, engine: object, shell: str) -> str:
+    """Lmod writes MODULEPATH back cleaned (no `//`, `/./`, trailing `/` or repeated entry) after any
+    sub-command; the engine's commands do it in finish(), the others here."""
+    current = inv.environ.get("MODULEPATH")
+    if engine is not None or current is None or shell == "none":
+        return ""
+    from roost.modules.tree import split_modulepath
+
+    clean = ":".join(split_modulepath(current))
+    if clean == current:
+        return ""
+    from roost.shell.change import EnvChange
+    from roost.shell.render import render
+
+    return render(EnvChange().set("MODULEPATH", clean), "bash" if shell == "none" else shell)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

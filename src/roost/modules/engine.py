@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from roost.modules.site import Site
 
 MAX_HIERARCHY_PASSES = 20
+RECORDED = "__recorded:"  # a module's props keys holding what its source_sh() calls did (for unload)
 
 
 def read_rc_file(path: str, kind: str, sn: str) -> RcInfo:
@@ -88,6 +89,17 @@ def evaluate(frame: Frame, kind: str) -> None:
         evaluate_tcl(frame, code)
 
 
+def _use_path(directory: str) -> str:
+    """The absolute form `module use` stores: an existing directory is resolved (`..` and `~` included); a
+    relative path that does not exist is only put after the current directory (Lmod)."""
+    path = os.path.expanduser(directory)
+    if os.path.isabs(path):
+        return path
+    if os.path.exists(path):
+        return os.path.abspath(path)
+    return os.path.join(os.getcwd(), path)
+
+
 class Engine:
     def __init__(self, environ: Mapping[str, str], *, cache_dir: Optional[str] = None, force: bool = False) -> None:
         self.original: Dict[str, str] = dict(environ)
@@ -104,11 +116,16 @@ class Engine:
         self.printed: List[str] = []  # text modulefiles print on stdout (Tcl's puts stdout), shown as text
         self.shell = ""  # the shell the output is for (Tcl's `module-info shell`)
         self.warned = False  # an LmodWarning: changes apply, but the command reports failure (as Lmod)
+        self.keep_dependencies = False  # unloading to reload elsewhere: load() in unload mode keeps its modules
+        self.trace = False  # -T: say which modulefile each load and unload runs
+        self.latest = False  # --latest: a bare name means its highest version, whatever is marked default
         self.reloaded: List[str] = []
         self.inactive: List[str] = []
         self._tree: Optional[ModuleTree] = None
         self._tree_key: Optional[str] = None
         self._pending: List[str] = []
+        self._missing: List[Tuple[str, str]] = []  # (name, needed by) that modulefiles loaded and were not found
+        self.frames: List[Tuple[str, str]] = []  # (full name, file) of the modulefiles being loaded, outermost first
         self._depth = 0
         # MODULEPATH when the table last matched it: a change that is undone within one command (a toolchain
         # swap unloads and reloads its compiler) still leaves modules to reactivate, as Lmod's changeMPATH flag.
@@ -177,7 +194,10 @@ class Engine:
     def load(self, names: Sequence[str], *, try_only: bool = False) -> None:
         """User-level load of several modules: all or nothing (unless try-load)."""
         for name in names:
-            entry = self.find(Spec(name))
+            if name.startswith("__"):
+                raise ModuleError(f"the module name \"{name}\" starts with two underscores, which Lmod reserves",
+                                  "rename the modulefile (one leading underscore is fine)")
+            entry = self.find(Spec(name, latest=self.latest and name in self.tree().by_sn()))
             if entry is None:
                 if try_only:
                     continue
@@ -220,18 +240,33 @@ class Engine:
             else:  # the same name from another directory (MODULEPATH moved under it)
                 self.reloaded.append(entry.fullname)
         self._check_forbidden(entry)
-        frame = Frame(self, entry.fullname, entry.file, "load", user_name=user_name, mpath=entry.mpath)
+        frame = Frame(self, entry.fullname, entry.file, "load", user_name=user_name, mpath=entry.mpath, sn=entry.sn)
+        if self.trace:
+            self.messages.append(f"{'  ' * (len(self._pending) + 1)}Loading: {entry.fullname} (fn: {entry.file})")
         self._pending.append(entry.file)
+        self.frames.append((entry.fullname, entry.file))
+        before = (self.state.copy(), list(self.table.modules))
         try:
             evaluate(frame, entry.kind)
         finally:
             self._pending.remove(entry.file)
-        if frame.abandoned:
+            self.frames.pop()
+        if not self._pending:
+            self._check_missing()
+        if frame.abandoned:  # LmodBreak / Tcl break: as if the modulefile had not been loaded
+            self.state, self.table.modules = before
             return None
         if self.site is not None:
             self.site.module_hook("load", frame)
+        replaced = self.table.find(entry.sn)
+        if replaced is not None and replaced not in before[1]:
+            # it loaded another version of its own name (pkg/outer loads pkg/inner): as in Lmod, that one takes
+            # the name's place, and what the outer file changed stays
+            return replaced
+        props = dict(frame.properties)
+        props.update({RECORDED + key: value for key, value in frame.recorded.items()})
         module = Loaded(entry.fullname, entry.sn, entry.version, entry.file, entry.mpath, entry.kind,
-                        props=frame.properties, ref=ref, user=user, family=frame.family_name or "",
+                        props=props, ref=ref, user=user, family=frame.family_name or "",
                         user_name=user_name)
         self.table.modules.append(module)
         return module
@@ -292,12 +327,20 @@ class Engine:
                 continue
             entry = self.find(spec)
             if entry is None:
-                if how == "try_load":
-                    continue
-                raise self._not_found(spec.name, frame.fullname)
+                if how != "try_load":
+                    # Lmod reports a missing module only once the whole load is done, and not at all if a
+                    # module of that name got loaded meanwhile (`load("gcc/4.9.3", "other")`, other loads gcc)
+                    self._missing.append((spec.name, frame.fullname))
+                continue
             # a range request is remembered by what it resolved to, so a later MODULEPATH change keeps it
             user_name = entry.fullname if (spec.low or spec.high or spec.latest) else spec.name
             self.load_entry(entry, user_name=user_name, user=False, ref=1 if how == "depends_on" else 0)
+
+    def _check_missing(self) -> None:
+        missing, self._missing = self._missing, []
+        for name, needed_by in missing:
+            if self.table.find(name.split("/")[0]) is None and self.table.find(name.rpartition("/")[0] or name) is None:
+                raise self._not_found(name, needed_by)
 
     def _already_satisfied(self, spec: Spec) -> Optional[Loaded]:
         """The loaded module that satisfies a request from a modulefile: any version for a bare name, else
@@ -333,11 +376,22 @@ class Engine:
             self.unload_module(module)
         self.reconcile_hierarchy()
 
-    def unload_module(self, module: Loaded) -> None:
+    def unload_module(self, module: Loaded, *, keep_dependencies: bool = False) -> None:
         if module not in self.table.modules:
             return
+        kept, self.keep_dependencies = self.keep_dependencies, keep_dependencies
+        try:
+            self._unload_module(module)
+        finally:
+            self.keep_dependencies = kept
+
+    def _unload_module(self, module: Loaded) -> None:
         if module.status == "active" and os.path.exists(module.file):
-            frame = Frame(self, module.fullname, module.file, "unload", user_name=module.user_name, mpath=module.mpath)
+            if self.trace:
+                self.messages.append(f"  Unloading: {module.fullname} (fn: {module.file})")
+            frame = Frame(self, module.fullname, module.file, "unload", user_name=module.user_name, mpath=module.mpath,
+                          sn=module.sn)
+            frame.recorded = {k[len(RECORDED):]: v for k, v in module.props.items() if k.startswith(RECORDED)}
             evaluate(frame, module.kind)
             if self.site is not None:
                 self.site.module_hook("unload", frame)
@@ -386,11 +440,29 @@ class Engine:
         self.load([new])  # a user-level load: an already loaded NEW moves to the end, as with `module load`
 
     def purge(self) -> None:
-        for module in reversed(list(self.table.modules)):
-            if module.sticky and not self.force:
-                continue
+        """Unload everything, then load the sticky modules again (unless --force), as Lmod: a sticky module
+        that cannot be found any more (its compiler was purged) stays unloaded, with a message."""
+        modules = list(self.table.modules)
+        sticky = [m for m in modules if m.sticky and not self.force and m.status == "active"]
+        for module in reversed(modules):
             self.unload_module(module)
-        self.table.modules = [m for m in self.table.modules if m.sticky and not self.force]
+        self.table.modules = []
+        lost = []
+        for module in sticky:
+            entry = self.find(Spec(module.user_name)) or self.find(Spec(module.fullname))
+            if entry is None:
+                lost.append(module.user_name)
+                continue
+            loaded = self.load_entry(entry, user_name=module.user_name, user=module.user)
+            if loaded is not None:
+                loaded.ref = module.ref
+        kept = [m.fullname for m in self.table.modules]
+        if kept:
+            self.messages.append("The following modules were not unloaded:\n  (Use \"module --force purge\" to "
+                                 "unload all):\n\n" + "".join(f"  {i}) {n}\n" for i, n in enumerate(kept, 1)))
+        if lost:
+            self.messages.append("The following sticky modules could not be reloaded:\n\n"
+                                 + "".join(f"  {i}) {n}\n" for i, n in enumerate(lost, 1)))
 
     def reload(self) -> None:
         """Unload then load every active module from its current file (Lmod's reload/update)."""
@@ -405,13 +477,14 @@ class Engine:
                     loaded.ref = module.ref
         self.reconcile_hierarchy()
 
-    def use(self, directories: Sequence[str], *, append: bool = False) -> None:
+    def use(self, directories: Sequence[str], *, append: bool = False, priority: int = 0) -> None:
+        """Each directory goes to the front (or the end) in turn, as Lmod: `use a b` gives b:a:..."""
         base = split_modulepath(self.table.base_mpath)
-        for directory in directories if append else list(reversed(directories)):
-            path = os.path.abspath(os.path.expanduser(directory))
-            if not os.path.isdir(path):
+        for directory in directories:
+            path = _use_path(directory)
+            if os.path.exists(path) and not os.path.isdir(path):
                 self.messages.append(f"Lmod Warning:  MODULEPATH directory: \"{path}\" has a problem (not a directory)")
-            self.state.apply_op(Op(Action.APPEND if append else Action.PREPEND, "MODULEPATH", path))
+            self.state.apply_op(Op(Action.APPEND if append else Action.PREPEND, "MODULEPATH", path, ":", priority))
             if path in base:
                 base.remove(path)
             base = [*base, path] if append else [path, *base]
@@ -476,7 +549,8 @@ class Engine:
                     continue
                 if replacement is None and module.mpath in mpaths and os.path.exists(module.file):
                     continue
-                self.unload_module(module)
+                # reloaded elsewhere: what it load()ed stays (Lmod), the new file loads what it still needs
+                self.unload_module(module, keep_dependencies=replacement is not None)
                 if replacement is None:
                     module.status = "inactive"
                     self.table.modules.append(module)

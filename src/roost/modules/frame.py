@@ -39,16 +39,17 @@ class Spec:
 
 class Frame:
     def __init__(self, engine: Engine, fullname: str, file: str, mode: str, *, user_name: str = "",
-                 mpath: str = "") -> None:
+                 mpath: str = "", sn: str = "") -> None:
         self.engine = engine
         self.fullname = fullname
         self.file = file
         self.mode = mode
         self.user_name = user_name or fullname
         self.mpath = mpath
-        sn, _, version = fullname.rpartition("/")
-        self.sn = sn or fullname
-        self.version = version if sn else ""
+        if not sn:  # without the tree's word, the last component is the version
+            sn = fullname.rpartition("/")[0] or fullname
+        self.sn = sn
+        self.version = fullname[len(sn) + 1 :] if fullname.startswith(sn + "/") else ""
         # collected for describe modes and for the module table
         self.whatis: List[str] = []
         self.help: List[str] = []
@@ -57,7 +58,8 @@ class Frame:
         self.properties: Dict[str, str] = {}
         self.family_name: Optional[str] = None
         self.modulepath_added: List[str] = []
-        self.abandoned = False  # Tcl `break`: the modulefile gave up; its changes are dropped
+        self.abandoned = False  # Tcl `break`, LmodBreak(): the modulefile gave up; its changes are dropped
+        self.recorded: Dict[str, str] = {}  # what source_sh() did on load, kept with the module for unload
         self.failed = False  # an error while showing: the listing goes on, the command fails (as Lmod)
 
     # ---- identity -------------------------------------------------------------------------------
@@ -114,14 +116,14 @@ class Frame:
             self._apply(Op(Action.SET, name, str(value)))
 
     def unsetenv(self, name: str, restore: Optional[str] = None) -> None:
-        if self._show(f'unsetenv("{name}")'):
+        if self._show(f'unsetenv("{name}","{restore}")' if restore is not None else f'unsetenv("{name}")'):
             return
         if self.mode == "unload":
             return  # Lmod ignores unsetenv's second argument when unloading
         else:
             self._apply(Op(Action.UNSET, name))
 
-    def pushenv(self, name: str, value: str) -> None:
+    def pushenv(self, name: str, value: Optional[str]) -> None:
         if self._show(f'pushenv("{name}","{value}")'):
             return
         import json  # only pushenv needs it; json pulls in re and enum
@@ -138,7 +140,7 @@ class Frame:
             self._apply(Op(Action.SET, name, previous) if previous is not None else Op(Action.UNSET, name))
         else:
             stack.append(state.get(name))
-            self._apply(Op(Action.SET, name, str(value)))
+            self._apply(Op(Action.SET, name, str(value)) if value is not None else Op(Action.UNSET, name))
         if stack:
             state.environ[stack_name] = json.dumps(stack)
         else:
@@ -151,15 +153,27 @@ class Frame:
             if self.mode == "spider" and name == "MODULEPATH" and action != "remove":
                 self.modulepath_added.extend(p for p in str(value).split(sep) if p)
             return
+        value = self._expand_home(str(value), sep)
+        if name == "PATH" and "" in value.split(sep):  # Lmod never puts an empty entry (the current directory) in PATH
+            value = sep.join(part for part in value.split(sep) if part)
+            if not value:
+                return
         if name == "MODULEPATH" and action != "remove":
-            self.modulepath_added.extend(p for p in str(value).split(sep) if p)
-        value = str(value)
+            self.modulepath_added.extend(p for p in value.split(sep) if p)
         if self.mode == "unload":
             if action != "remove":
                 self._apply(Op(Action.REMOVE, name, value, sep))
             return
         kind = {"prepend": Action.PREPEND, "append": Action.APPEND, "remove": Action.REMOVE}[action]
         self._apply(Op(kind, name, value, sep, int(priority)), force_remove=True)
+
+    def _expand_home(self, value: str, sep: str) -> str:
+        """`~` at the start of a path entry is the home directory (Lmod expands it in path functions)."""
+        if "~" not in value:
+            return value
+        home = self.engine.state.get("HOME") or os.path.expanduser("~")
+        return sep.join(home + part[1:] if part == "~" or part.startswith("~/") else part
+                        for part in value.split(sep))
 
     def set_alias(self, name: str, value: str) -> None:
         if self._show(f'set_alias("{name}","{value}")'):
@@ -187,6 +201,8 @@ class Frame:
         if self._show(f'{how}({_quoted_args(str(s) for s in specs)})'):
             return
         if self.mode == "unload":
+            if getattr(self.engine, "keep_dependencies", False):
+                return
             if how in ("load", "try_load", "load_any"):
                 self.engine.unload_from_modulefile([s.name for s in specs])
             elif how == "depends_on":
@@ -251,7 +267,8 @@ class Frame:
             return
         self.engine.claim_family(name, self)
         self._apply(Op(Action.SET, var, self.sn))
-        self._apply(Op(Action.SET, var + "_VERSION", self.version))
+        # a module without a version: Lmod writes its Lua `false` as the text "false"; scripts test for it
+        self._apply(Op(Action.SET, var + "_VERSION", self.version or "false"))
 
     # ---- description ----------------------------------------------------------------------------
     def add_whatis(self, text: str) -> None:
@@ -285,8 +302,94 @@ class Frame:
     def is_avail(self, name: str) -> bool:
         return self.engine.is_avail(name)
 
+    def loaded_modules(self) -> List[str]:
+        table = getattr(self.engine, "table", None)
+        return [m.fullname for m in table.active()] if table is not None else []
+
+    def stack_trace(self) -> str:
+        """The modules being loaded, outermost first, as Lmod's moduleStackTraceBack() lists them."""
+        rows = [("Module fullname", "Module Filename"), ("---------------", "---------------")]
+        rows += [(name, file) for name, file in getattr(self.engine, "frames", [])] or [(self.fullname, self.file)]
+        width = max(len(name) for name, _ in rows)
+        return "".join(f"  {name:<{width}}  {file}\n" for name, file in rows)
+
+    # ---- the rest of Lmod's sandbox -------------------------------------------------------------
+    def inherit(self) -> None:
+        """inherit(): run the modulefile of the same name from a later MODULEPATH directory, in this mode."""
+        parent = _next_same_name(self.fullname, self.engine.state.get("MODULEPATH"), self.file)
+        if parent is None:
+            if self._show('inherit()'):
+                return
+            raise ModulefileError(f"module \"{self.fullname}\" ({self.file}) calls inherit(), but no other "
+                                  f"\"{self.fullname}\" follows it on MODULEPATH",
+                                  "install the module it inherits from, or remove inherit() from the modulefile")
+        from roost.modules.engine import evaluate
+
+        own_file = self.file
+        self.file = parent
+        try:
+            evaluate(self, "lua" if parent.endswith(".lua") else "tcl")
+        finally:
+            self.file = own_file
+
+    def execute(self, command: str, modes: Sequence[str]) -> None:
+        """execute{cmd=..., modeA={...}}: run the command now, in the listed modes (output to the terminal)."""
+        if self._show(f'execute{{cmd="{command}",modeA={{"{chr(34).join(modes)}"}}}}') or self.mode not in modes:
+            return
+        from roost.modules.sandbox import execute
+
+        self.engine.state.flush()
+        output, errors = execute(command, self.engine.state.environ)
+        if output or errors:
+            self.engine.messages.append((output + errors).rstrip("\n"))
+
+    def complete(self, shell: str, command: str, args: str) -> None:
+        """complete(shell, cmd, args): bash completion for a command; roost records it (show) but does not
+        yet emit it to the shell."""
+        self._show(f'complete("{shell}","{command}","{args}")')
+
+    def uncomplete(self, shell: str, command: str) -> None:
+        self._show(f'uncomplete("{shell}","{command}")')
+
+    def source_sh(self, shell: str, script: str) -> None:
+        """source_sh(shell, script): what sourcing the script changes in the environment, done (and undone on
+        unload) as modulefile actions.  The actions are remembered with the module, so unload undoes exactly
+        what load did."""
+        if self._show(f'source_sh("{shell}","{script}")') and self.mode != "spider":
+            return
+        key = f"source_sh:{shell}:{script}"
+        recorded = self.recorded.get(key)
+        if recorded is not None and self.mode == "unload":
+            import json
+
+            ops = json.loads(recorded)
+        else:
+            from roost.modules.sandbox import source_sh_ops
+
+            self.engine.state.flush()
+            ops = source_sh_ops(shell, script, self.engine.state.environ)
+        for op in ops:
+            if op[0] == "setenv":
+                self.setenv(op[1], op[2])
+            elif op[0] == "unsetenv":
+                self.unsetenv(op[1])
+            else:
+                self.path(op[0].split("_")[0], op[1], op[2])
+        if self.mode == "load":
+            import json
+
+            self.recorded[key] = json.dumps(ops)
+
+    def lmod_break(self, text: str) -> bool:
+        """LmodBreak(): a load stops here; the module is not loaded and what it changed is undone."""
+        if self.mode != "load":
+            return False
+        if text:
+            self.message(text)
+        return True
+
     # ---- messages -------------------------------------------------------------------------------
-    def message(self, text: str) -> None:
+    def message(self, text: str, raw: bool = False) -> None:
         if self.mode in ("load", "unload"):
             self.engine.messages.append(str(text))
 
@@ -334,6 +437,21 @@ class Frame:
 def _quoted_args(names: Iterable[str]) -> str:
     """Arguments as `module show` prints them: each double-quoted, separated by a bare comma (Lmod)."""
     return ",".join(f'"{name}"' for name in names)
+
+
+def _next_same_name(fullname: str, modulepath: Optional[str], current: str) -> Optional[str]:
+    """The file of ``fullname`` in the first MODULEPATH directory after the one holding ``current``."""
+    from roost.modules.tree import split_modulepath
+
+    found: List[str] = []
+    for directory in split_modulepath(modulepath):
+        base = os.path.join(directory, fullname)
+        found += [p for p in (base + ".lua", base) if os.path.isfile(p)][:1]
+    real = os.path.realpath(current)
+    for index, file in enumerate(found):
+        if os.path.realpath(file) == real:
+            return found[index + 1] if index + 1 < len(found) else None
+    return None
 
 
 def path_join(*parts: str) -> str:

@@ -15,16 +15,22 @@ from roost.modules.tree import RcInfo
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
-    from typing import Any, List, Optional, Tuple
+    from typing import Any, Dict, List, Optional, Tuple
 
     from roost.modules.site import Site
 
 _BOOTSTRAP = r"""
 local unpack = table.unpack or unpack
+BREAK = setmetatable({}, {__tostring = function() return "LmodBreak" end})  -- raised to stop a modulefile
 local lua_load = load
 __roost_lua_load = lua_load  -- Lua's own load (the global `load` is the modulefile function)
 local function R() return __R end
 local function str(v) if v == nil then return nil end return tostring(v) end
+local function concat_args(...)
+  local t = {}
+  for i = 1, select("#", ...) do t[#t + 1] = tostring(select(i, ...)) end
+  return table.concat(t, "")
+end
 
 local function path_call(action, ...)
   local a = {...}
@@ -43,6 +49,7 @@ function setenv(...)
 end
 function pushenv(...)
   local a = {...}; if type(a[1]) == "table" then a = a[1] end
+  if a[2] == false then R().pushenv(str(a[1]), nil, true) return end  -- pushenv(VAR, false): unset for a while
   R().pushenv(str(a[1]), str(a[2]))
 end
 function unsetenv(n, v) R().unsetenv(str(n), str(v)) end
@@ -98,34 +105,164 @@ function myShellName() return R().shell_name() end
 function myShellType() return R().shell_type() end
 function LmodVersion() return "8.7.99" end
 function haveDynamicMPATH() end
-function userInGroup(g) return R().user_in_group(str(g)) end
-function subprocess(cmd) return R().subprocess(str(cmd)) end
 
 function pathJoin(...)
+  -- nil and "" arguments are skipped; slashes are squeezed and a trailing one dropped (Lmod)
   local parts = {}
-  for i, v in ipairs({...}) do
-    v = tostring(v)
-    if v ~= "" then parts[#parts + 1] = v end
+  for i = 1, select("#", ...) do
+    local v = select(i, ...)
+    if v ~= nil then
+      v = tostring(v)
+      if v ~= "" then parts[#parts + 1] = v end
+    end
   end
-  local s = table.concat(parts, "/"):gsub("//+", "/")
-  return s
+  return R().regularize(table.concat(parts, "/"))
 end
+function path_regularize(p) if p == nil then return nil end return R().regularize(tostring(p)) end
 function isDir(p) return R().is_dir(str(p)) end
 function isFile(p) return R().is_file(str(p)) end
-function capture(cmd)
-  local h = io.popen(cmd)
-  local out = h:read("*a")
-  h:close()
-  return out
+function dirname(p)
+  local d = tostring(p):match("^(.*/)")
+  return d or "./"
 end
-local function concat(...)
-  local t = {}
-  for i, v in ipairs({...}) do t[#t + 1] = tostring(v) end
-  return table.concat(t, "")
+function barefilename(p) return (tostring(p):gsub("^.*/", "")) end
+function extname(p) return tostring(p):match("(%.[^./]*)$") or "" end
+function removeExt(p) local s = tostring(p):gsub("%.[^./]*$", "") return s end
+function splitFileName(p) local s = tostring(p) return s:match("^(.*/)") or "./", (s:gsub("^.*/", "")) end
+function abspath(p) return R().abspath(str(p)) end
+function mkdir_recursive(p) return R().mkdir_recursive(str(p)) end
+function capture(cmd) return R().capture(str(cmd)) end
+subprocess = capture
+function execute(t)
+  if type(t) ~= "table" or t.cmd == nil or type(t.modeA) ~= "table" then
+    R().error("execute() needs a table: execute{cmd=\"...\", modeA={\"load\", ...}}")
+    return
+  end
+  local modes = {}
+  for i, m in ipairs(t.modeA) do modes[#modes + 1] = tostring(m) end
+  R().execute(tostring(t.cmd), table.concat(modes, ","))
 end
-function LmodMessage(...) R().message(concat(...)) end
-function LmodWarning(...) R().warning(concat(...)) end
-function LmodError(...) R().error(concat(...)) end
+function inherit() R().inherit() end
+function hierarchyA(pkgName, levels)
+  levels = tonumber(levels) or 0
+  if levels < 1 then return {} end
+  local fn = R().regularize((myFileName():gsub("%.lua$", "")))
+  pkgName = R().regularize((tostring(pkgName):gsub("%.lua$", "")))
+  if fn:sub(-#pkgName) == pkgName then fn = fn:sub(1, -#pkgName - 1) end
+  fn = R().regularize(fn)
+  local _, slashes = pkgName:gsub("/", "")
+  local width = slashes + 1
+  local dirs = {}
+  for d in fn:gmatch("[^/]+") do dirs[#dirs + 1] = d end
+  local result, n = {}, #dirs
+  for level = 1, levels do
+    local piece = {}
+    for k = 1, width do piece[k] = dirs[n - width + k] end
+    result[level] = table.concat(piece, "/")
+    n = n - width
+  end
+  return result
+end
+function userInGroups(...)
+  for i = 1, select("#", ...) do
+    if R().user_in_group(str(select(i, ...))) then return true end
+  end
+  return R().is_root()
+end
+userInGroup = userInGroups
+function always_unload(...) R().unload(...) end
+function isDefined(name)  -- a sandbox function, a site's registered one, or a global
+  name = tostring(name)
+  return rawget(_G, name) ~= nil or __roost_registered[name] ~= nil or __roost_lazy[name] ~= nil
+end
+function isNotDefined(name) return not isDefined(name) end
+function complete(shell, cmd, args) R().complete(str(shell), str(cmd), str(args)) end
+function uncomplete(shell, cmd) R().uncomplete(str(shell), str(cmd)) end
+function source_sh(shell, script) R().source_sh(str(shell), str(script)) end
+function requireFullName()
+  if myModuleUsrName() ~= myModuleFullName() then
+    LmodError("Load of the module \"" .. myModuleName() .. "\" requires its full name: \"" ..
+              myModuleFullName() .. "\"")
+  end
+end
+function convertToCanonical(v) return R().canonical(str(v)) end
+function UUIDString(epoch) return R().uuid(epoch) end
+function is_spider() return mode() == "spider" end
+function loaded_modules()
+  local result = {}
+  local names = R().loaded_modules()
+  for i = 1, #names do result[i] = names[i] end
+  return result
+end
+function mgrload(required, active)
+  local name = type(active) == "table" and (active.userName or active.fullName) or active
+  if name == nil then return end
+  if required then R().load("load", str(name)) else R().load("try_load", str(name)) end
+end
+function moduleStackTraceBack(msg)
+  return (msg or "While processing the following module(s):\n") .. R().stack_trace()
+end
+function LmodSystemError(...) R().system_error(concat_args(...)) end
+function LmodMsgRaw(...) R().message_raw(concat_args(...)) end
+function colorize(color, ...) return concat_args(...) end
+function color_banner(color) R().message(string.rep("=", 79)) end
+function LmodBreak(msg)
+  if type(msg) ~= "string" then R().error("LmodBreak needs a message (a string): LmodBreak(\"why\")") end
+  if R().lmod_break(msg) then error(BREAK, 0) end
+end
+dbg = {active = function() return false end, fini = function() end, print = function() end,
+       print2D = function() end, printA = function() end, printT = function() end, start = function() end}
+lfs = {
+  attributes = function(p, what) return R().lfs_attributes(str(p), str(what), false) end,
+  symlinkattributes = function(p, what) return R().lfs_attributes(str(p), str(what), true) end,
+  currentdir = function() return R().lfs_call("currentdir", "") end,
+  chdir = function(p) return R().lfs_call("chdir", str(p)) end,
+  mkdir = function(p) return R().lfs_call("mkdir", str(p)) end,
+  rmdir = function(p) return R().lfs_call("rmdir", str(p)) end,
+  touch = function(p) return R().lfs_call("touch", str(p)) end,
+  dir = function(p)
+    local names = R().lfs_dir(str(p))
+    local i = 0
+    return function() i = i + 1; return names[i] end
+  end,
+  setmode = function(f, m) return true, "binary" end,
+  lock = function() return true end, unlock = function() return true end,
+  lock_dir = function() return true end,
+}
+posix = {
+  uname = function(fmt) return R().uname(str(fmt) or "%s %n %r %v %m") end,
+  setenv = function(n, v) return R().posix_setenv(str(n), str(v)) end,
+  hostid = function() return R().hostid() end,
+  stat = function(p, what) return R().lfs_attributes(str(p), str(what), false) end,
+  openlog = function(ident) return R().syslog_open(str(ident) or "lmod") end,
+  syslog = function(priority, msg) return R().syslog(tonumber(priority) or 6, str(msg) or "") end,
+  closelog = function() return R().syslog_close() end,
+  open = function(p) return nil end,
+}
+if io then
+  io.popen = function(cmd, how)
+    local text = R().capture(str(cmd))
+    local pos = 1
+    local handle = {}
+    function handle:read(fmt)
+      fmt = fmt or "l"
+      if type(fmt) == "string" then fmt = fmt:gsub("^%*", "") end
+      if pos > #text then return nil end
+      if fmt == "a" then local rest = text:sub(pos); pos = #text + 1; return rest end
+      local line_end = text:find("\n", pos, true) or (#text + 1)
+      local line = text:sub(pos, line_end - 1)
+      pos = line_end + 1
+      if fmt == "L" then return line .. "\n" end
+      return line
+    end
+    function handle:lines() return function() return handle:read("l") end end
+    function handle:close() return true end
+    return handle
+  end
+end
+function LmodMessage(...) R().message(concat_args(...)) end
+function LmodWarning(...) R().warning(concat_args(...)) end
+function LmodError(...) R().error(concat_args(...)) end
 
 -- modulerc
 function module_version(target, ...) for i, v in ipairs({...}) do R().rc_version(str(target), str(v)) end end
@@ -160,7 +297,12 @@ function __roost_run(code, chunkname)
   local env = setmetatable({}, {__index = __roost_sandbox_index})
   local chunk, err = lua_load(code, chunkname, "t", env)
   if not chunk then error(err, 0) end
-  chunk()
+  local ok, failure = pcall(chunk)
+  if not ok then
+    if failure == BREAK then return "break" end
+    error(failure, 0)
+  end
+  return ""
 end
 
 -- SitePackage.lua: its globals stay in its own table (Lmod shows modulefiles only what it registers)
@@ -246,8 +388,8 @@ class LuaBridge:
     def setenv(self, name: str, value: Optional[str]) -> None:
         self._f().setenv(name, "" if value is None else value)
 
-    def pushenv(self, name: str, value: Optional[str]) -> None:
-        self._f().pushenv(name, "" if value is None else value)
+    def pushenv(self, name: str, value: Optional[str], unset: bool = False) -> None:
+        self._f().pushenv(name, None if unset else ("" if value is None else value))
 
     def unsetenv(self, name: str, restore: Optional[str] = None) -> None:
         self._f().unsetenv(name, restore)
@@ -337,14 +479,6 @@ class LuaBridge:
         name = self.shell_name()
         return "sh" if name in ("bash", "zsh", "sh", "ksh") else ("csh" if name in ("csh", "tcsh") else name)
 
-    def subprocess(self, command: str) -> str:
-        """Lmod's subprocess(): the command's standard output (a modulefile is the admin's own code, as
-        Tcl's `system`); its stdout is captured so that it never reaches the shell that evaluates ours."""
-        import subprocess
-
-        done = subprocess.run(["/bin/sh", "-c", command], stdout=subprocess.PIPE, check=False)
-        return done.stdout.decode("utf-8", "surrogateescape")
-
     def is_dir(self, path: str) -> bool:
         return os.path.isdir(path)
 
@@ -397,6 +531,129 @@ class LuaBridge:
 
     def exit(self, code: Any = True) -> None:
         self._f().exit(_exit_status(code))
+
+    # ---- the rest of Lmod's sandbox (roost.modules.sandbox does the work) -------------------------
+    def regularize(self, path: str) -> str:
+        from roost.shell.change import normalize_entry
+
+        return normalize_entry(path)
+
+    def abspath(self, path: str) -> str:
+        return os.path.abspath(path)
+
+    def mkdir_recursive(self, path: str) -> bool:
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError:
+            return False
+        return True
+
+    def _environ(self) -> Dict[str, str]:
+        if self.frame is None:
+            return dict(os.environ)
+        self.frame.engine.state.flush()
+        return dict(self.frame.engine.state.environ)
+
+    def capture(self, command: str) -> str:
+        from roost.modules.sandbox import capture
+
+        return capture(command or "", self._environ())
+
+    def execute(self, command: str, modes: str) -> None:
+        self._f().execute(command, modes.split(","))
+
+    def inherit(self) -> None:
+        self._f().inherit()
+
+    def is_root(self) -> bool:
+        return os.geteuid() == 0
+
+    def complete(self, shell: str, command: str, args: str) -> None:
+        self._f().complete(shell or "", command or "", args or "")
+
+    def uncomplete(self, shell: str, command: str) -> None:
+        self._f().uncomplete(shell or "", command or "")
+
+    def source_sh(self, shell: str, script: str) -> None:
+        if shell is None or script is None:
+            raise RoostError("source_sh needs a shell and a script: source_sh(\"bash\", \"/path/setup.sh\")")
+        self._f().source_sh(shell, script)
+
+    def canonical(self, version: str) -> str:
+        from roost.modules.versions import version_key
+
+        return version_key(version or "").replace("\x00", ".")  # Lmod joins the parts with dots
+
+    def uuid(self, epoch: Any) -> str:
+        from roost.modules.sandbox import uuid_string
+
+        return uuid_string(epoch)
+
+    def loaded_modules(self) -> Any:
+        names = self._f().loaded_modules()
+        return runtime().table_from(names)
+
+    def stack_trace(self) -> str:
+        return self._f().stack_trace()
+
+    def system_error(self, text: str) -> None:
+        frame = self._f()
+        raise ModulefileError(text, f"raised by module \"{frame.fullname}\" ({frame.file})")
+
+    def message_raw(self, text: str) -> None:
+        if self.frame is not None:
+            self.frame.message(text, raw=True)
+
+    def lmod_break(self, text: str) -> bool:
+        return self._f().lmod_break(text)
+
+    def lfs_attributes(self, path: str, what: Optional[str], link: bool) -> Any:
+        from roost.modules.sandbox import attributes
+
+        found = attributes(path or "", what, link)
+        return runtime().table_from(found) if isinstance(found, dict) else found
+
+    def lfs_call(self, what: str, path: str) -> Any:
+        from roost.modules.sandbox import lfs_call
+
+        return lfs_call(what, path or "")
+
+    def lfs_dir(self, path: str) -> Any:
+        try:
+            names = [".", "..", *sorted(os.listdir(path))]
+        except OSError:
+            raise RoostError(f"lfs.dir: cannot open the directory \"{path}\"") from None
+        return runtime().table_from(names)
+
+    def uname(self, fmt: str) -> str:
+        from roost.modules.sandbox import uname
+
+        return uname(fmt)
+
+    def posix_setenv(self, name: str, value: Optional[str]) -> int:
+        self._f().setenv(name, value or "")
+        return 0
+
+    def hostid(self) -> int:
+        from roost.modules.sandbox import hostid
+
+        return hostid()
+
+    def syslog_open(self, ident: str) -> None:
+        from roost.modules.sandbox import syslog
+
+        syslog("open", ident)
+
+    def syslog(self, priority: Any, message: str) -> None:
+        from roost.modules.sandbox import syslog
+
+        if self.frame is not None and self.frame.mode in ("load", "unload"):
+            syslog("log", priority=int(priority), message=message)
+
+    def syslog_close(self) -> None:
+        from roost.modules.sandbox import syslog
+
+        syslog("close")
 
     # modulerc
     def rc_version(self, target: str, symbol: str) -> None:
@@ -479,7 +736,9 @@ def run_lua(code: str, path: str, bridge: LuaBridge, fullname: str, *, site_chun
     previous = globals_.__R
     globals_.__R = bridge
     try:
-        (globals_.__roost_run_site if site_chunk else globals_.__roost_run)(code, "@" + path)
+        runner = globals_.__roost_run_site if site_chunk else globals_.__roost_run
+        if runner(code, "@" + path) == "break" and bridge.frame is not None:
+            bridge.frame.abandoned = True  # LmodBreak(): the engine drops this module and its changes
     except lupa_lua.LuaError as exc:
         raise lua_error(exc, path, fullname) from None
     finally:

@@ -325,7 +325,7 @@ class _Evaluation:
         # Environment Modules sets VALUE when unloading; Lmod (MC_Unload.unsetenv is quiet) ignores it
         if self.mode == "load":
             self._set_tcl_env(name, None)
-        return self.record("unsetenv", name, None)
+        return self.record("unsetenv", name, args[1] if len(args) > 1 else None)
 
     def _pushenv(self, args: List[str]) -> str:
         name, value = _args(args, "pushenv VARIABLE VALUE", 2)
@@ -372,8 +372,8 @@ class _Evaluation:
         priority = 0
         if len(values) > 1 and re.fullmatch(r"-?\d+", values[-1]):  # Lmod's `prepend-path VAR VALUE PRIORITY`
             priority = int(values.pop())
-        for value in values:
-            self.record("path", action, name, value, sep or ":", priority)
+        # Lmod 8.6's tcl2lua passes only the first value on (`append-path FOO /a /b` adds /a)
+        self.record("path", action, name, values[0], sep or ":", priority)
         return ""
 
     def _set_alias(self, args: List[str]) -> str:
@@ -415,9 +415,10 @@ class _Evaluation:
         return ""  # tcl2lua ignores every other sub-command (module clear, module list, ...): so does roost
 
     def _load(self, names: List[str], how: str) -> str:
-        names = [n.rstrip(_TRAILING) for n in names if n]
         if not names:
             raise _usage(f"{how.replace('_', '-')} NAME...")
+        # `module load ""` is kept: `show` lists it and a load fails on the unknown name "" (as Lmod)
+        names = [n.rstrip(_TRAILING) for n in names if n] or [""]
         return self.record("load", [Spec(n) for n in names], how)
 
     def _swap(self, names: List[str]) -> str:

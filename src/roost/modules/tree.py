@@ -25,6 +25,7 @@ CACHE_FORMAT = "7:" + __import__("roost").__version__
 # Modulefiles are small; a bigger "modulefile" is a mistake (a log, a core dump, /dev/zero behind a link)
 MAX_MODULEFILE_BYTES = 4 << 20
 RC_NAMES = (".modulerc.lua", ".modulerc", ".version")
+MAX_DEPTH = 16  # directory levels read below a MODULEPATH entry (a symlink loop must end somewhere)
 _SKIP_SUFFIXES = ("~", ".swp", ".bak", ".orig", ".rej", ".old")
 
 
@@ -92,30 +93,23 @@ def read_modulefile(path: str) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def walk_tree(top: str) -> Iterator[Tuple[str, List[str], List[str]]]:
-    """os.walk(top, followlinks=True), top-down, yielding only directories and regular files (a FIFO or a device
-    in a modulefile tree must neither hang a command nor be read), plus a dangling ``default`` link (its target
-    names the default).  Callers may prune the directory list in place, as with os.walk."""
-    stack = [top]
-    while stack:
-        dirpath = stack.pop()
+def list_directory(dirpath: str) -> Tuple[List[str], List[str]]:
+    """A directory's subdirectories and regular files (links followed), plus a dangling ``default`` link (its
+    target names the default); a FIFO or a device in a modulefile tree must neither hang a command nor be
+    read.  Raises OSError when the directory cannot be listed."""
+    dirnames: List[str] = []
+    filenames: List[str] = []
+    with os.scandir(dirpath) as listing:
+        entries = list(listing)
+    for entry in entries:
         try:
-            with os.scandir(dirpath) as listing:
-                entries = list(listing)
+            if entry.is_dir():
+                dirnames.append(entry.name)
+            elif entry.is_file() or (entry.name == "default" and entry.is_symlink()):
+                filenames.append(entry.name)
         except OSError:
             continue
-        dirnames: List[str] = []
-        filenames: List[str] = []
-        for entry in entries:
-            try:
-                if entry.is_dir():
-                    dirnames.append(entry.name)
-                elif entry.is_file() or (entry.name == "default" and entry.is_symlink()):
-                    filenames.append(entry.name)
-            except OSError:
-                continue
-        yield dirpath, dirnames, filenames
-        stack.extend(os.path.join(dirpath, d) for d in reversed(dirnames))
+    return dirnames, filenames
 
 
 def _is_tcl_modulefile(path: str) -> bool:
@@ -135,37 +129,104 @@ class DirIndex:
         self.defaults: Dict[str, str] = {}  # sn -> version marked default
         self.rc = RcInfo()
         self.stamps: Dict[str, int] = {}  # directory or rc file -> mtime_ns
+        self.nvv = False  # a version in a subdirectory (N/V/V): Lmod then picks from the first directory only
 
     def scan(self, read_rc: RcReader) -> None:
-        mpath = self.mpath
-        for dirpath, dirnames, filenames in walk_tree(mpath):
-            dirnames[:] = sorted(d for d in dirnames if d not in (".git", ".svn", "__pycache__"))
-            rel = os.path.relpath(dirpath, mpath)
-            sn = "" if rel == "." else rel.replace(os.sep, "/")
-            try:
-                self.stamps[dirpath] = os.stat(dirpath).st_mtime_ns
-            except OSError:
-                continue
-            for filename in sorted(filenames):
-                path = os.path.join(dirpath, filename)
-                if filename in RC_NAMES:
-                    self._read_rc(path, filename, sn, read_rc)
-                elif filename == "default" and sn:
-                    self._read_default_link(path, sn)
-                elif not filename.endswith(_SKIP_SUFFIXES) and not filename.startswith("#"):
-                    self._add_modulefile(path, filename, sn)
+        files, dirs = self._listing(self.mpath)
+        self._scan_category(self.mpath, "", files, dirs, read_rc)
 
-    def _add_modulefile(self, path: str, filename: str, sn: str) -> None:
+    def _listing(self, dirpath: str) -> Tuple[List[str], List[str]]:
+        """A directory's files and subdirectories, sorted (its time is recorded for the cache)."""
+        try:
+            self.stamps[dirpath] = os.stat(dirpath).st_mtime_ns
+            dirs, files = list_directory(dirpath)
+        except OSError:
+            return [], []
+        return sorted(files), sorted(d for d in dirs if d not in (".git", ".svn", "__pycache__"))
+
+    def _scan_category(self, dirpath: str, prefix: str, files: List[str], dirs: List[str],
+                       read_rc: RcReader) -> None:
+        """A directory above the module names (MODULEPATH itself, or a category such as ``compilers/``).
+
+        As Lmod: its files are modules without a version; a subdirectory is a module name when it marks a
+        default (.modulerc, .version, a `default` link) or has no subdirectories, and is a category otherwise."""
+        for filename in files:
+            path = os.path.join(dirpath, filename)
+            if filename in RC_NAMES:
+                if not prefix:
+                    self._read_rc(path, filename, "", read_rc)
+            elif not filename.endswith(_SKIP_SUFFIXES) and not filename.startswith("#"):
+                self._add_modulefile(path, filename, prefix.rstrip("/"), versionless=True)
+        for name in dirs if prefix.count("/") < MAX_DEPTH else ():
+            path = os.path.join(dirpath, name)
+            sub_files, sub_dirs = self._listing(path)
+            if not sub_dirs or any(f in RC_NAMES or f == "default" for f in sub_files):
+                self._scan_module(path, prefix + name, sub_files, sub_dirs, read_rc)
+            else:
+                self._scan_category(path, prefix + name + "/", sub_files, sub_dirs, read_rc)
+
+    def _scan_module(self, dirpath: str, sn: str, files: List[str], dirs: List[str], read_rc: RcReader) -> None:
+        """The directory of one module name: every modulefile below it is a version; one in a subdirectory
+        (``intel/17/17.0.2``) makes the tree N/V/V."""
+        pending = [(dirpath, "", files, dirs)]
+        while pending:
+            here, level, here_files, here_dirs = pending.pop(0)
+            level_name = f"{sn}/{level}" if level else sn
+            for filename in here_files:
+                path = os.path.join(here, filename)
+                if filename in RC_NAMES:
+                    self._read_rc(path, filename, level_name, read_rc)
+                elif filename == "default" and os.path.islink(path):
+                    self._read_default_link(path, level_name)
+                elif not filename.endswith(_SKIP_SUFFIXES) and not filename.startswith("#"):
+                    self._add_modulefile(path, filename, sn, version_dir=level)
+            for name in here_dirs if level.count("/") < MAX_DEPTH else ():
+                self.nvv = True
+                sub = os.path.join(here, name)
+                sub_files, sub_dirs = self._listing(sub)
+                pending.append((sub, f"{level}/{name}" if level else name, sub_files, sub_dirs))
+        if self.nvv:
+            self._settle_nvv_default(sn)
+
+    def _settle_nvv_default(self, sn: str) -> None:
+        """An N/V/V name's default, by Lmod's weights: at each level the marked entry wins over its siblings,
+        else the highest; a name with no mark at any level has none (its highest version is used)."""
+        marks = {level: self.defaults.pop(level) for level in list(self.defaults)
+                 if level == sn or level.startswith(sn + "/")}
+        versions = [e.version for e in self.entries if e.sn == sn]
+        if not marks or not versions:
+            return
+        chosen: List[str] = []
+        while True:
+            here = "/".join([sn, *chosen])
+            depth = len(chosen)
+            children = {v.split("/")[depth] for v in versions if v.split("/")[:depth] == chosen and
+                        len(v.split("/")) > depth}
+            if not children:
+                break
+            mark = marks.get(here)
+            chosen.append(max(children, key=lambda child: (child == mark, version_key(child))))
+        self.defaults[sn] = "/".join(chosen)
+
+    def _add_modulefile(self, path: str, filename: str, sn: str, *, versionless: bool = False,
+                        version_dir: str = "") -> None:
+        """A modulefile: ``sn/[version_dir/]stem``; with ``versionless`` (a file above the module names)
+        ``[sn/]stem`` is a module of its own without a version."""
         if filename.endswith(".lua"):
             kind, stem = "lua", filename[:-4]
         elif _is_tcl_modulefile(path):
             kind, stem = "tcl", filename
         else:
             return
-        if sn:
-            self.entries.append(Entry(f"{sn}/{stem}", sn, stem, path, kind, self.mpath))
-        else:
-            self.entries.append(Entry(stem, stem, "", path, kind, self.mpath))
+        if not stem:
+            return  # a file named only ".lua" names nothing
+        if versionless:
+            name = f"{sn}/{stem}" if sn else stem
+            self.entries.append(Entry(name, name, "", path, kind, self.mpath))
+            return
+        version = f"{version_dir}/{stem}" if version_dir else stem
+        key = "\x01".join(version_key(part) for part in version.split("/")) if version_dir else None
+        self.entries.append(Entry(f"{sn}/{version}", sn, version, path, kind, self.mpath, key=key))
 
     def _read_default_link(self, path: str, sn: str) -> None:
         if os.path.islink(path):
@@ -195,14 +256,15 @@ class DirIndex:
 
     def to_data(self) -> tuple:
         entries = [(e.fullname, e.sn, e.version, e.file, e.kind, e.hidden, e.key) for e in self.entries]
-        return (CACHE_FORMAT, self.mpath, entries, self.defaults, self.rc.to_tuple(), self.stamps)
+        return (CACHE_FORMAT, self.mpath, entries, self.defaults, self.rc.to_tuple(), self.stamps, self.nvv)
 
     @classmethod
     def from_data(cls, data: tuple) -> Optional[DirIndex]:
         if not data or data[0] != CACHE_FORMAT:
             return None
-        _, mpath, entries, defaults, rc, stamps = data
+        _, mpath, entries, defaults, rc, stamps, nvv = data
         index = cls(mpath)
+        index.nvv = nvv
         index.entries = [Entry(f, s, v, p, k, mpath, h, key) for f, s, v, p, k, h, key in entries]
         index.defaults = defaults
         index.rc = RcInfo.from_tuple(rc)
@@ -280,6 +342,9 @@ class ModuleTree:
         self.hidden_names = set(self.rc.hidden)
         self._rules: Optional[list] = None  # hide{}/forbid{} as objects, made on first question
         self._identity: Optional[object] = None
+        # Lmod's Find-First: once any name has versions in subdirectories, a name is looked up in the first
+        # MODULEPATH directory that has it, not across all of them (Find-Best)
+        self.nvv = any(index.nvv for index in self.dirs)
 
     def entries(self) -> Iterator[Entry]:
         for index in self.dirs:
@@ -339,9 +404,16 @@ class ModuleTree:
             self._identity = Identity()
         return first_nearly(self.rules, entry.sn, entry.fullname, entry.file, self._identity)  # type: ignore[arg-type]
 
+    def candidates(self, sn: str) -> List[Entry]:
+        """The versions of ``sn`` a default is chosen from: all directories', or the first one's (N/V/V)."""
+        found = self.by_sn().get(sn, [])
+        if self.nvv and found:
+            return [e for e in found if e.mpath == found[0].mpath]
+        return found
+
     def marked_entries(self, sn: str) -> List[Entry]:
         """The version each MODULEPATH directory marks as default for ``sn``, in directory order."""
-        candidates = self.by_sn().get(sn, [])
+        candidates = self.candidates(sn)
         marked: List[Entry] = []
         for index in self.dirs:
             version = index.defaults.get(sn)
@@ -367,9 +439,14 @@ class ModuleTree:
         return None
 
     def _symbolic(self, sn: str, version: str) -> str:
-        target = self.rc.versions.get(f"{sn}/{version}")
-        if target and target.startswith(sn + "/"):
-            return target[len(sn) + 1 :]
+        """Follow symbolic versions to a real one: ``default -> 14``, ``14 -> 14.0``, ``14.0 -> 14.0.3``."""
+        seen = set()
+        while version not in seen:
+            seen.add(version)
+            target = self.rc.versions.get(f"{sn}/{version}")
+            if not (target and target.startswith(sn + "/")):
+                break
+            version = target[len(sn) + 1 :]
         return version
 
     def default(self, sn: str) -> Optional[Entry]:
@@ -377,10 +454,13 @@ class ModuleTree:
         marked = self.marked_default(sn)
         if marked is not None:
             return marked
-        candidates = self.by_sn().get(sn, [])
+        candidates = self.candidates(sn)
         if self.rc.rules:  # a hard-hidden module does not exist; a soft-hidden one may still be the default
             candidates = [e for e in candidates if self.hide_kind(e) != "hard"]
         visible = [e for e in candidates if not self.is_hidden(e) or self.hide_kind(e) == "soft"] or candidates
+        for entry in visible:
+            if entry.version == "":
+                return entry  # a module without versions (a file named like the directory) wins over versions
         best: Optional[Entry] = None
         for entry in visible:  # first directory wins a tie, so compare strictly
             if best is None or entry.key > best.key:
@@ -420,21 +500,24 @@ class ModuleTree:
         name = self.translate(name)
         if name.endswith(".lua") and name not in self.by_fullname():
             name = name[:-4]  # `module load gcc/12.2.0.lua` names the file: Lmod accepts it
+        if name in self.by_sn():  # a module name first: `namd/2.13/plumed` the directory beats such a file
+            return self.default(name)
         exact = self.by_fullname().get(name)
-        if (exact is not None and exact.version != "") or (exact is not None and name not in self.by_sn()):
+        if exact is not None:
             # the same version in several directories: the copy a directory marks as default wins
             marked = [e for e in self.marked_entries(exact.sn) if e.fullname == exact.fullname]
             return marked[0] if marked else exact
-        if name in self.by_sn():
-            return self.default(name)
         symbolic = self.rc.versions.get(name)
         if symbolic:
             return self.by_fullname().get(symbolic)
-        sn, _, version = name.rpartition("/")
-        if sn in self.by_sn():
-            if version in ("default",):
-                return self.default(sn)
-            return self._prefix_match(sn, version)  # no magic "latest": Lmod 8.6 says it is unknown
+        sn, version = name, ""
+        while "/" in sn:  # the longest leading part that is a module name (N/V/V: intel/17 is in intel)
+            sn, _, last = sn.rpartition("/")
+            version = f"{last}/{version}" if version else last
+            if sn in self.by_sn():
+                if version in ("default",):
+                    return self.default(sn)
+                return self._prefix_match(sn, version)  # no magic "latest": Lmod 8.6 says it is unknown
         return None
 
     def latest(self, sn: str) -> Optional[Entry]:
@@ -443,10 +526,13 @@ class ModuleTree:
 
     def _prefix_match(self, sn: str, version: str) -> Optional[Entry]:
         """``gcc/12`` finds the highest ``gcc/12.*`` (Lmod's partial version match)."""
-        marked = [e for e in self.marked_entries(sn) if e.version.startswith(version + ".")]
+        def fits(entry: Entry) -> bool:
+            return entry.version.startswith((version + ".", version + "/"))
+
+        marked = [e for e in self.marked_entries(sn) if fits(e)]
         if marked:  # a marked default that fits the partial version wins (the highest such, across directories)
             return _highest(marked, marked=True)
-        matches = [e for e in self.by_sn()[sn] if e.version.startswith(version + ".")]
+        matches = [e for e in self.candidates(sn) if fits(e)]
         return max(matches, key=lambda e: e.key, default=None)
 
     def resolve_all(self, sn: str) -> List[Entry]:
@@ -486,10 +572,13 @@ def global_rc_files(environ: Mapping[str, str]) -> List[str]:
 
 
 def split_modulepath(value: Optional[str]) -> List[str]:
+    """MODULEPATH's directories as Lmod keeps them: regularised (``a//b/`` is ``a/b``), each once."""
+    from roost.shell.change import normalize_entry
+
     seen: Dict[str, None] = {}
     for part in (value or "").split(":"):
         if part:
-            seen.setdefault(part.rstrip("/") or "/", None)
+            seen.setdefault(normalize_entry(part), None)
     return list(seen)
 
 

@@ -217,9 +217,11 @@ def split_path(value: str, sep: str) -> List[str]:
 
 
 def normalize_entry(entry: str) -> str:
-    """Lmod's path regularisation: squeeze repeated slashes and drop a trailing one."""
+    """Lmod's path regularisation: squeeze repeated slashes, drop `/./` and a trailing slash (`..` stays)."""
     while "//" in entry:
         entry = entry.replace("//", "/")
+    while "/./" in entry:
+        entry = entry.replace("/./", "/")
     if len(entry) > 1 and entry.endswith("/"):
         entry = entry[:-1]
     return entry

@@ -1,0 +1,1 @@
+setenv("RESERVED", "1")

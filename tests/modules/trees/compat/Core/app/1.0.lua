@@ -1,0 +1,2 @@
+load("dep/9.9", "bringer/1.0")
+setenv("APP", "1")

@@ -1,0 +1,2 @@
+load("dep/1.0")
+setenv("BRINGER", "1")

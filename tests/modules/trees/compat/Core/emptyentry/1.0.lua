@@ -1,0 +1,3 @@
+append_path("PATH", "")
+append_path("MANPATH", "")
+prepend_path("EMPTY_FRONT", "")

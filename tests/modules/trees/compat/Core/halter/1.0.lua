@@ -1,0 +1,2 @@
+load("halts")
+setenv("HALTER", "1")

@@ -1,0 +1,1 @@
+setenv("LADDER", "4.1.2")

@@ -1,0 +1,1 @@
+setenv("LADDER", "5.0.3")

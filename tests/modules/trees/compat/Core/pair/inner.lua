@@ -1,0 +1,1 @@
+setenv("PAIR_INNER", "1")

@@ -1,0 +1,2 @@
+load("pair/inner")
+setenv("PAIR_OUTER", "1")

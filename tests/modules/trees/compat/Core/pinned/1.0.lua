@@ -1,0 +1,1 @@
+setenv("PINNED", "1.0")

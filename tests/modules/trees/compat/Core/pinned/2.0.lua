@@ -1,0 +1,1 @@
+setenv("PINNED", "2.0")

@@ -1,0 +1,1 @@
+setenv("PLAIN", "1")

@@ -1,0 +1,1 @@
+pushenv("PUSHED", false)

@@ -1,0 +1,2 @@
+execute{cmd="true", modeA={"load"}}
+setenv("RUNNER", "ran")

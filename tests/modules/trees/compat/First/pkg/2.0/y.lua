@@ -1,0 +1,1 @@
+setenv("PKG", "first-2.0")

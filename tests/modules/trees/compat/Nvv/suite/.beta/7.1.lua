@@ -1,0 +1,3 @@
+family("suite")
+setenv("SUITE_NAME", myModuleName())
+setenv("SUITE_VERSION", myModuleVersion())

@@ -1,0 +1,1 @@
+hide_version("suite/.beta/7.1")

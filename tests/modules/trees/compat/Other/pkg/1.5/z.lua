@@ -1,0 +1,1 @@
+setenv("PKG", "other-1.5")

@@ -1,0 +1,2 @@
+inherit()
+setenv("LAYER_PERSONAL", "personal")

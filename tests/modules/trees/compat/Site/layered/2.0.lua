@@ -1,0 +1,2 @@
+setenv("LAYER_SITE", "site")
+prepend_path("LAYER_PATH", "/site/bin")

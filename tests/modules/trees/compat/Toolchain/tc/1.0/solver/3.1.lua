@@ -1,0 +1,2 @@
+add_property("lmod", "sticky")
+setenv("SOLVER", "3.1")
