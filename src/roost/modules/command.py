@@ -361,6 +361,9 @@ def cmd_spider(inv: Invocation, out: Outcome) -> None:
 
     records = _spider_records(inv)
     name = inv.args[0] if inv.args else None
+    if name is not None and not inv.flags.get("hidden"):
+        # hidden versions (b/.2.0) are not found by name either, unless --show_hidden (Lmod)
+        records = {sn: kept for sn, group in records.items() if (kept := [r for r in group if not r.entry.hidden])}
     if name is not None and inv.flags.get("regexp"):
         _spider_regexp(records, name, inv, out)
         return
@@ -783,6 +786,10 @@ def _normalised_modulepath(inv: Invocation, engine: object, shell: str) -> str:
     current = inv.environ.get("MODULEPATH")
     if engine is not None or current is None or shell == "none":
         return ""
+    parts = current.split(":")
+    if "//" not in current and "/./" not in current and "" not in parts and len(set(parts)) == len(parts) \
+            and not any(len(p) > 1 and p.endswith("/") for p in parts):
+        return ""  # already clean: `module list` stays free of the tree's imports
     from roost.modules.tree import split_modulepath
 
     clean = ":".join(split_modulepath(current))

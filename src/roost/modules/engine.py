@@ -153,12 +153,16 @@ class Engine:
         candidates = tree.resolve_all(spec.name)
         if spec.latest:
             return tree.latest(spec.name)
-        low = version_key(spec.low) if spec.low else None
-        high = version_key(spec.high) if spec.high else None
+        # Lmod's open bounds: between("bar", "1.2<", "<1.4") excludes 1.2 and 1.4 themselves
+        low_open, high_open = spec.low.endswith("<"), spec.high.startswith("<")
+        low = version_key(spec.low.rstrip("<")) if spec.low.rstrip("<") else None
+        high = version_key(spec.high.lstrip("<")) if spec.high.lstrip("<") else None
 
         def fits(entry: Entry) -> bool:
             key = entry.key
-            return (low is None or key >= low) and (high is None or key <= high)
+            above = low is None or key > low or (key == low and not low_open)
+            below = high is None or key < high or (key == high and not high_open)
+            return above and below
 
         default = tree.default(spec.name)
         if default is not None and fits(default):

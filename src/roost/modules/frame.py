@@ -302,9 +302,11 @@ class Frame:
     def is_avail(self, name: str) -> bool:
         return self.engine.is_avail(name)
 
-    def loaded_modules(self) -> List[str]:
+    def loaded_modules(self) -> List[List[str]]:
+        """[full name, short name, version, name as asked for, file] of each active module."""
         table = getattr(self.engine, "table", None)
-        return [m.fullname for m in table.active()] if table is not None else []
+        active = table.active() if table is not None else []
+        return [[m.fullname, m.sn, m.version, m.user_name, m.file] for m in active]
 
     def stack_trace(self) -> str:
         """The modules being loaded, outermost first, as Lmod's moduleStackTraceBack() lists them."""

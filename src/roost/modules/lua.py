@@ -176,8 +176,18 @@ function isDefined(name)  -- a sandbox function, a site's registered one, or a g
   return rawget(_G, name) ~= nil or __roost_registered[name] ~= nil or __roost_lazy[name] ~= nil
 end
 function isNotDefined(name) return not isDefined(name) end
-function complete(shell, cmd, args) R().complete(str(shell), str(cmd), str(args)) end
-function uncomplete(shell, cmd) R().uncomplete(str(shell), str(cmd)) end
+function complete(shell, cmd, args)
+  if type(shell) ~= "string" or type(cmd) ~= "string" or type(args) ~= "string" then
+    R().error("complete needs a shell, a command and its completion arguments: complete(\"bash\", \"cmd\", \"-F f\")")
+  end
+  R().complete(shell, cmd, args)
+end
+function uncomplete(shell, cmd)
+  if type(shell) ~= "string" or type(cmd) ~= "string" then
+    R().error("uncomplete needs a shell and a command: uncomplete(\"bash\", \"cmd\")")
+  end
+  R().uncomplete(shell, cmd)
+end
 function source_sh(shell, script) R().source_sh(str(shell), str(script)) end
 function requireFullName()
   if myModuleUsrName() ~= myModuleFullName() then
@@ -189,9 +199,13 @@ function convertToCanonical(v) return R().canonical(str(v)) end
 function UUIDString(epoch) return R().uuid(epoch) end
 function is_spider() return mode() == "spider" end
 function loaded_modules()
+  -- as Lmod: one table per active module (fullName, sn, version, userName, fn)
   local result = {}
-  local names = R().loaded_modules()
-  for i = 1, #names do result[i] = names[i] end
+  local rows = R().loaded_modules()
+  for i = 1, #rows do
+    local row = rows[i]
+    result[i] = {fullName = row[1], sn = row[2], version = row[3], userName = row[4], fn = row[5]}
+  end
   return result
 end
 function mgrload(required, active)
@@ -590,8 +604,8 @@ class LuaBridge:
         return uuid_string(epoch)
 
     def loaded_modules(self) -> Any:
-        names = self._f().loaded_modules()
-        return runtime().table_from(names)
+        lua = runtime()
+        return lua.table_from([lua.table_from(row) for row in self._f().loaded_modules()])
 
     def stack_trace(self) -> str:
         return self._f().stack_trace()

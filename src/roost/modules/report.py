@@ -353,8 +353,10 @@ def spider_find(records: Dict[str, List[SpiderRecord]], name: str) -> Tuple[str,
             exact = [r for r in _sorted(records[candidate]) if r.entry.fullname == name or
                      r.entry.version.startswith(version)]
             return candidate, exact
-    # a name that begins longer ones (`fftw` for the N/V/V name `fftw/3.3.4/gcc`, `fft` too), as Lmod searches
-    starting = sorted(sn for low, sn in lowered.items() if low.startswith(name.lower()))
+    # a name that begins longer ones or one of their parts (`fftw` or `fft` for `fftw/3.3.4/gcc`, `gromacs`
+    # for `apps/gromacs`), as Lmod searches
+    wanted = name.lower()
+    starting = sorted(sn for low, sn in lowered.items() if low.startswith(wanted) or "/" + wanted in low)
     if starting:
         return starting[0], _sorted(records[starting[0]])
     return "", []

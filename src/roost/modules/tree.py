@@ -526,8 +526,8 @@ class ModuleTree:
 
     def _prefix_match(self, sn: str, version: str) -> Optional[Entry]:
         """``gcc/12`` finds the highest ``gcc/12.*`` (Lmod's partial version match)."""
-        def fits(entry: Entry) -> bool:
-            return entry.version.startswith((version + ".", version + "/"))
+        def fits(entry: Entry) -> bool:  # Lmod's extended default: 4.0.2 also finds 4.0.2-z
+            return entry.version.startswith((version + ".", version + "/", version + "-"))
 
         marked = [e for e in self.marked_entries(sn) if fits(e)]
         if marked:  # a marked default that fits the partial version wins (the highest such, across directories)
