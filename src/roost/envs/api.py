@@ -94,6 +94,15 @@ def changing(name: str, what: str, cfg: config_mod.Config, progress: Progress = 
         yield
 
 
+@contextlib.contextmanager
+def changing_env(name: str, what: str, cfg: config_mod.Config, progress: Progress = no_progress) -> Iterator[Env]:
+    """:func:`changing` for an env that exists: an unknown name fails before any lock is taken, and the env
+    is read again under the lock (what a change that finished while we waited left)."""
+    get(name, config=cfg)
+    with changing(name, what, cfg, progress):
+        yield get(name, config=cfg)
+
+
 def env_store(config: Optional[config_mod.Config] = None) -> store.EnvStore:
     return store.EnvStore(_config(config).envs.dir)
 
@@ -262,9 +271,7 @@ def install(
         raise EnvError("no packages to install", "name at least one package, e.g. `roost env install NAME numpy`")
     check_requirements(packages)
     cfg = _config(config)
-    get(name, config=cfg)  # an unknown name fails before any lock is taken
-    with changing(name, f"roost env install {name}", cfg, progress):
-        env = get(name, config=cfg)  # read under the lock: what an install that finished meanwhile added
+    with changing_env(name, f"roost env install {name}", cfg, progress) as env:
         kind_impl = get_kind(env.kind)
         build_environ = _build_environ(env, environ)
         result = kind_impl.install(env.path, env.manifest, list(packages), build_environ, cfg, progress)
@@ -285,9 +292,7 @@ def sync(
 ) -> Env:
     """Make the installed packages match the lock again (the fix for package drift)."""
     cfg = _config(config)
-    get(name, config=cfg)
-    with changing(name, f"roost env sync {name}", cfg, progress):
-        env = get(name, config=cfg)
+    with changing_env(name, f"roost env sync {name}", cfg, progress) as env:
         get_kind(env.kind).sync(env.path, env.manifest, _build_environ(env, environ), cfg, progress)
         refresh_image(env, cfg, progress)
     return env
@@ -311,10 +316,7 @@ def pack(
     """Build the env's start-up image (see roost.envs.pack); returns its ``PackInfo``."""
     from roost.envs import pack as pack_mod
 
-    cfg = _config(config)
-    get(name, config=cfg)
-    with changing(name, f"roost env pack {name}", cfg, progress):
-        env = get(name, config=cfg)
+    with changing_env(name, f"roost env pack {name}", _config(config), progress) as env:
         return pack_mod.pack(env.path, kind=env.kind, image_format=image_format, progress=progress)
 
 
@@ -322,10 +324,8 @@ def unpack(name: str, *, config: Optional[config_mod.Config] = None) -> bool:
     """Delete the env's image and stop automatic packing of it (True if it had one)."""
     from roost.envs import pack as pack_mod
 
-    cfg = _config(config)
-    get(name, config=cfg)
-    with changing(name, f"roost env pack --off {name}", cfg):
-        return pack_mod.remove_image(get(name, config=cfg).path, opt_out=True)
+    with changing_env(name, f"roost env pack --off {name}", _config(config)) as env:
+        return pack_mod.remove_image(env.path, opt_out=True)
 
 
 def _build_environ(env: Env, environ: Optional[Mapping[str, str]]) -> Dict[str, str]:
@@ -339,9 +339,8 @@ def _build_environ(env: Env, environ: Optional[Mapping[str, str]]) -> Dict[str, 
 def remove(name: str, *, config: Optional[config_mod.Config] = None) -> Path:
     """Delete the env (an adopted one is only forgotten: its prefix stays where it was)."""
     cfg = _config(config)
-    get(name, config=cfg)
-    with changing(name, f"roost env remove {name}", cfg):
-        return _remove(get(name, config=cfg), env_store(cfg).path(name))
+    with changing_env(name, f"roost env remove {name}", cfg) as env:
+        return _remove(env, env_store(cfg).path(name))
 
 
 def _remove(env: Env, link: Path) -> Path:

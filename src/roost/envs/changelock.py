@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterator, Optional, Tuple
 
+from roost.envs.store import is_zombie, pid_alive
 from roost.errors import EnvError
 
 LOCKS = ".locks"
@@ -184,28 +185,9 @@ def _abandoned(owner: Optional[Owner], unchanged_for: float) -> bool:
     if owner.host != socket.gethostname():
         return unchanged_for >= STALE_SILENCE
     if not os.path.isdir("/proc/self"):  # no procfs: the pid is all we can check
-        return not _pid_alive(owner.pid)
+        return not pid_alive(owner.pid)
     started = process_start(owner.pid)
-    return started is None or (bool(owner.started) and started != owner.started) or _is_zombie(owner.pid)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _is_zombie(pid: int) -> bool:
-    # A killed command its parent has not reaped yet is a zombie: it holds nothing any more.
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[:1] == ["Z"]
+    return started is None or (bool(owner.started) and started != owner.started) or is_zombie(owner.pid)
 
 
 def _take_over(path: Path, raw: str) -> bool:

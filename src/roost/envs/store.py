@@ -117,7 +117,7 @@ def _is_stale(entry: str, path: Path) -> bool:
     _, host, pid_text, _ = parts
     if host != socket.gethostname():
         return _age(path) > STALE_FOREIGN_SECONDS
-    return not pid_text.isdigit() or not _pid_alive(int(pid_text))
+    return not pid_text.isdigit() or not pid_alive(int(pid_text))
 
 
 def _age(path: Path) -> float:
@@ -129,7 +129,8 @@ def _age(path: Path) -> float:
         return 0.0
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` runs on this host (a zombie does not count: it holds nothing any more)."""
     if pid == os.getpid():
         return True
     try:
@@ -138,10 +139,10 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return not _is_zombie(pid)
+    return not is_zombie(pid)
 
 
-def _is_zombie(pid: int) -> bool:
+def is_zombie(pid: int) -> bool:
     # A killed create whose parent has not reaped it yet is a zombie: its staging dir is abandoned.
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()

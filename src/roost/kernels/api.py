@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence
@@ -108,15 +109,19 @@ def start_jupyter(
     """Check the env and modules (installing ipykernel into the env if needed), submit the server job with
     ``resources`` (sbatch-named, as ``roost submit`` takes them) and wait until Jupyter answers."""
     from roost.jobs import api as jobs_api
-    from roost.kernels import server
+    from roost.kernels import server, toolenv
+    from roost.kernels.manager import ipykernel_problem
 
     server.check_timeout(timeout)  # before anything is installed or submitted
     backend_name = jobs_api.backend_name(backend)
     bind = server.bind_for(backend_name)
     recipe = build_recipe("jupyter", env=env, modules=modules)
+    server_python = toolenv.server_python(mode, progress)
+    if recipe.python == sys.executable and not recipe.env and ipykernel_problem(recipe.python, dict(os.environ)):
+        recipe.python = server_python  # no env, no module Python, no ipykernel in roost's: the server's has it
     ensure_ipykernel(recipe, environ_for(recipe), install=True, progress=progress)
     return server.start(
         recipe, server.batch_submitter(dict(resources or {}), backend_name), mode=mode,
         kernel_display_name=default_display_name(recipe.env, recipe.modules, "roost"),
-        timeout=timeout, progress=progress, bind=bind,
+        timeout=timeout, progress=progress, bind=bind, server_python=server_python,
     )

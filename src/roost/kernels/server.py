@@ -158,20 +158,6 @@ def login_host(environ: Optional[Dict[str, str]] = None) -> str:
     return socket.gethostname() if fqdn.startswith("localhost") else fqdn
 
 
-def server_python_for(mode: str) -> str:
-    """The interpreter that runs the server: roost's own, which must have JupyterLab (or Notebook)."""
-    import importlib.util
-
-    module = SERVER_MODULES[mode]
-    if importlib.util.find_spec(module) is None:
-        raise KernelError(
-            f"{module} is not installed for the Python running roost ({sys.executable})",
-            f"install it with: {sys.executable} -m pip install 'roost[jupyter]'"
-            + (" notebook" if mode == "notebook" else ""),
-        )
-    return sys.executable
-
-
 BIND_WORDS = ("node", "loopback", "all")
 
 
@@ -210,7 +196,10 @@ def new_session(recipe: Recipe, *, mode: str, root_dir: str, kernel_display_name
     """Create the session directory (0700) and its private session.json (0600) with a fresh token."""
     if mode not in SERVER_MODULES:
         raise KernelError(f"unknown Jupyter mode {mode!r}", "use --lab or --notebook")
-    server_python = server_python or server_python_for(mode)
+    if server_python is None:
+        from roost.kernels.toolenv import server_python as choose_server_python
+
+        server_python = choose_server_python(mode, no_progress)
     root = sessions_dir()
     session_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
     directory = root / session_id
