@@ -114,7 +114,7 @@ def test_killed_install_leaves_no_child_and_the_next_change_cleans_up(ci: Home) 
     check_agrees(ci)
 
 
-@pytest.mark.parametrize("delay", [0.0, 0.15, 0.3, 0.6, 1.0])
+@pytest.mark.parametrize("delay", [0.0, 0.3, 1.0])
 def test_uv_never_outlives_a_killed_roost(ci: Home, delay: float) -> None:
     install = subprocess.Popen([*ROOST, "env", "install", "ci", "tomli", "packaging", "-q"], env=ci.environ)
     time.sleep(delay)

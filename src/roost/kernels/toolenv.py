@@ -101,7 +101,8 @@ def provision(mode: str, cfg: config_mod.Config, progress: Progress) -> Path:
         if has_module(str(tool_python(target)), module):  # another session installed it while we waited
             return tool_python(target)
         wanted = _packages_for(mode, target)
-        progress(f"JupyterLab is not installed for roost's Python ({sys.executable}): installing "
+        server = "JupyterLab" if mode == "lab" else "Jupyter Notebook"
+        progress(f"{server} is not installed for roost's Python ({sys.executable}): installing "
                  f"{' '.join(wanted)} once into {target} with uv from the package index (a minute or so; "
                  "later sessions reuse it)")
         if target.is_dir():
