@@ -73,19 +73,20 @@ def test_module_load_or_exit_stops_a_script(shell: str, site: Dict[str, str], tm
     assert result.returncode == 1 and "still running" not in result.stdout
 
 
-def test_module_load_or_exit_fails_a_job(site: Dict[str, str], tmp_path: Path) -> None:
-    (tmp_path / "init.bash").write_text(init_code("bash", site))
-    script = tmp_path / "job.sh"
-    script.write_text(f"#!/bin/bash\n. {tmp_path}/init.bash\nmodule load good || exit 1\n"
+@pytest.mark.parametrize("backend", ["local", pytest.param("slurm", marks=pytest.mark.service("slurm"))])
+def test_module_load_or_exit_fails_a_job(backend: str, site: Dict[str, str], tmp_path: Path) -> None:
+    script = tmp_path / "job.sh"  # a cluster's usual script: `module` is defined for it, as Lmod's is
+    script.write_text("#!/bin/bash\nmodule load good || exit 1\necho \"GOOD=$GOOD\"\n"
                       "module load exits || exit 1\necho should-not-run\n")
     script.chmod(0o755)
-    result = subprocess.run([sys.executable, "-m", "roost", "submit", "--backend", "local", "--wait", "-o",
+    result = subprocess.run([sys.executable, "-m", "roost", "submit", "--backend", backend, "--wait", "-o",
                              str(tmp_path / "job.out"), str(script)],
-                            capture_output=True, text=True, env=site, cwd=tmp_path, timeout=120)
+                            capture_output=True, text=True, env=site, cwd=tmp_path, timeout=180)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "FAILED" in result.stderr
     output = (tmp_path / "job.out").read_text()
-    assert "should-not-run" not in output and "leaving now" in output
+    assert "GOOD=1" in output and "leaving now" in output
+    assert "should-not-run" not in output
 
 
 def _descendants(pid: int) -> List[int]:
