@@ -75,10 +75,13 @@ def run_in_shell(shell: str, body: str, environ: Mapping[str, str], workdir: Pat
     script = workdir / f"script.{shell}"
     source = "source" if shell == "fish" else "."
     script.write_text(f"{source} {init}\n" + snapshot_function(shell) + body)
-    argv: List[str] = {"bash": ["bash", "--norc", "--noprofile"], "zsh": ["zsh", "-f"],
-                       "fish": ["fish", "--no-config"]}[shell]
-    return subprocess.run([*argv, str(script)], capture_output=True, text=True, env=dict(environ), cwd=workdir,
-                          timeout=timeout, errors="surrogateescape")
+    return subprocess.run([*shell_argv(shell), str(script)], capture_output=True, text=True, env=dict(environ),
+                          cwd=workdir, timeout=timeout, errors="surrogateescape")
+
+
+def shell_argv(shell: str) -> List[str]:
+    """SHELL without the user's start-up files."""
+    return {"bash": ["bash", "--norc", "--noprofile"], "zsh": ["zsh", "-f"], "fish": ["fish", "--no-config"]}[shell]
 
 
 def status_of(shell: str, command: str, label: Optional[str] = None) -> str:

@@ -21,7 +21,7 @@ import pytest
 from roost.shell.change import EnvChange
 from roost.shell.render import eval_function_body, render
 
-from .shells import SHELLS, init_code, need_shell, run_in_shell, site_environ, snapshots_equal, status_of
+from .shells import SHELLS, init_code, need_shell, run_in_shell, shell_argv, site_environ, snapshots_equal, status_of
 
 MODULEFILES = {
     "exits/1.0.lua": 'LmodMessage("leaving now")\nsetenv("HALF", "1")\nos.exit(3)\n',
@@ -124,9 +124,8 @@ def test_a_killed_module_command_is_a_failure_and_changes_nothing(shell: str, si
     status = "$status" if shell == "fish" else "$?"
     script = (f"{source} {tmp_path}/init.{shell}\nmodule load spin\necho \"status {status}\"\n"
               "echo \"HALF=[$HALF]\"\n")
-    argv = {"bash": ["bash", "--norc"], "zsh": ["zsh", "-f"], "fish": ["fish", "--no-config"]}[shell]
-    process = subprocess.Popen([*argv, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=site, cwd=tmp_path)
+    process = subprocess.Popen([*shell_argv(shell), "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=site, cwd=tmp_path)
     try:
         deadline = time.monotonic() + 60
         engine: List[int] = []
@@ -161,8 +160,7 @@ def test_output_of_a_killed_or_crashed_engine_is_never_evaluated(shell: str, eng
     need_shell(shell)
     status = "$status" if shell == "fish" else "$?"
     script = _fake_module(shell, engine) + f"module load x\necho \"status {status}\"\necho \"HALF=[$HALF]\"\n"
-    argv = {"bash": ["bash", "--norc"], "zsh": ["zsh", "-f"], "fish": ["fish", "--no-config"]}[shell]
-    result = subprocess.run([*argv, "-c", script], capture_output=True, text=True, timeout=60,
+    result = subprocess.run([*shell_argv(shell), "-c", script], capture_output=True, text=True, timeout=60,
                             env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)})
     assert f"status {expected}" in result.stdout, result.stdout + result.stderr
     assert "HALF=[]" in result.stdout
