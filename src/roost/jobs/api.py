@@ -12,8 +12,12 @@ job.result()                               # 6
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from roost import paths
 from roost.errors import JobError
@@ -24,11 +28,6 @@ from roost.jobs.spec import JobSpec
 from roost.jobs.store import JobRecord, Store
 from roost.shell.change import EnvChange
 from roost.shell.functions import job_preamble
-
-TYPE_CHECKING = False  # typing and pathlib are not imported at run time: `roost submit` is on a hot path
-if TYPE_CHECKING:
-    from pathlib import Path
-    from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 ROOST_JOBS_BACKEND = "ROOST_JOBS_BACKEND"  # declared in roost.envvars (a literal: the registry is slow to import)
 CALL_DIR_VARIABLE = "ROOST_CALL_DIR"
@@ -285,9 +284,7 @@ class Executor:
     def _submit(
         self, function: Callable[..., Any], calls: List[Tuple[Tuple[Any, ...], Dict[str, Any]]], array: bool
     ) -> List[Job]:
-        import uuid
-
-        import cloudpickle
+        import cloudpickle  # only for callables
 
         call_dir = paths.data_dir() / "jobs" / "calls" / uuid.uuid4().hex
         call_dir.mkdir(parents=True)
@@ -308,8 +305,6 @@ class Executor:
             spec = JobSpec.create(command, environment=environment, **options)
             job = submit_spec(spec, backend=self.backend, store=self.store)
         except BaseException:
-            import shutil
-
             shutil.rmtree(call_dir, ignore_errors=True)
             raise
         if not array:
@@ -502,8 +497,6 @@ class Job:
         call_dir = dict(record.spec.environment).get(CALL_DIR_VARIABLE)
         if not call_dir:
             raise JobError(f"job {self.id} runs a command, not a Python callable", "read its output: roost logs ID")
-        from pathlib import Path
-
         result_path = Path(call_dir) / ("result.pkl" if self.task is None else f"result-{self.task}.pkl")
         if not result_path.exists():
             tail = "\n".join(stderr_tail(record))

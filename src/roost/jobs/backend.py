@@ -7,17 +7,12 @@ return data and never print.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # typing and dataclasses are not imported at run time: `roost submit` is on a hot path
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Dict, List, Optional, Protocol, Sequence
+
 if TYPE_CHECKING:
-    from dataclasses import dataclass, field
-    from enum import Enum
-    from typing import Dict, List, Optional, Protocol, Sequence
-
     from roost.jobs.spec import JobSpec
-else:
-    from roost._records import Enum, dataclass, field
-
-    Protocol = object
 
 
 class JobState(str, Enum):

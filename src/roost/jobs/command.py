@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Sequence, Tuple
 
 from roost.errors import JobError, RoostError
 from roost.jobs.options import SUBMIT_OPTIONS, parse_fast
 
-TYPE_CHECKING = False  # typing is not imported at run time: `roost submit` is on a hot path
 if TYPE_CHECKING:
-    from typing import Any, List, Mapping, Optional, Sequence, Tuple
-
     from roost.jobs.spec import JobSpec
     from roost.jobs.store import Store
 

@@ -7,9 +7,7 @@ in a loop costs little more than sbatch itself (``roost.cli.entry``).  Names fol
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # typing is not imported at run time: `roost submit` is on a hot path
-if TYPE_CHECKING:
-    from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 BACKENDS = ("slurm", "local")
 

@@ -11,15 +11,13 @@ is quoted: nothing in a value is ever read as shell code.
 
 from __future__ import annotations
 
+from typing import List, Optional, Sequence, Tuple
+
 from roost.errors import JobError
 from roost.jobs.spec import THREAD_VARIABLES, JobSpec, format_memory, format_time, unsafe_character
 from roost.shell.change import EnvChange
 from roost.shell.quote import quote_word
 from roost.shell.render import quote_posix, render
-
-TYPE_CHECKING = False  # typing is not imported at run time: `roost submit` is on a hot path
-if TYPE_CHECKING:
-    from typing import List, Optional, Sequence, Tuple
 
 LAUNCHERS = ("slurm", "local")
 

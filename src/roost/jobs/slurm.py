@@ -8,8 +8,10 @@ forgotten (after MinJobAge) are looked up with one ``sacct`` call when accountin
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from roost import paths
 from roost.errors import JobError
@@ -17,10 +19,6 @@ from roost.jobs.backend import JobState, JobStatus, TaskStatus, exit_code_from_w
 from roost.jobs.script import header_holds_workdir
 from roost.jobs.spec import JobSpec
 from roost.jobs.store import Store
-
-TYPE_CHECKING = False  # typing is not imported at run time: `roost submit` is on a hot path
-if TYPE_CHECKING:
-    from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 SUBMIT_TIMEOUT = 60
 QUERY_TIMEOUT = 60
@@ -177,8 +175,6 @@ class SlurmBackend:
             if "Invalid job id" in done.stderr:  # versions that filter --json: every job asked for is gone
                 return {}
             raise JobError(f"squeue failed: {done.stderr.strip()}", "check that Slurm is reachable: sinfo")
-        import json  # not on submit's path
-
         try:
             jobs = json.loads(done.stdout).get("jobs", [])
         except ValueError as exc:

@@ -7,20 +7,15 @@ with a message naming the option and a hint showing the accepted forms.  Nothing
 
 from __future__ import annotations
 
-from roost import _records
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
 from roost.errors import JobError
 from roost.text import unsafe_character
 
-TYPE_CHECKING = False  # typing and dataclasses are not imported at run time: `roost submit` is on a hot path
-if TYPE_CHECKING:
-    from dataclasses import dataclass, field
-    from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
-else:
-    from roost._records import dataclass, field
-
 # ---------------------------------------------------------------------------------------------- time
-# Time and memory are parsed with str methods: `re` costs milliseconds at every `roost submit` (arrays and
-# dependencies, rarer, import it when given).
 
 
 def _is_number(text: str) -> bool:
@@ -109,8 +104,6 @@ class ArraySpec:
 
     @classmethod
     def parse(cls, text: str) -> ArraySpec:
-        import re
-
         hint = "use indices like 0-99, 1,3,5, 0-15:4, with an optional %limit: 0-99%10"
         body, _, limit_text = text.strip().partition("%")
         limit: Optional[int] = None
@@ -158,8 +151,6 @@ class Dependency:
 
     @classmethod
     def parse(cls, text: str) -> Dependency:
-        import re
-
         hint = (
             f"use TYPE:JOBID[:JOBID...] joined by ',' (all) or '?' (any); TYPE is one of {', '.join(DEPENDENCY_TYPES)}"
         )
@@ -354,7 +345,7 @@ class JobSpec:
         """
         options = dict(options)
         array_limit = options.pop("array_limit", None)
-        valid = set(_records.field_names(cls)) - {"command"}
+        valid = {f.name for f in dataclasses.fields(cls)} - {"command"}
         unknown = sorted(set(options) - valid)
         if unknown:
             raise JobError(f"unknown job option {unknown[0]!r}", f"valid options: {', '.join(sorted(valid))}")
@@ -437,10 +428,10 @@ class JobSpec:
         return "roost-%A_%a.err" if self.array else "roost-%j.err"
 
     def with_changes(self, **changes: Any) -> JobSpec:
-        return _records.replace(self, **changes)  # type: ignore[no-any-return]
+        return dataclasses.replace(self, **changes)
 
     def to_json(self) -> Dict[str, Any]:
-        data: Dict[str, Any] = _records.asdict(self)
+        data: Dict[str, Any] = dataclasses.asdict(self)
         data["array"] = self.array.text if self.array else None
         data["dependency"] = str(self.dependency) if self.dependency else None
         return data

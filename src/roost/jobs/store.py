@@ -12,22 +12,17 @@ those file systems honour.  The choice is made when the database is created.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from roost import jsontext
 from roost.errors import JobError
 from roost.jobs.backend import JobState, JobStatus, TaskStatus
 from roost.jobs.spec import JobSpec
-
-TYPE_CHECKING = False  # typing, dataclasses and pathlib are not imported at run time: `roost submit` is hot
-if TYPE_CHECKING:
-    from dataclasses import dataclass, field
-    from pathlib import Path
-    from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
-else:
-    from roost._records import dataclass, field
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -128,8 +123,6 @@ class Store:
 
     @property
     def path(self) -> Path:
-        from pathlib import Path
-
         return Path(self._path)
 
     @property
@@ -222,12 +215,12 @@ class Store:
                     backend,
                     native_id,
                     spec.name,
-                    jsontext.dumps(spec.to_json()),
+                    json.dumps(spec.to_json()),
                     _path_value(workdir),
                     script,
                     now,
                     JobState.PENDING.value,
-                    jsontext.dumps(dict(environ)) if environ is not None else None,
+                    json.dumps(dict(environ)) if environ is not None else None,
                 ),
             )
             if job_id is None:
@@ -261,12 +254,12 @@ class Store:
         row = self.connection().execute("SELECT spec FROM jobs WHERE id = ?", (_id_text(job_id),)).fetchone()
         if row is None:
             raise _no_job(job_id)
-        return JobSpec.from_json(_loads(row[0]))
+        return JobSpec.from_json(json.loads(row[0]))
 
     def get_environ(self, job_id: str) -> Optional[Dict[str, str]]:
         """The environment the job was submitted from (local jobs run in it, as sbatch's --export=ALL)."""
         row = self.connection().execute("SELECT environ FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return _loads(row[0]) if row and row[0] else None
+        return json.loads(row[0]) if row and row[0] else None
 
     def find(self, job_ids: Iterable[str]) -> List[JobRecord]:
         return [self.get(job_id) for job_id in job_ids]
@@ -339,7 +332,7 @@ def _record_from_row(row: Tuple[Any, ...]) -> JobRecord:
         backend,
         native_id or job_id,
         name,
-        JobSpec.from_json(_loads(spec)),
+        JobSpec.from_json(json.loads(spec)),
         os.fsdecode(workdir),
         script,
         submitted,
@@ -379,12 +372,6 @@ def _refresh_summary(db: sqlite3.Connection, job_id: str) -> None:
         "UPDATE jobs SET state = ?, exit_code = ?, reason = ? WHERE id = ?",
         (state.value, exit_code, row[0] if row else "", job_id),
     )
-
-
-def _loads(text: str) -> Any:
-    import json  # reading records is not on submit's path; writing uses jsontext
-
-    return json.loads(text)
 
 
 def _no_job(job_id: str) -> JobError:
