@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from roost.errors import InvalidName
+from roost.errors import InvalidName, RoostError
 from roost.modules.command import run
 from roost.shell.change import Action, EnvChange, Op
 from roost.shell.render import SHELLS, render
@@ -291,3 +291,13 @@ def test_an_alias_text_is_data_until_the_alias_is_used(shell: str, texts: List[s
     result = run_in_shell(shell, body, site_environ(root, root / "mf"), root)
     assert "status load 0" in result.stdout and "AFTER=1" in result.stdout, result.stdout + result.stderr
     assert not (root / CANARY).exists()
+
+
+@pytest.mark.service("lmod")
+def test_a_bad_name_from_the_sites_lmod_is_refused_too(evil_site: Dict[str, str], tmp_path: Path) -> None:
+    from roost.envs import lmod
+
+    with pytest.raises(RoostError) as caught:  # envs.module_system = "lmod": Lmod writes the name; roost refuses
+        lmod.load(["evil"], dict(evil_site))
+    assert "A;touch" in caught.value.message and "evil" in caught.value.message
+    assert not (tmp_path / CANARY).exists()

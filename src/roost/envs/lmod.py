@@ -14,7 +14,7 @@ import subprocess
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from roost.errors import EnvError, ModuleNotFound
-from roost.shell.change import Action, EnvChange, Op
+from roost.shell.change import Action, EnvChange, Op, is_var_name
 
 DEFAULT_LMOD_CMD = "/usr/share/lmod/lmod/libexec/lmod"
 _SET = re.compile(r'^os\.environ\[("(?:[^"\\]|\\.)*")\] = (.*?);?$')
@@ -55,6 +55,12 @@ def load(names: Sequence[str], environ: Mapping[str, str]) -> Tuple[EnvChange, L
         message = " ".join(result.stderr.split()) or f"lmod exited with status {result.returncode}"
         raise ModuleNotFound(f"Lmod could not load {' '.join(names)}: {message[:600]}", "check with `module spider`")
     values = parse_python(result.stdout)
+    bad = [name for name in values if not is_var_name(name)]
+    if bad:  # Lmod passes any name a modulefile gives; roost writes none into a shell
+        raise ModuleNotFound(
+            f"Lmod's load of {' '.join(names)} sets {bad[0]!r}, which is not an environment variable name",
+            "fix the modulefile that sets it (a name is letters, digits and underscores), or ask the site to",
+        )
     change = EnvChange()
     for name, value in values.items():
         change.ops.append(Op(Action.UNSET, name) if value is None else Op(Action.SET, name, value))
