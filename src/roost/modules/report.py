@@ -469,7 +469,7 @@ def spider_json(records: Dict[str, List[SpiderRecord]], name: Optional[str]) -> 
 # ---- show / whatis / help / keyword ------------------------------------------------------------
 def show_text(file: str, shown: List[str]) -> str:
     rule = "-" * width()
-    return "\n".join([rule, f"   {file}:", rule, *shown]) + "\n"
+    return "\n".join([rule, f"   {file}:", rule, *shown]) + "\n\n"  # a blank line after each, as Lmod
 
 
 def whatis_text(fullname: str, whatis: List[str]) -> str:
