@@ -27,6 +27,10 @@ from roost.envs.manifest import Manifest
 from roost.errors import EnvError
 from roost.shell.change import EnvChange
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from roost.envs.pack import PackInfo
+
 __all__ = [
     "Env",
     "activation_change",
@@ -312,7 +316,7 @@ def pack(
     image_format: Optional[str] = None,
     config: Optional[config_mod.Config] = None,
     progress: Progress = no_progress,
-) -> Any:
+) -> PackInfo:
     """Build the env's start-up image (see roost.envs.pack); returns its ``PackInfo``."""
     from roost.envs import pack as pack_mod
 
