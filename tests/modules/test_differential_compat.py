@@ -20,6 +20,7 @@ ROOT = {"COMPAT_ROOT": "@ROOT@"}
 CASES = [
     # The sandbox.
     case("sandbox-file-and-path-helpers", "compat", "load helpers", "unload helpers"),
+    case("sandbox-string-methods", "compat", "load splitter", "unload splitter"),
     case("sandbox-execute-runs-and-loads", "compat", "load runner", "unload runner"),
     case("sandbox-lmodbreak-drops-the-module", "compat", "load halts", "?-t list", "load halter", "?-t list"),
     case("sandbox-inherit-runs-the-next-same-name", "compat", "load layered", "unload layered",
@@ -31,7 +32,7 @@ CASES = [
     case("option-mt-and-config-change-nothing", "compat", "load plain", "--mt", "--config"),
     case("option-check-syntax-loads-nothing", "compat", "--checkSyntax load halter", "?-t list"),
     case("option-latest-ignores-the-marked-default", "compat", "load pinned", "?-t list", "--latest load pinned",
-         "?-t list"),
+         "?-t list", "use @ROOT@/B", "?-t list"),
     case("subcommand-prefixes", "compat", "lo plain", "?-t li", "del plain", "lo plain", "era plain", "?-t li"),
     case("spider-regexp", "compat", "-r spider ^pl", "!-r spider ^nothing-matches"),
     # MODULEPATH.
@@ -39,6 +40,8 @@ CASES = [
          "unuse @ROOT@/A @ROOT@/B", "use -a @ROOT@/A @ROOT@/B", "load plain"),
     case("use-priority-keeps-a-directory-in-front", "compat", "use --priority 50 @ROOT@/A", "use @ROOT@/B",
          "load plain"),
+    case("avail-without-modulepath-fails", "compat", "!avail", "-t avail", "use @ROOT@/Core", "avail plain",
+         env={"MODULEPATH": "@ROOT@/Nowhere"}),
     case("use-of-missing-directory-still-adds-it", "compat", "use @ROOT@/Nowhere", "load plain"),
     # (Lmod's first avail lists a directory given twice twice; only what it writes back is compared)
     case("modulepath-written-back-clean", "compat", "-t avail plain", "list", "load plain",
@@ -70,6 +73,8 @@ CASES = [
     case("family-of-a-module-without-version", "compat", "load famless", "unload famless", modulepath=("Legacy",)),
     case("tcl-path-commands-as-lmod-reads-them", "compat", "load tclpath", "show tclpath", "unload tclpath",
          modulepath=("Legacy",), env={"TP_GONE": "here"}),
+    case("restore-brings-sticky-hierarchy-back", "compat", "load toolchain solver anchor", "save", "restore",
+         "?-t list", env=ROOT),
     # Symbolic versions that name symbolic versions.
     case("symbolic-version-chain-marks-default", "compat", "load ladder", "?-t list", "load ladder/5",
          "?-t list", "load ladder/4.1", "?-t list"),

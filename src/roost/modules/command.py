@@ -327,6 +327,9 @@ def cmd_avail(inv: Invocation, out: Outcome) -> None:
 
     engine = _engine(inv)
     tree = engine.tree()
+    if not tree.dirs and not inv.flags.get("terse"):  # as Lmod (terse avail just lists nothing)
+        raise ModuleError("module avail is not possible: MODULEPATH is not set or names no directory",
+                          "add one: module use DIR (or ask your site which MODULEPATH to use)")
     loaded = [m.file for m in engine.table.active()]
     site = _site(inv.environ)
     visible = None

@@ -201,7 +201,8 @@ class Engine:
             if name.startswith("__"):
                 raise ModuleError(f"the module name \"{name}\" starts with two underscores, which Lmod reserves",
                                   "rename the modulefile (one leading underscore is fine)")
-            entry = self.find(Spec(name, latest=self.latest and name in self.tree().by_sn()))
+            latest = self.latest and name in self.tree().by_sn()
+            entry = self.find(Spec(name, latest=latest))
             if entry is None:
                 if try_only:
                     continue
@@ -213,7 +214,9 @@ class Engine:
                 self.reload_at_end(same, entry)
                 continue
             # an alias or symbolic version is remembered by what it stands for (as Lmod's userName)
-            loaded = self.load_entry(entry, user_name=self.tree().translate(name), user=True)
+            # (--latest is remembered as the version it found, so that a MODULEPATH change keeps that one)
+            user_name = entry.fullname if latest else self.tree().translate(name)
+            loaded = self.load_entry(entry, user_name=user_name, user=True)
             if loaded is None and "/" in name:
                 # the modulefile gave up (Tcl break): Lmod fails a request that named a version, not a bare name
                 raise ModuleError(
@@ -443,16 +446,29 @@ class Engine:
         self.unload_module(module)
         self.load([new])  # a user-level load: an already loaded NEW moves to the end, as with `module load`
 
-    def purge(self) -> None:
+    def purge(self, modulepath: Optional[str] = None) -> None:
         """Unload everything, then load the sticky modules again (unless --force), as Lmod: a sticky module
-        that cannot be found any more (its compiler was purged) stays unloaded, with a message."""
+        that cannot be found any more (its compiler was purged) stays unloaded, with a message.  With
+        ``modulepath`` (reset), MODULEPATH is set to it before the sticky modules come back."""
+        self._reload_sticky(self._unload_everything(modulepath))
+
+    def _unload_everything(self, modulepath: Optional[str]) -> List[Loaded]:
+        """Unload all modules (then set MODULEPATH, if given); the sticky ones to load again (none with --force)."""
         modules = list(self.table.modules)
         sticky = [m for m in modules if m.sticky and not self.force and m.status == "active"]
         for module in reversed(modules):
             self.unload_module(module)
         self.table.modules = []
+        if modulepath is not None:
+            self.state.set("MODULEPATH", modulepath or None)
+            self.table.base_mpath = modulepath
+        return sticky
+
+    def _reload_sticky(self, sticky: List[Loaded]) -> None:
         lost = []
         for module in sticky:
+            if self.table.find(module.sn) is not None:
+                continue  # loaded again already (a restored collection holds it)
             entry = self.find(Spec(module.user_name)) or self.find(Spec(module.fullname))
             if entry is None:
                 lost.append(module.user_name)
@@ -460,7 +476,7 @@ class Engine:
             loaded = self.load_entry(entry, user_name=module.user_name, user=module.user)
             if loaded is not None:
                 loaded.ref = module.ref
-        kept = [m.fullname for m in self.table.modules]
+        kept = [m.fullname for m in self.table.modules if m.sticky]
         if kept:
             self.messages.append("The following modules were not unloaded:\n  (Use \"module --force purge\" to "
                                  "unload all):\n\n" + "".join(f"  {i}) {n}\n" for i, n in enumerate(kept, 1)))
@@ -513,20 +529,19 @@ class Engine:
                 "use `module purge` to unload everything, or ask your site which modules should be the default",
             )
         self.force, force = False, self.force
-        self.purge()
+        self.purge(self.table.system_mpath)
         self.force = force
-        self.state.set("MODULEPATH", self.table.system_mpath or None)
-        self.table.base_mpath = self.table.system_mpath
         self.load(names)
 
     def restore_modules(self, base_mpath: str, fullnames: Sequence[str]) -> None:
-        self.purge()
-        self.state.set("MODULEPATH", base_mpath or None)
-        self.table.base_mpath = base_mpath
+        """A collection: everything unloaded, its MODULEPATH, its modules in its order, then the sticky modules
+        it does not hold (as Lmod)."""
+        sticky = self._unload_everything(base_mpath)
         for name in fullnames:
             if self.table.find(name) is None:
                 self.load_entry(self.require(name), user_name=name, user=True)
         self.reconcile_hierarchy()
+        self._reload_sticky(sticky)
 
     # ---- hierarchy ------------------------------------------------------------------------------
     def reconcile_hierarchy(self, *, force: bool = False) -> None:

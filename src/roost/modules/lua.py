@@ -274,6 +274,25 @@ if io then
     return handle
   end
 end
+-- Lmod's string helpers: modulefiles and site Lua call ("a:b"):split(":"), s:trim(), s:escape()
+function string.split(s, pat)
+  pat = pat or "%s+"
+  local pos, done = 1, false
+  return function()
+    if done then return nil end
+    local first, last = s:find(pat, pos)
+    if first then
+      local piece = s:sub(pos, first - 1)
+      pos = last + 1
+      return piece
+    end
+    done = true
+    return s:sub(pos)
+  end
+end
+function string.trim(s) return (s:gsub("^%s+", ""):gsub("%s+$", "")) end
+function string.escape(s) return (s:gsub("[%-%.%+%[%]%(%)%$%^%%%?%*]", "%%%1")) end
+
 function LmodMessage(...) R().message(concat_args(...)) end
 function LmodWarning(...) R().warning(concat_args(...)) end
 function LmodError(...) R().error(concat_args(...)) end

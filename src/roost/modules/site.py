@@ -64,25 +64,6 @@ function sandbox_run(code)
   return pcall(chunk)
 end
 
--- Lmod's string helpers that site Lua uses
-function string.split(s, pat)
-  pat = pat or "%s+"
-  local pos, done = 1, false
-  return function()
-    if done then return nil end
-    local first, last = s:find(pat, pos)
-    if first then
-      local piece = s:sub(pos, first - 1)
-      pos = last + 1
-      return piece
-    end
-    done = true
-    return s:sub(pos)
-  end
-end
-function string.trim(s) return (s:gsub("^%s+", ""):gsub("%s+$", "")) end
-function string.escape(s) return (s:gsub("[%-%.%+%[%]%(%)%$%^%%%?%*]", "%%%1")) end
-
 local function quiet() return true end
 local dbg = {start = quiet, fini = quiet, print = quiet, warning = quiet, active = function() return false end,
              textA = quiet, indent = quiet}
