@@ -21,6 +21,7 @@ CASES = [
     # The sandbox.
     case("sandbox-file-and-path-helpers", "compat", "load helpers", "unload helpers"),
     case("sandbox-string-methods", "compat", "load splitter", "unload splitter"),
+    case("sandbox-variable-names-are-trimmed", "compat", "load spaced", "unload spaced"),
     case("sandbox-execute-runs-and-loads", "compat", "load runner", "unload runner"),
     case("sandbox-lmodbreak-drops-the-module", "compat", "load halts", "?-t list", "load halter", "?-t list"),
     case("sandbox-inherit-runs-the-next-same-name", "compat", "load layered", "unload layered",

@@ -334,6 +334,10 @@ class Engine:
                 continue
             entry = self.find(spec)
             if entry is None:
+                if spec.low or spec.high or spec.latest:
+                    if how == "try_load":
+                        continue
+                    raise self._not_found(spec.name, frame.fullname)  # no version in the range: no second chance
                 if how != "try_load":
                     # Lmod reports a missing module only once the whole load is done, and not at all if a
                     # module of that name got loaded meanwhile (`load("gcc/4.9.3", "other")`, other loads gcc)

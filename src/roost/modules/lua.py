@@ -416,16 +416,16 @@ class LuaBridge:
     def path(self, action: str, name: str, value: str, sep: str, priority: Any) -> None:
         if name is None or value is None:
             raise RoostError(f"{action}_path needs a variable name and a value")
-        self._f().path(action, name, value, sep or ":", int(priority or 0))
+        self._f().path(action, _trimmed(name), value, sep or ":", int(priority or 0))
 
     def setenv(self, name: str, value: Optional[str]) -> None:
-        self._f().setenv(name, "" if value is None else value)
+        self._f().setenv(_trimmed(name), "" if value is None else value)
 
     def pushenv(self, name: str, value: Optional[str], unset: bool = False) -> None:
-        self._f().pushenv(name, None if unset else ("" if value is None else value))
+        self._f().pushenv(_trimmed(name), None if unset else ("" if value is None else value))
 
     def unsetenv(self, name: str, restore: Optional[str] = None) -> None:
-        self._f().unsetenv(name, restore)
+        self._f().unsetenv(_trimmed(name), restore)
 
     def set_alias(self, name: str, value: str) -> None:
         self._f().set_alias(name, value)
@@ -739,6 +739,11 @@ def _exit_status(code: Any) -> int:
         return int(code) & 0xFF
     except (TypeError, ValueError):
         return 1
+
+
+def _trimmed(name: str) -> str:
+    """Lmod trims the spaces around a variable name (`setenv("ALEX ", ...)` sets ALEX); what is left is checked."""
+    return name.strip(" \t") if isinstance(name, str) else name  # (None: the frame says what is missing)
 
 
 def _rc_name(name: str, sn: str) -> str:
