@@ -269,3 +269,16 @@ def test_dos_line_breaks_are_refused_with_the_fix(here: Path) -> None:
     (here / "windows.sh").write_bytes(b"#!/bin/bash\r\n#SBATCH -t 1\r\necho hi\r\n")
     done = roost("submit", "--backend", "local", "windows.sh")
     assert done.returncode == 1 and "DOS line breaks" in done.stderr and "dos2unix" in done.stderr
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_module_reaches_a_bash_script_the_job_starts(here: Path, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lmod's init exports module/ml to child bash processes; a job step written as `bash step.sh` relies on it."""
+    tree = here / "modulefiles" / "hello"
+    tree.mkdir(parents=True)
+    (tree / "1.0.lua").write_text('setenv("HELLO_MODULE", "loaded")\n')
+    (here / "step.sh").write_text("module load hello/1.0 || exit 9\nml\necho HELLO_MODULE=$HELLO_MODULE\n")
+    monkeypatch.setenv("MODULEPATH", str(here / "modulefiles"))
+    done = _submit_and_wait(backend, "--wrap", "bash step.sh")
+    assert done.returncode == 0, done.stderr
+    assert "HELLO_MODULE=loaded" in done.stdout

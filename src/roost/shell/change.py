@@ -34,6 +34,10 @@ class Action(Enum):
     UNALIAS = "unalias"
     FUNCTION = "function"
     UNFUNCTION = "unfunction"
+    EXPORT_FUNCTION = "export-function"  # bash's `export -f`: child bash processes get the function too
+
+
+NAMED_ACTIONS = frozenset({Action.ALIAS, Action.UNALIAS, Action.FUNCTION, Action.UNFUNCTION, Action.EXPORT_FUNCTION})
 
 
 PATH_ACTIONS = frozenset({Action.PREPEND, Action.APPEND, Action.REMOVE})
@@ -60,7 +64,7 @@ class Op(_OpBase):
 
     def as_dict(self) -> Dict[str, object]:
         data: Dict[str, object] = {"action": self.action.value, "name": self.name}
-        if self.action not in (Action.UNSET, Action.UNALIAS, Action.UNFUNCTION):
+        if self.action not in (Action.UNSET, Action.UNALIAS, Action.UNFUNCTION, Action.EXPORT_FUNCTION):
             data["value"] = self.value
         if self.action in PATH_ACTIONS:
             data["sep"] = self.sep
@@ -110,7 +114,7 @@ def check_op(op: Op) -> Op:
     action = op.action
     if action is Action.ALIAS or action is Action.UNALIAS:
         check_command_name(op.name, "alias")
-    elif action is Action.FUNCTION or action is Action.UNFUNCTION:
+    elif action is Action.FUNCTION or action is Action.UNFUNCTION or action is Action.EXPORT_FUNCTION:
         check_command_name(op.name, "shell function")
     else:
         check_var_name(op.name)
@@ -176,6 +180,12 @@ class EnvChange:
         self.ops.append(Op(Action.UNFUNCTION, check_command_name(name, "shell function")))
         return self
 
+    def export_function(self, name: str) -> EnvChange:
+        """Pass the function ``name`` to child shells where the shell can (bash; others ignore it), as Lmod's
+        init exports ``module`` and ``ml``: ``bash job_step.sh`` inside a job can then ``module load``."""
+        self.ops.append(Op(Action.EXPORT_FUNCTION, check_command_name(name, "shell function")))
+        return self
+
     def extend(self, other: Iterable[Op]) -> EnvChange:
         self.ops.extend(other)
         return self
@@ -184,7 +194,7 @@ class EnvChange:
         """Names of the environment variables this change touches, in first-touched order."""
         seen: Dict[str, None] = {}
         for op in self.ops:
-            if op.action not in (Action.ALIAS, Action.UNALIAS, Action.FUNCTION, Action.UNFUNCTION):
+            if op.action not in NAMED_ACTIONS:
                 seen.setdefault(op.name, None)
         return list(seen)
 

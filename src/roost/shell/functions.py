@@ -47,6 +47,7 @@ def module_functions(shell: str, python: str) -> EnvChange:
     module_cmd = [*fast_command(python, "roost.modules.command"), shell]
     change.function("module", eval_function_body(module_cmd, shell))
     change.function("ml", eval_function_body([*module_cmd, "--ml"], shell))
+    change.export_function("module").export_function("ml")  # as Lmod's bash init does
     return change
 
 

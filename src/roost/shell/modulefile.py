@@ -96,7 +96,7 @@ def _lua_header(info: ModuleInfo) -> List[str]:
 def render_lua(change: EnvChange, info: Optional[ModuleInfo] = None) -> str:
     lines = ["-- -*- lua -*-"]
     lines += _lua_header(info or ModuleInfo())
-    lines += [_lua_op(op) for op in change.ops]
+    lines += [_lua_op(op) for op in change.ops if op.action is not Action.EXPORT_FUNCTION]  # not in Lmod 8.6
     return "\n".join(lines) + "\n"
 
 
@@ -177,7 +177,7 @@ def _tcl_header(info: ModuleInfo) -> List[str]:
 def render_tcl(change: EnvChange, info: Optional[ModuleInfo] = None) -> str:
     lines = ["#%Module1.0"]
     lines += _tcl_header(info or ModuleInfo())
-    lines += [_tcl_op(op) for op in change.ops]
+    lines += [_tcl_op(op) for op in change.ops if op.action is not Action.EXPORT_FUNCTION]
     return "\n".join(lines) + "\n"
 
 

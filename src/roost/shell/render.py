@@ -62,6 +62,8 @@ def _posix_op(op: Op, shell: str) -> str:
         return f"unalias {name} 2>/dev/null || true;"
     if action is Action.FUNCTION:
         return f"{name} () {{\n{_function_body(op.value)}\n}};"
+    if action is Action.EXPORT_FUNCTION:  # zsh and sh cannot export functions
+        return f"export -f {name};" if shell == "bash" else ""
     # UNFUNCTION
     return f"unset -f {name} 2>/dev/null || true;"
 
@@ -71,7 +73,7 @@ def render_posix(change: EnvChange, shell: str = "bash") -> str:
     needs_remove = any(op.action is Action.REMOVE for op in change.ops)
     if needs_remove:
         lines.append(_POSIX_REMOVE)
-    lines.extend(_posix_op(op, shell) for op in change.ops)
+    lines.extend(line for line in (_posix_op(op, shell) for op in change.ops) if line)
     if needs_remove:
         lines.append("unset -f __roost_rm;")
     return "\n".join(lines) + ("\n" if lines else "")
@@ -116,11 +118,13 @@ def _fish_op(op: Op) -> str:
         return f"functions -e {name};"
     if action is Action.FUNCTION:
         return f"function {name}\n{_function_body(op.value)}\nend;"
+    if action is Action.EXPORT_FUNCTION:  # fish functions cannot be exported
+        return ""
     return f"functions -e {name};"
 
 
 def render_fish(change: EnvChange) -> str:
-    return "".join(_fish_op(op) + "\n" for op in change.ops)
+    return "".join(line + "\n" for line in (_fish_op(op) for op in change.ops) if line)
 
 
 def render_python(change: EnvChange) -> str:
