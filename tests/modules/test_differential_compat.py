@@ -76,6 +76,8 @@ CASES = [
          modulepath=("Legacy",), env={"TP_GONE": "here"}),
     case("restore-brings-sticky-hierarchy-back", "compat", "load toolchain solver anchor", "save", "restore",
          "?-t list", env=ROOT),
+    case("restore-loads-what-a-later-module-makes-reachable", "compat", "load bundle", "save", "purge", "restore",
+         "?-t list", env=ROOT),
     # Symbolic versions that name symbolic versions.
     case("symbolic-version-chain-marks-default", "compat", "load ladder", "?-t list", "load ladder/5",
          "?-t list", "load ladder/4.1", "?-t list"),

@@ -541,7 +541,15 @@ class Engine:
         """A collection: everything unloaded, its MODULEPATH, its modules in its order, then the sticky modules
         it does not hold (as Lmod)."""
         sticky = self._unload_everything(base_mpath)
+        later = []  # not reachable yet: a module further on may add its directory (M1 loads c from its own)
         for name in fullnames:
+            if self.table.find(name) is None:
+                entry = self.find(Spec(name))
+                if entry is None:
+                    later.append(name)
+                    continue
+                self.load_entry(entry, user_name=name, user=True)
+        for name in later:
             if self.table.find(name) is None:
                 self.load_entry(self.require(name), user_name=name, user=True)
         self.reconcile_hierarchy()

@@ -1,0 +1,2 @@
+prepend_path("MODULEPATH", pathJoin(os.getenv("COMPAT_ROOT"), "Extra"))
+load("leaf")

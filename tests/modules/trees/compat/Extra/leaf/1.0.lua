@@ -1,0 +1,1 @@
+setenv("LEAF", "1")
