@@ -106,6 +106,14 @@ function myShellType() return R().shell_type() end
 function LmodVersion() return "8.7.99" end
 function haveDynamicMPATH() end
 
+-- Lmod's path regularisation, in Lua: pathJoin is called often and a call into Python costs more than this
+local function regularize(p)
+  p = p:gsub("//+", "/")
+  local n
+  repeat p, n = p:gsub("/%./", "/") until n == 0
+  if #p > 1 then p = p:gsub("/$", "") end
+  return p
+end
 function pathJoin(...)
   -- nil and "" arguments are skipped; slashes are squeezed and a trailing one dropped (Lmod)
   local parts = {}
@@ -116,9 +124,9 @@ function pathJoin(...)
       if v ~= "" then parts[#parts + 1] = v end
     end
   end
-  return R().regularize(table.concat(parts, "/"))
+  return regularize(table.concat(parts, "/"))
 end
-function path_regularize(p) if p == nil then return nil end return R().regularize(tostring(p)) end
+function path_regularize(p) if p == nil then return nil end return regularize(tostring(p)) end
 function isDir(p) return R().is_dir(str(p)) end
 function isFile(p) return R().is_file(str(p)) end
 function dirname(p)
@@ -146,10 +154,10 @@ function inherit() R().inherit() end
 function hierarchyA(pkgName, levels)
   levels = tonumber(levels) or 0
   if levels < 1 then return {} end
-  local fn = R().regularize((myFileName():gsub("%.lua$", "")))
-  pkgName = R().regularize((tostring(pkgName):gsub("%.lua$", "")))
+  local fn = regularize((myFileName():gsub("%.lua$", "")))
+  pkgName = regularize((tostring(pkgName):gsub("%.lua$", "")))
   if fn:sub(-#pkgName) == pkgName then fn = fn:sub(1, -#pkgName - 1) end
-  fn = R().regularize(fn)
+  fn = regularize(fn)
   local _, slashes = pkgName:gsub("/", "")
   local width = slashes + 1
   local dirs = {}
@@ -566,11 +574,6 @@ class LuaBridge:
         self._f().exit(_exit_status(code))
 
     # ---- the rest of Lmod's sandbox (roost.modules.sandbox does the work) -------------------------
-    def regularize(self, path: str) -> str:
-        from roost.shell.change import normalize_entry
-
-        return normalize_entry(path)
-
     def abspath(self, path: str) -> str:
         return os.path.abspath(path)
 
