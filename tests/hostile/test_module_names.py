@@ -109,10 +109,11 @@ def test_no_renderer_ever_writes_a_name_that_is_not_a_shell_name(name: str, acti
 def test_a_bad_name_in_any_lua_call_is_the_modulefiles_error_and_the_load_changes_nothing(name: str, call: str) -> None:
     kind, make = LUA_CALLS[call]
     code, messages, ok = _load({"evil/1.0.lua": f'setenv("BEFORE", "1")\n{make(lua_string(name))}\n'}, ["evil"])
-    if _valid(kind, name):
+    seen = name.strip(" \t") if kind == "var" else name  # Lmod trims the blanks around a variable's name
+    if _valid(kind, seen):
         assert ok, messages
     else:
-        _assert_refused(code, messages, ok, "evil/1.0", name)
+        _assert_refused(code, messages, ok, "evil/1.0", seen)
         assert "evil/1.0.lua" in messages
 
 
