@@ -34,8 +34,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterator, Optional, Tuple
 
-from roost.envs.store import is_zombie, pid_alive
 from roost.errors import EnvError
+from roost.pids import is_zombie, pid_alive
 
 LOCKS = ".locks"
 HEARTBEAT = 10.0

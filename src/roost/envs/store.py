@@ -12,11 +12,12 @@ import contextlib
 import errno
 import os
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Iterator, List
 
 from roost.envs import layout
 from roost.envs.layout import NAME_RE, check_name
 from roost.errors import EnvError
+from roost.pids import pid_alive
 
 __all__ = ["NAME_RE", "STAGING", "EnvStore", "check_name", "exists_error"]
 
@@ -129,24 +130,3 @@ def _age(path: Path) -> float:
         return 0.0
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether ``pid`` runs on this host (a zombie does not count: it holds nothing any more)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not is_zombie(pid)
-
-
-def is_zombie(pid: int) -> bool:
-    # A killed create whose parent has not reaped it yet is a zombie: its staging dir is abandoned.
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    state: Optional[str] = stat.rpartition(")")[2].split()[0] if ")" in stat else None
-    return state == "Z"
