@@ -31,7 +31,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+if TYPE_CHECKING:
+    from roost.modules.engine import Engine
 
 LMOD_CMD = "/usr/share/lmod/lmod/libexec/lmod"
 LMOD_ML = "/usr/share/lmod/lmod/libexec/ml_cmd"  # translates ml's shorthand into module arguments
@@ -747,3 +750,21 @@ def assert_lmod_meets_expectations(the_case: Case, workdir: Path) -> None:
     if problems:
         summary = "\n".join(problems)
         pytest.fail(f"Lmod does not do what case {the_case.id!r} states:\n{summary}", pytrace=False)
+
+
+def load(environ: Mapping[str, str], *names: str) -> Tuple[Dict[str, str], Engine]:
+    """`module load NAMES` through roost's engine in-process: the environment after it, and the engine."""
+    from roost.modules.engine import Engine
+
+    engine = Engine(environ)
+    engine.load(list(names))
+    return engine.finish().applied_to(environ), engine
+
+
+def unload(environ: Mapping[str, str], *names: str) -> Dict[str, str]:
+    """`module unload NAMES` through roost's engine in-process: the environment after it."""
+    from roost.modules.engine import Engine
+
+    engine = Engine(environ)
+    engine.unload(list(names))
+    return engine.finish().applied_to(environ)

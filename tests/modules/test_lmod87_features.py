@@ -12,14 +12,13 @@ import getpass
 import re
 import time
 from pathlib import Path
-from typing import Dict, List, Mapping, Tuple
+from typing import Dict, List, Mapping
 
 import pytest
-from oracle import write_tree
+from oracle import load, unload, write_tree
 
 from roost.errors import ModuleError, ModuleNotFound
 from roost.modules.command import run
-from roost.modules.engine import Engine
 
 
 def environ_for(root: Path, **extra: str) -> Dict[str, str]:
@@ -27,16 +26,6 @@ def environ_for(root: Path, **extra: str) -> Dict[str, str]:
             "MODULEPATH": str(root / "mf"), "ROOST_MODULE_CACHE": "no", **extra}
 
 
-def load(environ: Mapping[str, str], *names: str) -> Tuple[Dict[str, str], Engine]:
-    engine = Engine(environ)
-    engine.load(list(names))
-    return engine.finish().applied_to(environ), engine
-
-
-def unload(environ: Mapping[str, str], *names: str) -> Dict[str, str]:
-    engine = Engine(environ)
-    engine.unload(list(names))
-    return engine.finish().applied_to(environ)
 
 
 def loaded(environ: Mapping[str, str]) -> List[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple
 
 import pytest
-from oracle import LMOD, ROOST, case, differences, run_case, write_tree
+from oracle import LMOD, ROOST, case, differences, load, run_case, unload, write_tree
 
 from roost.errors import MissingPrereq, ModuleConflict, ModulefileError, ModulefileExit, ModuleNotFound
 from roost.modules import tcl
@@ -38,16 +38,6 @@ def base_environ(clean_environ: Dict[str, str], root: Path, **extra: str) -> Dic
     return environ
 
 
-def load(environ: Mapping[str, str], *names: str) -> Tuple[Dict[str, str], Engine]:
-    engine = Engine(environ)
-    engine.load(list(names))
-    return engine.finish().applied_to(environ), engine
-
-
-def unload(environ: Mapping[str, str], *names: str) -> Dict[str, str]:
-    engine = Engine(environ)
-    engine.unload(list(names))
-    return engine.finish().applied_to(environ)
 
 
 def visible(environ: Mapping[str, str]) -> Dict[str, str]:
