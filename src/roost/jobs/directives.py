@@ -17,11 +17,9 @@ kept verbatim, so Slurm still sees it and the local backend can say that it igno
 
 from __future__ import annotations
 
-from roost.errors import JobError
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-TYPE_CHECKING = False  # typing is not imported at run time: `roost submit` is on a hot path
-if TYPE_CHECKING:
-    from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from roost.errors import JobError
 
 PREFIX = "#SBATCH"
 

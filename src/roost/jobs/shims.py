@@ -14,16 +14,14 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from roost import paths
 from roost.errors import JobError
 from roost.jobs import directives
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from pathlib import Path
-    from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
-
     from roost.jobs.store import JobRecord, Store
 
 COMMANDS = ("sbatch", "squeue", "scancel", "sacct", "srun", "salloc")

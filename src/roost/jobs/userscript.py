@@ -9,16 +9,14 @@ command, rendered by :func:`roost.shell.render.render`.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence
 
 from roost.errors import JobError
 from roost.jobs import directives
 from roost.shell.change import EnvChange
 from roost.shell.render import render
 
-TYPE_CHECKING = False  # typing is not imported at run time: `roost submit` is on a hot path
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Mapping, Optional, Sequence
-
     from roost.jobs.spec import JobSpec
 
 # Suffixes that say "batch script" even before the file is read.
