@@ -143,14 +143,15 @@ def parse(argv: Sequence[str]) -> Tuple[str, List[str], Dict[str, Any]]:
         arg = words[index]
         index += 1
         option, equals, given = arg.partition("=")
-        if option in VALUED and (equals or index < len(words)):
+        if arg.startswith("-") and rest[:1] and lmod_subcommand(rest[0]) in LOADS:
+            # Lmod reads no option after the sub-command: `module load -a foo` unloads `a`, then loads foo
+            rest.append(arg)
+        elif option in VALUED and (equals or index < len(words)):
             if not equals:
                 given, index = words[index], index + 1
             flags[VALUED[option]] = given
-        elif arg in FLAGS and not (rest and rest[0] in ("load", "add") and arg in ("-d",)):
+        elif arg in FLAGS:
             flags[FLAGS[arg]] = True
-        elif arg.startswith("-") and len(arg) > 1 and rest[:1] and lmod_subcommand(rest[0]) in LOADS:
-            rest.append(arg)  # `module load foo -bar` unloads bar first, as ml does
         elif arg.startswith("-") and len(arg) > 1:
             raise ModuleError(f"unknown option \"{arg}\"", "see: module --help")
         else:
@@ -224,11 +225,15 @@ def cmd_load(inv: Invocation, out: Outcome) -> None:
     if inv.flags.get("check_syntax"):
         _check_syntax(inv)
         return
+    if "-" in inv.args:
+        raise ModuleError("illegal option \"-\"", "name a module to unload after the dash: module load -NAME")
     engine = _engine(inv, inv.flags.get("force", False))
     unloads = [a[1:] for a in inv.args if a.startswith("-")]
     if unloads:
         engine.unload(unloads)
-    engine.load([a for a in inv.args if not a.startswith("-")], try_only=inv.subcommand == "try-load")
+    # `+NAME` is a load, spelled to stand out beside `-NAME`
+    loads = [a[1:] if a.startswith("+") else a for a in inv.args if not a.startswith("-")]
+    engine.load(loads, try_only=inv.subcommand == "try-load")
     out.engine = engine
 
 

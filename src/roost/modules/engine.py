@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
     from roost.modules.site import Site
+    from roost.modules.versions import VersionKey
 
 MAX_HIERARCHY_PASSES = 20
 RECORDED = "__recorded:"  # a module's props keys holding what its source_sh() calls did (for unload)
@@ -100,6 +101,21 @@ def _use_path(directory: str) -> str:
     return os.path.join(os.getcwd(), path)
 
 
+def in_range(spec: Spec, key: VersionKey) -> bool:
+    """Whether a version is inside atleast()/between()'s bounds; Lmod's open bounds: between("bar", "1.2<",
+    "<1.4") excludes 1.2 and 1.4 themselves."""
+    low, high = spec.low.rstrip("<"), spec.high.lstrip("<")
+    if low:
+        low_key = version_key(low)
+        if key < low_key or (key == low_key and spec.low.endswith("<")):
+            return False
+    if high:
+        high_key = version_key(high)
+        if key > high_key or (key == high_key and spec.high.startswith("<")):
+            return False
+    return True
+
+
 class Engine:
     def __init__(self, environ: Mapping[str, str], *, cache_dir: Optional[str] = None, force: bool = False) -> None:
         self.original: Dict[str, str] = dict(environ)
@@ -153,22 +169,21 @@ class Engine:
         candidates = tree.resolve_all(spec.name)
         if spec.latest:
             return tree.latest(spec.name)
-        # Lmod's open bounds: between("bar", "1.2<", "<1.4") excludes 1.2 and 1.4 themselves
-        low_open, high_open = spec.low.endswith("<"), spec.high.startswith("<")
-        low = version_key(spec.low.rstrip("<")) if spec.low.rstrip("<") else None
-        high = version_key(spec.high.lstrip("<")) if spec.high.lstrip("<") else None
-
-        def fits(entry: Entry) -> bool:
-            key = entry.key
-            above = low is None or key > low or (key == low and not low_open)
-            below = high is None or key < high or (key == high and not high_open)
-            return above and below
-
         default = tree.default(spec.name)
-        if default is not None and fits(default):
+        if default is not None and in_range(spec, default.key):
             return default
-        fitting = [e for e in candidates if fits(e)]
+        fitting = [e for e in candidates if in_range(spec, e.key)]
         return max(fitting, key=lambda e: e.key, default=None)
+
+    def satisfies(self, spec: Spec) -> bool:
+        """A prereq(): the name is loaded, at a version in the range (or the latest) when one is asked for."""
+        module = self.table.find(spec.name)
+        if module is None or not (spec.low or spec.high or spec.latest):
+            return module is not None
+        if spec.latest:
+            latest = self.tree().latest(spec.name)
+            return latest is not None and latest.file == module.file
+        return in_range(spec, version_key(module.version))
 
     def require(self, name: str, needed_by: str = "") -> Entry:
         entry = self.find(Spec(name))
@@ -330,7 +345,8 @@ class Engine:
                     if entry.file == satisfied.file:
                         self.reload_at_end(satisfied, entry)  # load() of a loaded module reloads it (not depends_on)
                     else:  # the name means another file now (a toolchain swapped the compiler): swap it here
-                        self.load_entry(entry, user_name=satisfied.user_name, user=satisfied.user, ref=satisfied.ref)
+                        self.load_entry(entry, user_name=self._swapped_user_name(satisfied, entry, spec),
+                                        user=satisfied.user, ref=satisfied.ref)
                 continue
             entry = self.find(spec)
             if entry is None:
@@ -346,6 +362,14 @@ class Engine:
             # a range request is remembered by what it resolved to, so a later MODULEPATH change keeps it
             user_name = entry.fullname if (spec.low or spec.high or spec.latest) else spec.name
             self.load_entry(entry, user_name=user_name, user=False, ref=1 if how == "depends_on" else 0)
+
+    def _swapped_user_name(self, satisfied: Loaded, entry: Entry, spec: Spec) -> str:
+        """The name a module swapped in by a modulefile's load() is remembered by: the name it was loaded by
+        while that still means the new file, else this request (a range by what it resolved to, as below)."""
+        kept = self.find(Spec(satisfied.user_name))
+        if kept is not None and kept.file == entry.file:
+            return satisfied.user_name
+        return entry.fullname if spec.low or spec.high or spec.latest else spec.name
 
     def _check_missing(self) -> None:
         missing, self._missing = self._missing, []

@@ -36,6 +36,16 @@ class Spec:
     def __str__(self) -> str:
         return self.name
 
+    def describe(self) -> str:
+        """As the modulefile wrote it: `atleast("gcc","9")`, `between(...)`, `latest("gcc")`, or the name."""
+        if self.latest:
+            return f'latest("{self.name}")'
+        if not (self.low or self.high):
+            return self.name
+        if not self.high:
+            return f'atleast("{self.name}","{self.low}")'
+        return f'between("{self.name}","{self.low}","{self.high}")'
+
 
 class Frame:
     def __init__(self, engine: Engine, fullname: str, file: str, mode: str, *, user_name: str = "",
@@ -198,7 +208,7 @@ class Frame:
     # ---- dependencies ---------------------------------------------------------------------------
     def load(self, specs: Sequence[Spec], how: str = "load") -> None:
         """load / try_load / always_load / depends_on / load_any."""
-        if self._show(f'{how}({_quoted_args(str(s) for s in specs)})'):
+        if self._show(f'{how}({_shown_specs(specs)})'):
             return
         if self.mode == "unload":
             if getattr(self.engine, "keep_dependencies", False):
@@ -223,13 +233,14 @@ class Frame:
             return
         self.engine.unload_from_modulefile(list(names))
 
-    def prereq(self, names: Sequence[str], any_of: bool = False) -> None:
-        if self._show(f'{"prereq_any" if any_of else "prereq"}({_quoted_args(names)})') or self.mode == "unload":
+    def prereq(self, names: Sequence[str | Spec], any_of: bool = False) -> None:
+        specs = [n if isinstance(n, Spec) else Spec(n) for n in names]
+        if self._show(f'{"prereq_any" if any_of else "prereq"}({_shown_specs(specs)})') or self.mode == "unload":
             return
-        loaded = [n for n in names if self.engine.is_loaded(n)]
-        if any_of and loaded:
+        met = [s for s in specs if self.engine.satisfies(s)]
+        if any_of and met:
             return
-        missing = [n for n in names if n not in loaded]
+        missing = [s.describe() for s in specs if s not in met]
         if missing:
             raise MissingPrereq(
                 f"cannot load module \"{self.fullname}\" ({self.file}): it needs the module(s) "
@@ -439,6 +450,11 @@ class Frame:
 def _quoted_args(names: Iterable[str]) -> str:
     """Arguments as `module show` prints them: each double-quoted, separated by a bare comma (Lmod)."""
     return ",".join(f'"{name}"' for name in names)
+
+
+def _shown_specs(specs: Iterable[Spec]) -> str:
+    """Requests as `module show` prints them: names quoted, ranges as the call that made them."""
+    return ",".join(s.describe() if s.low or s.high or s.latest else f'"{s.name}"' for s in specs)
 
 
 def _next_same_name(fullname: str, modulepath: Optional[str], current: str) -> Optional[str]:

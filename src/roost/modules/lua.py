@@ -457,7 +457,7 @@ class LuaBridge:
         self._f().unload([str(n) for n in names if n is not None])
 
     def prereq(self, any_of: bool, *names: Any) -> None:
-        self._f().prereq([str(_to_spec(n)) for n in names if n is not None], any_of=bool(any_of))
+        self._f().prereq([_to_spec(n) for n in names if n is not None], any_of=bool(any_of))
 
     def conflict(self, *names: Any) -> None:
         self._f().conflict([str(n) for n in names if n is not None])

@@ -1,0 +1,40 @@
+"""roost versus Lmod on what the rest of Lmod's regression suite (rt/, beyond its core tests) exercises:
+arguments after the sub-command, version ranges in prereq() and load(), and the other corners listed in
+trees/README.md under ``lmodrt/``.
+
+Each case is a command sequence on ``trees/lmodrt``; oracle.py runs it through both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from oracle import Case, assert_lmod_meets_expectations, assert_roost_matches_lmod, case
+
+pytestmark = pytest.mark.service("lmod")
+
+CASES = [
+    # Arguments after the sub-command are never options: `load -NAME` unloads NAME first, `+NAME` loads.
+    case("load-dash-name-unloads-first", "lmodrt",
+         "load tool/1.4", "!load -tool needs-recent", "?-t list", "load -tool +other", "?-t list"),
+    # prereq() of a range: the loaded version must be inside it.
+    case("prereq-range-checks-the-loaded-version", "lmodrt",
+         "load tool/1.0", "!load needs-recent", "!load needs-span", "!load needs-newest",
+         "load tool/1.4 needs-recent", "!load needs-span", "load needs-newest", "load tool/1.2 needs-span",
+         "?-t list"),
+    # load(atleast("tool")) swapping the version a load(atleast("tool","1.3")) chose: the module is then
+    # remembered by the new request, so a later reload of the hierarchy keeps the new version.
+    case("load-range-swap-remembers-the-new-request", "lmodrt",
+         "load wants-recent", "load wants-any", "?-t list", "load other", "load other", "?-t list"),
+]
+
+
+@pytest.mark.parametrize("the_case", CASES, ids=lambda c: c.id)
+def test_roost_matches_lmod(the_case: Case, tmp_path: Path) -> None:
+    assert_roost_matches_lmod(the_case, tmp_path)
+
+
+@pytest.mark.parametrize("the_case", CASES, ids=lambda c: c.id)
+def test_lmod_meets_case_expectations(the_case: Case, tmp_path: Path) -> None:
+    assert_lmod_meets_expectations(the_case, tmp_path)

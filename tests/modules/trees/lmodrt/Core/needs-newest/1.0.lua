@@ -1,0 +1,1 @@
+prereq(latest("tool"))

@@ -1,0 +1,1 @@
+prereq(atleast("tool", "1.3"))

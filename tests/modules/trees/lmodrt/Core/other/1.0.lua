@@ -1,0 +1,1 @@
+setenv("OTHER_LOADED", "yes")

@@ -1,0 +1,1 @@
+module_version("tool/1.2", "default")

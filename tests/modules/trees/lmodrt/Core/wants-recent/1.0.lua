@@ -1,0 +1,1 @@
+load(atleast("tool", "1.3"))
