@@ -133,6 +133,11 @@ LMOD_TERSE_DECORATIONS = declare(
     "LMOD_TERSE_DECORATIONS",
     "'yes' adds Lmod 8.7's <H>/<s>/<F>/<NF> marks to terse avail (default off, as in Lmod 8.6).", "lmod"
 )
+LMOD_DUPLICATE_PATHS = declare(
+    "LMOD_DUPLICATE_PATHS",
+    "'yes' keeps repeated entries in path-like variables (each unload takes away the occurrence its module "
+    "added); MODULEPATH never repeats.", "lmod"
+)
 NO_COLOR = declare("NO_COLOR", "Disable colour in output meant for people.", "all")
 
 

@@ -27,6 +27,14 @@ CASES = [
     # remembered by the new request, so a later reload of the hierarchy keeps the new version.
     case("load-range-swap-remembers-the-new-request", "lmodrt",
          "load wants-recent", "load wants-any", "?-t list", "load other", "load other", "?-t list"),
+    # LMOD_DUPLICATE_PATHS=yes: an entry added again is there again; an unload takes away the occurrence its
+    # module added (the first for a prepend, the last for an append), also across commands.
+    case("duplicate-paths-kept", "lmodrt",
+         "load repeat-one repeat-two repeat-tail", "unload repeat-one", "load repeat-one", "unload repeat-two",
+         "unload repeat-tail", "unload repeat-one", env={"LMOD_DUPLICATE_PATHS": "yes"}),
+    case("duplicate-paths-kept-from-the-user", "lmodrt",
+         "load repeat-tail", "load repeat-two", "unload repeat-tail", "unload repeat-two",
+         env={"LMOD_DUPLICATE_PATHS": "yes", "REPEAT_LIST": "/opt/user:/opt/one:/opt/user"}),
 ]
 
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from roost.modules.versions import VersionKey
 
 MAX_HIERARCHY_PASSES = 20
+DUPLICATE_PATHS_VAR = "LMOD_DUPLICATE_PATHS"  # "yes": a path entry added twice is there twice (Lmod)
 RECORDED = "__recorded:"  # a module's props keys holding what its source_sh() calls did (for unload)
 
 
@@ -120,6 +121,7 @@ class Engine:
     def __init__(self, environ: Mapping[str, str], *, cache_dir: Optional[str] = None, force: bool = False) -> None:
         self.original: Dict[str, str] = dict(environ)
         self.state = ShellState(dict(environ))
+        self.state.duplicates = environ.get(DUPLICATE_PATHS_VAR) == "yes"
         self.table = ModuleTable.from_environ(environ)
         self.cache_dir = cache_dir
         self.force = force

@@ -102,9 +102,9 @@ class Frame:
             return True
         return self.mode in DESCRIBE_MODES
 
-    def _apply(self, op: Op, *, force_remove: bool = False) -> None:
+    def _apply(self, op: Op, *, force_remove: bool = False, where: str = "all") -> None:
         try:
-            self.engine.state.apply_op(op, force_remove=force_remove)
+            self.engine.state.apply_op(op, force_remove=force_remove, where=where)
         except InvalidName as exc:
             raise self.bad_name(exc) from None
 
@@ -171,8 +171,8 @@ class Frame:
         if name == "MODULEPATH" and action != "remove":
             self.modulepath_added.extend(p for p in value.split(sep) if p)
         if self.mode == "unload":
-            if action != "remove":
-                self._apply(Op(Action.REMOVE, name, value, sep))
+            if action != "remove":  # with duplicate entries kept, the occurrence this call added goes
+                self._apply(Op(Action.REMOVE, name, value, sep), where="first" if action == "prepend" else "last")
             return
         kind = {"prepend": Action.PREPEND, "append": Action.APPEND, "remove": Action.REMOVE}[action]
         self._apply(Op(kind, name, value, sep, int(priority)), force_remove=True)

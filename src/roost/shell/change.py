@@ -238,19 +238,25 @@ def normalize_entry(entry: str) -> str:
 
 
 class PathVar:
-    """A path-like variable under edit: entries in order, each with a reference count and a priority."""
+    """A path-like variable under edit: entries in order, each with a reference count and a priority.
+
+    With ``duplicates`` (Lmod's LMOD_DUPLICATE_PATHS=yes) an entry added again is added once more where it goes,
+    and a removal takes away one occurrence (the first or the last) instead of lowering a count."""
 
     def __init__(self, value: Optional[str], sep: str, counts: Optional[Dict[str, int]],
-                 priorities: Optional[Dict[str, int]] = None) -> None:
+                 priorities: Optional[Dict[str, int]] = None, *, duplicates: bool = False) -> None:
         self.sep = sep
+        self.duplicates = duplicates
         self.entries: List[str] = []
         self.priority: Dict[str, int] = dict(priorities or {})
         for entry in split_path(value or "", sep):
             entry = normalize_entry(entry)
-            if entry not in self.entries:
+            if duplicates or entry not in self.entries:
                 self.entries.append(entry)
-        self.counts: Dict[str, int] = {e: 1 for e in self.entries}
-        if counts:
+        self.counts: Dict[str, int] = {}
+        for entry in self.entries:
+            self.counts[entry] = self.counts.get(entry, 0) + 1
+        if counts and not duplicates:
             for entry, count in counts.items():
                 if entry in self.counts:
                     self.counts[entry] = count
@@ -273,21 +279,27 @@ class PathVar:
         parts = [normalize_entry(p) for p in value.split(self.sep)]  # "" is an entry: the system default
         # prepend "a:b" keeps a before b, so insert from the last one
         for entry in reversed(parts) if front else parts:
-            if entry in self.counts:
-                self.counts[entry] += 1
+            # a present entry moves, unless duplicates are kept (an entry with a priority is never repeated)
+            if entry in self.counts and not (self.duplicates and not priority and not self.priority.get(entry)):
                 self.entries.remove(entry)
-            else:
-                self.counts[entry] = 1
+            self.counts[entry] = self.counts.get(entry, 0) + 1
             self._insert(entry, front, priority)
 
-    def remove(self, value: str, *, force: bool = False) -> None:
+    def remove(self, value: str, *, force: bool = False, where: str = "all") -> None:
+        """Take ``value``'s entries away: one reference each, or with duplicates the ``first`` or ``last``
+        occurrence (what unloading a prepend or an append undoes), or ``all`` of them."""
         for entry in (normalize_entry(p) for p in value.split(self.sep)):
             if entry not in self.counts:
                 continue
-            self.counts[entry] = 0 if force else self.counts[entry] - 1
+            if self.duplicates and where in ("first", "last") and not force and self.counts[entry] > 1:
+                index = self.entries.index(entry) if where == "first" else _last_index(self.entries, entry)
+                del self.entries[index]
+                self.counts[entry] -= 1
+                continue
+            self.counts[entry] = 0 if force or self.duplicates else self.counts[entry] - 1
             if self.counts[entry] <= 0:
                 del self.counts[entry]
-                self.entries.remove(entry)
+                self.entries = [e for e in self.entries if e != entry]
                 self.priority.pop(entry, None)
 
     def value(self) -> Optional[str]:
@@ -300,10 +312,16 @@ class PathVar:
         return value + self.sep if self.entries[-1] == "" else value
 
     def tracked_counts(self) -> Dict[str, int]:
+        if self.duplicates:
+            return {}  # each reference is an occurrence of its own, read back from the value
         return {e: c for e, c in self.counts.items() if c != 1}
 
     def tracked_priorities(self) -> Dict[str, int]:
         return {e: p for e, p in self.priority.items() if p and e in self.counts}
+
+
+def _last_index(entries: List[str], entry: str) -> int:
+    return len(entries) - 1 - entries[::-1].index(entry)
 
 
 def parse_refcounts(text: str) -> Dict[str, int]:
@@ -337,10 +355,13 @@ class ShellState:
         self.aliases: Dict[str, Optional[str]] = dict(aliases or {})
         self.functions: Dict[str, Optional[str]] = dict(functions or {})
         self._paths: Dict[str, PathVar] = {}
+        # Lmod's LMOD_DUPLICATE_PATHS=yes: path entries may repeat (MODULEPATH never does)
+        self.duplicates = False
 
     def copy(self) -> ShellState:
         self.flush()
         clone = ShellState(dict(self.environ))
+        clone.duplicates = self.duplicates
         clone.aliases = dict(self.aliases)
         clone.functions = dict(self.functions)
         return clone
@@ -353,7 +374,8 @@ class ShellState:
             counts_text = self.environ.get(REFCOUNT_PREFIX + name)
             priority_text = self.environ.get(PRIORITY_PREFIX + name)
             var = PathVar(self.environ.get(name), sep, parse_refcounts(counts_text) if counts_text else None,
-                          parse_refcounts(priority_text) if priority_text else None)
+                          parse_refcounts(priority_text) if priority_text else None,
+                          duplicates=self.duplicates and name != "MODULEPATH")
             self._paths[name] = var
         return var
 
@@ -372,7 +394,7 @@ class ShellState:
         else:
             self.environ[name] = value
 
-    def apply_op(self, op: Op, *, force_remove: bool = False) -> None:
+    def apply_op(self, op: Op, *, force_remove: bool = False, where: str = "all") -> None:
         check_op(op)
         action = op.action
         if action is Action.SET:
@@ -382,7 +404,7 @@ class ShellState:
         elif action is Action.PREPEND or action is Action.APPEND:
             self.path(op.name, op.sep).add(op.value, action is Action.PREPEND, op.priority)
         elif action is Action.REMOVE:
-            self.path(op.name, op.sep).remove(op.value, force=force_remove)
+            self.path(op.name, op.sep).remove(op.value, force=force_remove, where=where)
         elif action is Action.ALIAS:
             self.aliases[op.name] = op.value
         elif action is Action.UNALIAS:

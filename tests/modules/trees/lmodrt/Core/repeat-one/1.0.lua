@@ -1,0 +1,1 @@
+prepend_path("REPEAT_LIST", "/opt/one")

@@ -1,0 +1,2 @@
+append_path("REPEAT_LIST", "/opt/one")
+append_path("REPEAT_LIST", "/opt/user")

@@ -1,0 +1,2 @@
+prepend_path("REPEAT_LIST", "/opt/two")
+prepend_path("REPEAT_LIST", "/opt/one")
