@@ -35,6 +35,10 @@ CASES = [
     case("duplicate-paths-kept-from-the-user", "lmodrt",
          "load repeat-tail", "load repeat-two", "unload repeat-tail", "unload repeat-two",
          env={"LMOD_DUPLICATE_PATHS": "yes", "REPEAT_LIST": "/opt/user:/opt/one:/opt/user"}),
+    # mgrload(): the modules come back as they were, without running their own load()s (piece-b, which the
+    # user unloaded, stays out); their reference counts come back too (unload suite takes piece-a and -c along).
+    case("mgrload-reloads-without-dependencies", "lmodrt",
+         "load suite", "unload piece-b", "load rearch", "?-t list", "unload suite", "?-t list"),
 ]
 
 

@@ -246,7 +246,8 @@ class Engine:
         # otherwise modules left out or made reachable by MODULEPATH changes follow the whole command line (Lmod)
         self.reconcile_hierarchy()
 
-    def load_entry(self, entry: Entry, *, user_name: str = "", user: bool = True, ref: int = 0) -> Optional[Loaded]:
+    def load_entry(self, entry: Entry, *, user_name: str = "", user: bool = True, ref: int = 0,
+                   managed: bool = False) -> Optional[Loaded]:
         same = self.table.find(entry.sn)
         if same is not None and same.fullname == entry.fullname and same.file == entry.file:
             same.user = same.user or user
@@ -265,6 +266,7 @@ class Engine:
                 self.reloaded.append(entry.fullname)
         self._check_forbidden(entry)
         frame = Frame(self, entry.fullname, entry.file, "load", user_name=user_name, mpath=entry.mpath, sn=entry.sn)
+        frame.managed = managed
         if self.trace:
             self.messages.append(f"{'  ' * (len(self._pending) + 1)}Loading: {entry.fullname} (fn: {entry.file})")
         self._pending.append(entry.file)
@@ -327,6 +329,10 @@ class Engine:
             if specs:
                 raise self._not_found(" or ".join(s.name for s in specs), frame.fullname)
             return
+        if how in ("mgrload", "try_mgrload"):
+            for spec in specs:
+                self._manager_load(spec, required=how == "mgrload", frame=frame)
+            return
         if how == "load_any":
             for spec in specs:
                 entry = self.find(spec)
@@ -364,6 +370,20 @@ class Engine:
             # a range request is remembered by what it resolved to, so a later MODULEPATH change keeps it
             user_name = entry.fullname if (spec.low or spec.high or spec.latest) else spec.name
             self.load_entry(entry, user_name=user_name, user=False, ref=1 if how == "depends_on" else 0)
+
+    def _manager_load(self, spec: Spec, *, required: bool, frame: Frame) -> None:
+        """mgrload(): load a module as it was before this command (its reference count, whether the user
+        asked for it) without its own load()s, which the calling modulefile reloads itself."""
+        entry = self.find(spec)
+        if entry is None:
+            if required:
+                raise self._not_found(spec.name, frame.fullname)
+            return
+        if self.table.find(entry.sn) is not None:
+            return
+        before = ModuleTable.from_environ(self.original).find(spec.name)
+        self.load_entry(entry, user_name=before.user_name if before else spec.name,
+                        user=before.user if before else False, ref=before.ref if before else 0, managed=True)
 
     def _swapped_user_name(self, satisfied: Loaded, entry: Entry, spec: Spec) -> str:
         """The name a module swapped in by a modulefile's load() is remembered by: the name it was loaded by

@@ -71,6 +71,9 @@ class Frame:
         self.abandoned = False  # Tcl `break`, LmodBreak(): the modulefile gave up; its changes are dropped
         self.recorded: Dict[str, str] = {}  # what source_sh() did on load, kept with the module for unload
         self.failed = False  # an error while showing: the listing goes on, the command fails (as Lmod)
+        # loaded by another modulefile's mgrload(): that one reloads the modules itself, so this file's own
+        # load()/unload() calls do nothing (Lmod's MC_MgrLoad mode)
+        self.managed = False
 
     # ---- identity -------------------------------------------------------------------------------
     def my_name(self) -> str:
@@ -207,8 +210,8 @@ class Frame:
 
     # ---- dependencies ---------------------------------------------------------------------------
     def load(self, specs: Sequence[Spec], how: str = "load") -> None:
-        """load / try_load / always_load / depends_on / load_any."""
-        if self._show(f'{how}({_shown_specs(specs)})'):
+        """load / try_load / always_load / depends_on / load_any / mgrload."""
+        if self._show(f'{how}({_shown_specs(specs)})') or self.managed:
             return
         if self.mode == "unload":
             if getattr(self.engine, "keep_dependencies", False):
@@ -229,7 +232,7 @@ class Frame:
         self.engine.purge()
 
     def unload(self, names: Sequence[str]) -> None:
-        if self._show(f'unload({_quoted_args(names)})') or self.mode == "unload":
+        if self._show(f'unload({_quoted_args(names)})') or self.mode == "unload" or self.managed:
             return
         self.engine.unload_from_modulefile(list(names))
 

@@ -219,7 +219,7 @@ end
 function mgrload(required, active)
   local name = type(active) == "table" and (active.userName or active.fullName) or active
   if name == nil then return end
-  if required then R().load("load", str(name)) else R().load("try_load", str(name)) end
+  R().load(required and "mgrload" or "try_mgrload", str(name))
 end
 function moduleStackTraceBack(msg)
   return (msg or "While processing the following module(s):\n") .. R().stack_trace()

@@ -1,0 +1,1 @@
+setenv("PIECE_A", myModuleVersion())

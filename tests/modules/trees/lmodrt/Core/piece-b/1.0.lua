@@ -1,0 +1,1 @@
+setenv("PIECE_B", myModuleVersion())

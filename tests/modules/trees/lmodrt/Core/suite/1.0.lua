@@ -1,0 +1,3 @@
+depends_on("piece-a")
+load("piece-b")
+depends_on("piece-c")
