@@ -39,6 +39,11 @@ CASES = [
     # user unloaded, stays out); their reference counts come back too (unload suite takes piece-a and -c along).
     case("mgrload-reloads-without-dependencies", "lmodrt",
          "load suite", "unload piece-b", "load rearch", "?-t list", "unload suite", "?-t list"),
+    # Partial versions (Lmod's extended default): after a digit a separator must follow, after a letter or a
+    # separator anything may.
+    case("partial-version-ending-in-a-word", "lmodrt",
+         "load kit/2.1-a", "?-t list", "load kit/2.1", "?-t list", "load kit/2.1-", "?-t list", "load kit/3.0_",
+         "?-t list", "!load kit/2.1-x", "!load kit/3.0r"),
 ]
 
 

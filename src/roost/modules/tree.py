@@ -526,8 +526,14 @@ class ModuleTree:
 
     def _prefix_match(self, sn: str, version: str) -> Optional[Entry]:
         """``gcc/12`` finds the highest ``gcc/12.*`` (Lmod's partial version match)."""
-        def fits(entry: Entry) -> bool:  # Lmod's extended default: 4.0.2 also finds 4.0.2-z
-            return entry.version.startswith((version + ".", version + "/", version + "-"))
+        # Lmod's extended default: after a digit the next character must be a separator (4.0.2 finds 4.0.2-z,
+        # 4.0 not 4.01); after a letter or a separator anything may follow (4.0.2-i finds 4.0.2-ivybridge)
+        last = version[-1:]
+        open_ended = bool(last) and (last in _VERSION_SEPARATORS or (last.isascii() and last.isalpha()))
+
+        def fits(entry: Entry) -> bool:
+            rest = entry.version[len(version):] if entry.version.startswith(version) else ""
+            return bool(rest) and (open_ended or rest[0] in _VERSION_SEPARATORS or rest[0] == "/")
 
         marked = [e for e in self.marked_entries(sn) if fits(e)]
         if marked:  # a marked default that fits the partial version wins (the highest such, across directories)
@@ -537,6 +543,9 @@ class ModuleTree:
 
     def resolve_all(self, sn: str) -> List[Entry]:
         return self.by_sn().get(sn, [])
+
+
+_VERSION_SEPARATORS = "-+_.="  # what may follow a partial version that ends in a digit (Lmod's collectFileA)
 
 
 def _highest(entries: List[Entry], *, marked: bool = False) -> Entry:

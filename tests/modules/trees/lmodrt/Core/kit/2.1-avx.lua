@@ -1,0 +1,1 @@
+setenv("KIT_VERSION", myModuleVersion())
