@@ -138,6 +138,11 @@ LMOD_DUPLICATE_PATHS = declare(
     "'yes' keeps repeated entries in path-like variables (each unload takes away the occurrence its module "
     "added); MODULEPATH never repeats.", "lmod"
 )
+LMOD_TMOD_FIND_FIRST = declare(
+    "LMOD_TMOD_FIND_FIRST",
+    "'yes': a name's versions (and its default) come from the first MODULEPATH directory that has the name, "
+    "as Environment Modules does, instead of the best across all directories.", "lmod"
+)
 NO_COLOR = declare("NO_COLOR", "Disable colour in output meant for people.", "all")
 
 

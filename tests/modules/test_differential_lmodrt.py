@@ -44,6 +44,11 @@ CASES = [
     case("partial-version-ending-in-a-word", "lmodrt",
          "load kit/2.1-a", "?-t list", "load kit/2.1", "?-t list", "load kit/2.1-", "?-t list", "load kit/3.0_",
          "?-t list", "!load kit/2.1-x", "!load kit/3.0r"),
+    # LMOD_TMOD_FIND_FIRST=yes: the first MODULEPATH directory holding a name decides its default (a full name
+    # still loads from any directory); by default the highest version across all directories wins.
+    case("find-first-setting", "lmodrt", "load gadget", "?-t list", "load gadget/3.0", "load gadget/1.0",
+         "?-t list", modulepath=("Core", "Second"), env={"LMOD_TMOD_FIND_FIRST": "yes"}),
+    case("find-best-by-default", "lmodrt", "load gadget", "?-t list", modulepath=("Core", "Second")),
 ]
 
 

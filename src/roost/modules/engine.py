@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 MAX_HIERARCHY_PASSES = 20
 DUPLICATE_PATHS_VAR = "LMOD_DUPLICATE_PATHS"  # "yes": a path entry added twice is there twice (Lmod)
+FIND_FIRST_VAR = "LMOD_TMOD_FIND_FIRST"  # "yes": a name's versions come from the first directory that has it
 RECORDED = "__recorded:"  # a module's props keys holding what its source_sh() calls did (for unload)
 
 
@@ -157,7 +158,8 @@ class Engine:
         key = self.state.get("MODULEPATH") or ""
         if self._tree is None or self._tree_key != key:
             self._tree = ModuleTree(split_modulepath(key), read_rc_file, self.cache_dir,
-                                    rc_files=global_rc_files(self.original))
+                                    rc_files=global_rc_files(self.original),
+                                    find_first=self.original.get(FIND_FIRST_VAR) == "yes")
             self._tree_key = key
         return self._tree
 

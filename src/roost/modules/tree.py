@@ -313,7 +313,7 @@ class ModuleTree:
     """All modulefiles reachable from a MODULEPATH, with Lmod's name resolution."""
 
     def __init__(self, mpaths: List[str], read_rc: RcReader, cache_dir: Optional[str],
-                 rc_files: Sequence[str] = ()) -> None:
+                 rc_files: Sequence[str] = (), *, find_first: bool = False) -> None:
         self.mpaths = mpaths
         self.dirs = [load_dir_index(m, read_rc, cache_dir) for m in mpaths if os.path.isdir(m)]
         self._by_sn: Optional[Dict[str, List[Entry]]] = None
@@ -342,9 +342,10 @@ class ModuleTree:
         self.hidden_names = set(self.rc.hidden)
         self._rules: Optional[list] = None  # hide{}/forbid{} as objects, made on first question
         self._identity: Optional[object] = None
-        # Lmod's Find-First: once any name has versions in subdirectories, a name is looked up in the first
-        # MODULEPATH directory that has it, not across all of them (Find-Best)
-        self.nvv = any(index.nvv for index in self.dirs)
+        # Lmod's Find-First: once any name has versions in subdirectories (or the site asks for it with
+        # LMOD_TMOD_FIND_FIRST=yes), a name is looked up in the first MODULEPATH directory that has it, not
+        # across all of them (Find-Best)
+        self.nvv = find_first or any(index.nvv for index in self.dirs)
 
     def entries(self) -> Iterator[Entry]:
         for index in self.dirs:

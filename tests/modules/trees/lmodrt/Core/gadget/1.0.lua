@@ -1,0 +1,1 @@
+setenv("GADGET_VERSION", myModuleVersion())
