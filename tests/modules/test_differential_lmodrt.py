@@ -49,6 +49,9 @@ CASES = [
     case("find-first-setting", "lmodrt", "load gadget", "?-t list", "load gadget/3.0", "load gadget/1.0",
          "?-t list", modulepath=("Core", "Second"), env={"LMOD_TMOD_FIND_FIRST": "yes"}),
     case("find-best-by-default", "lmodrt", "load gadget", "?-t list", modulepath=("Core", "Second")),
+    # inherit(): unloading runs the file found on load, even when MODULEPATH no longer leads to it.
+    case("inherit-unload-runs-the-file-found-on-load", "lmodrt",
+         "load layer", "unuse @ROOT@/Shared", "unload layer", "?-t list", modulepath=("Mine", "Shared")),
 ]
 
 

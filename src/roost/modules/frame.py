@@ -331,8 +331,15 @@ class Frame:
 
     # ---- the rest of Lmod's sandbox -------------------------------------------------------------
     def inherit(self) -> None:
-        """inherit(): run the modulefile of the same name from a later MODULEPATH directory, in this mode."""
-        parent = _next_same_name(self.fullname, self.engine.state.get("MODULEPATH"), self.file)
+        """inherit(): run the modulefile of the same name from a later MODULEPATH directory, in this mode.
+        The file found on load is remembered with the module: unloading runs that one, whatever MODULEPATH
+        holds by then (a compiler swap may have taken its directory away), as Lmod's pushInheritFn."""
+        key = f"inherit:{self.file}"
+        parent = self.recorded.get(key) if self.mode == "unload" else None
+        if parent is None or not os.path.isfile(parent):
+            parent = _next_same_name(self.fullname, self.engine.state.get("MODULEPATH"), self.file)
+        if parent is not None and self.mode == "load":
+            self.recorded[key] = parent
         if parent is None:
             if self._show('inherit()'):
                 return

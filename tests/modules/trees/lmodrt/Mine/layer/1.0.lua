@@ -1,0 +1,2 @@
+setenv("LAYER_MINE", "yes")
+inherit()

@@ -1,0 +1,2 @@
+prepend_path("LAYER_PATH", "/opt/shared/layer/bin")
+setenv("LAYER_SHARED", "yes")
