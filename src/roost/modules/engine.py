@@ -138,8 +138,6 @@ class Engine:
         self.keep_dependencies = False  # unloading to reload elsewhere: load() in unload mode keeps its modules
         self.trace = False  # -T: say which modulefile each load and unload runs
         self.latest = False  # --latest: a bare name means its highest version, whatever is marked default
-        self.reloaded: List[str] = []
-        self.inactive: List[str] = []
         self._tree: Optional[ModuleTree] = None
         self._tree_key: Optional[str] = None
         self._pending: List[str] = []
@@ -259,13 +257,10 @@ class Engine:
             return None  # a module that (indirectly) loads itself
         if same is not None:
             self.unload_module(same)  # the one-name rule: python/3.12 replaces python/3.11
-            if same.fullname != entry.fullname:
-                self.messages.append(
-                    "\nThe following have been reloaded with a version change:\n"
-                    f"  1) {same.fullname} => {entry.fullname}\n"
-                )
-            else:  # the same name from another directory (MODULEPATH moved under it)
-                self.reloaded.append(entry.fullname)
+            if not self._pending:
+                # at the user's level Lmod settles the hierarchy between the unload and the load: what only the
+                # old version made reachable goes inactive and comes back after the new one
+                self.reconcile_hierarchy()
         self._check_forbidden(entry)
         frame = Frame(self, entry.fullname, entry.file, "load", user_name=user_name, mpath=entry.mpath, sn=entry.sn)
         frame.managed = managed
@@ -496,6 +491,7 @@ class Engine:
         if module is None:
             raise ModuleError(f"swap: the module \"{old}\" is not loaded", f"load it instead: module load {new}")
         self.unload_module(module)
+        self.reconcile_hierarchy()  # as after an unload: what only OLD made reachable goes inactive
         self.load([new])  # a user-level load: an already loaded NEW moves to the end, as with `module load`
 
     def purge(self, modulepath: Optional[str] = None) -> None:
@@ -609,14 +605,19 @@ class Engine:
         reactivate inactive ones that are reachable again."""
         if not force and (self.state.get("MODULEPATH") or "") == self._reconciled_mpath:
             return
+        # what goes inactive now waits for the next MODULEPATH change (Lmod's reloadAll is one pass: the
+        # dependencies an unreachable module took with it come back only when that module can)
+        deactivated: List[Loaded] = []
         for _ in range(MAX_HIERARCHY_PASSES):
-            if not self._reconcile_once():
+            if not self._reconcile_once(deactivated):
                 break
         self._reconciled_mpath = self.state.get("MODULEPATH") or ""
 
-    def _reconcile_once(self) -> bool:
+    def _reconcile_once(self, deactivated: List[Loaded]) -> bool:
         mpaths = set(self.modulepath())
         for module in list(self.table.modules):
+            if module in deactivated:
+                continue
             if module.status == "active":
                 if not module.mpath:
                     continue  # loaded by another tool: leave it alone
@@ -629,16 +630,20 @@ class Engine:
                 if replacement is None and module.mpath in mpaths and os.path.exists(module.file):
                     continue
                 # reloaded elsewhere: what it load()ed stays (Lmod), the new file loads what it still needs
+                before = list(self.table.modules)
                 self.unload_module(module, keep_dependencies=replacement is not None)
                 if replacement is None:
-                    module.status = "inactive"
-                    self.table.modules.append(module)
-                    self.inactive.append(module.fullname)
+                    # unreachable: it goes inactive, and so do the modules its unload took with it (Lmod's
+                    # reloadAll marks every module it started with that is no longer active), in their order
+                    for gone in before:
+                        if gone not in self.table.modules:
+                            gone.status = "inactive"
+                            self.table.modules.append(gone)
+                            deactivated.append(gone)
                 else:
                     loaded = self.load_entry(replacement, user_name=module.user_name, user=module.user)
                     if loaded is not None:
                         loaded.ref = module.ref
-                    self.reloaded.append(replacement.fullname)
                 return True
             replacement = self.find(Spec(module.fullname)) or self.tree().default(module.sn)
             if replacement is not None:
@@ -646,7 +651,6 @@ class Engine:
                 loaded = self.load_entry(replacement, user_name=module.user_name, user=module.user)
                 if loaded is not None:
                     loaded.ref = module.ref
-                self.reloaded.append(replacement.fullname)
                 return True
         return False
 
@@ -715,13 +719,35 @@ class Engine:
         return branch
 
     def hierarchy_messages(self) -> List[str]:
+        """Lmod's report of what a command did to modules beyond the ones named: the table before the command
+        against the table after it, name by name (modules gone inactive, activated again, reloaded from another
+        file, replaced by another version), each list sorted."""
+        before = {m.sn: m for m in ModuleTable.from_environ(self.original).modules}
+        after = {m.sn: m for m in self.table.modules}
+        inactive: List[str] = []
+        activated: List[str] = []
+        reloaded: List[str] = []
+        changed: List[str] = []
+        for sn, old in before.items():
+            new = after.get(sn)
+            if new is None:
+                continue
+            if new.status != "active":
+                if old.status == "active":
+                    inactive.append(old.user_name or old.fullname)
+            elif old.status != "active":
+                activated.append(new.fullname)
+            elif new.file != old.file:
+                if new.fullname == old.fullname:
+                    reloaded.append(new.fullname)
+                else:
+                    changed.append(f"{old.fullname} => {new.fullname}")
+        headings = ("Inactive Modules:", "Activating Modules:",
+                    "Due to MODULEPATH changes, the following have been reloaded:",
+                    "The following have been reloaded with a version change:")
         lines = []
-        still_inactive = [m.fullname for m in self.table.modules if m.status != "active"]
-        if self.reloaded:
-            items = "  ".join(f"{i}) {name}" for i, name in enumerate(self.reloaded, 1))
-            lines.append(f"\nDue to MODULEPATH changes, the following have been reloaded:\n  {items}\n")
-        if self.inactive and still_inactive:
-            items = "  ".join(f"{i}) {name}" for i, name in enumerate(still_inactive, 1))
-            lines.append(f"\nInactive Modules:\n  {items}\n")
+        for heading, names in zip(headings, (inactive, activated, reloaded, changed)):
+            if names:
+                items = "  ".join(f"{i}) {name}" for i, name in enumerate(sorted(names), 1))
+                lines.append(f"\n{heading}\n  {items}\n")
         return lines
-

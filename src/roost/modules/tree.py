@@ -339,6 +339,8 @@ class ModuleTree:
                 self.rc.aliases.setdefault(alias, target)
             self.rc.hidden.extend(index.rc.hidden)
             self.rc.rules.extend(index.rc.rules)
+        if self.rc.aliases:
+            self._attach_symbols_to_alias_targets()
         self.hidden_names = set(self.rc.hidden)
         self._rules: Optional[list] = None  # hide{}/forbid{} as objects, made on first question
         self._identity: Optional[object] = None
@@ -346,6 +348,18 @@ class ModuleTree:
         # LMOD_TMOD_FIND_FIRST=yes), a name is looked up in the first MODULEPATH directory that has it, not
         # across all of them (Find-Best)
         self.nvv = find_first or any(index.nvv for index in self.dirs)
+
+    def _attach_symbols_to_alias_targets(self) -> None:
+        """``module-version ALIAS SYMBOL`` names a version of the module the alias stands for: Lmod resolves the
+        alias first, so ``tr_loc/al1 -> loc_tr/2.0`` makes the symbol ``loc_tr/SYMBOL``, not ``tr_loc/SYMBOL``."""
+        moved = [(key, target) for key, target in self.rc.versions.items()
+                 if target in self.rc.aliases and not key.endswith("/default")]
+        for key, _ in moved:
+            del self.rc.versions[key]
+        for key, target in moved:
+            resolved = self.translate(target)
+            symbol = key[len(target.rpartition("/")[0] or target) + 1 :]
+            self.rc.versions.setdefault(f"{resolved.rpartition('/')[0] or resolved}/{symbol}", resolved)
 
     def entries(self) -> Iterator[Entry]:
         for index in self.dirs:

@@ -1,0 +1,1 @@
+setenv("BLAS_LEVEL", "1")

@@ -1,0 +1,1 @@
+setenv("FFT_LEVEL", "1")

@@ -1,0 +1,1 @@
+setenv("HDF_FROM", "First")

@@ -1,0 +1,3 @@
+load("blas/1")
+load("fft/1")
+setenv("STACK_FOR", "lang2")

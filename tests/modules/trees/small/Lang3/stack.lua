@@ -1,0 +1,2 @@
+load("blas/1")
+setenv("STACK_FOR", "lang3")
