@@ -53,7 +53,7 @@ CASES = [
     # Loads from modulefiles.
     case("load-of-own-name-replaces-the-loader", "compat", "load pair/outer", "?-t list", "unload pair"),
     case("missing-version-satisfied-by-a-later-load", "compat", "load app", "?-t list", "unload app"),
-    case("load-of-empty-name", "compat", "show loadsnothing", "!load loadsnothing", modulepath=("Legacy",)),
+    case("load-of-empty-name", "compat", "?show loadsnothing", "!load loadsnothing", modulepath=("Legacy",)),
     case("two-underscores-are-reserved", "compat", "!load __reserved/1.0", "load plain"),
     case("pushenv-false-unsets-for-a-while", "compat", "load pushoff", "unload pushoff", env={"PUSHED": "mine"}),
     case("empty-path-entry", "compat", "load emptyentry", "unload emptyentry", env={"MANPATH": "/usr/man"}),
@@ -72,7 +72,7 @@ CASES = [
     case("file-named-default-is-a-version", "compat", "load dflt/default", "?-t list", "?-t avail dflt",
          modulepath=("Legacy",)),
     case("family-of-a-module-without-version", "compat", "load famless", "unload famless", modulepath=("Legacy",)),
-    case("tcl-path-commands-as-lmod-reads-them", "compat", "load tclpath", "show tclpath", "unload tclpath",
+    case("tcl-path-commands-as-lmod-reads-them", "compat", "load tclpath", "?show tclpath", "unload tclpath",
          modulepath=("Legacy",), env={"TP_GONE": "here"}),
     case("restore-brings-sticky-hierarchy-back", "compat", "load toolchain solver anchor", "save", "restore",
          "?-t list", env=ROOT),
