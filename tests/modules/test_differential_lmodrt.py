@@ -52,6 +52,9 @@ CASES = [
     # inherit(): unloading runs the file found on load, even when MODULEPATH no longer leads to it.
     case("inherit-unload-runs-the-file-found-on-load", "lmodrt",
          "load layer", "unuse @ROOT@/Shared", "unload layer", "?-t list", modulepath=("Mine", "Shared")),
+    # help()/whatis() with a table or a number: the load fails; show and whatis warn (and fail).
+    case("help-and-whatis-take-text-only", "lmodrt", "!load badhelp", "!load badwhatis", "?-t list",
+         "!show badhelp", "!whatis badwhatis", "!help badhelp"),
 ]
 
 

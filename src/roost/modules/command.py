@@ -459,6 +459,7 @@ def cmd_show(inv: Invocation, out: Outcome) -> None:
         fullname, file, kind = _resolve_for_display(inv, name)
         frame = describe(file, kind, fullname, "show", inv.environ, user_name=name)
         out.ok = out.ok and not frame.failed
+        out.report += "".join(f"{warning}\n" for warning in frame.warnings)
         if inv.flags.get("json"):
             out.report += _json({"fullName": fullname, "path": file, "calls": frame.shown, "whatis": frame.whatis,
                                  "help": "\n".join(frame.help)})
@@ -472,7 +473,10 @@ def cmd_whatis(inv: Invocation, out: Outcome) -> None:
 
     for name in inv.args:
         fullname, file, kind = _resolve_for_display(inv, name)
-        out.report += report.whatis_text(fullname, describe(file, kind, fullname, "whatis", inv.environ).whatis)
+        frame = describe(file, kind, fullname, "whatis", inv.environ)
+        out.ok = out.ok and not frame.failed
+        out.report += "".join(f"{warning}\n" for warning in frame.warnings)
+        out.report += report.whatis_text(fullname, frame.whatis)
 
 
 def cmd_help(inv: Invocation, out: Outcome) -> None:
@@ -484,7 +488,10 @@ def cmd_help(inv: Invocation, out: Outcome) -> None:
 
     for name in inv.args:
         fullname, file, kind = _resolve_for_display(inv, name)
-        out.report += report.help_text(fullname, describe(file, kind, fullname, "help", inv.environ).help)
+        frame = describe(file, kind, fullname, "help", inv.environ)
+        out.ok = out.ok and not frame.failed
+        out.report += "".join(f"{warning}\n" for warning in frame.warnings)
+        out.report += report.help_text(fullname, frame.help)
 
 
 def cmd_keyword(inv: Invocation, out: Outcome) -> None:

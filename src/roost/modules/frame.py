@@ -71,6 +71,7 @@ class Frame:
         self.abandoned = False  # Tcl `break`, LmodBreak(): the modulefile gave up; its changes are dropped
         self.recorded: Dict[str, str] = {}  # what source_sh() did on load, kept with the module for unload
         self.failed = False  # an error while showing: the listing goes on, the command fails (as Lmod)
+        self.warnings: List[str] = []  # what a describing mode (show, whatis, help) warns about, before its text
         # loaded by another modulefile's mgrload(): that one reloads the modules itself, so this file's own
         # load()/unload() calls do nothing (Lmod's MC_MgrLoad mode)
         self.managed = False
@@ -429,6 +430,18 @@ class Frame:
             self.engine.printed.append(str(text))
         elif self.mode == "show":
             self.shown.append(f'execute{{cmd="{text}",modeA={{"load"}}}}')
+
+    def arguments_not_strings(self, command: str) -> None:
+        """A modulefile function given a table or a number where Lmod wants text (`help{[[...]]}`): an error
+        while loading, a warning in the other modes (Lmod's e_Args_Not_Strings); the call itself is skipped."""
+        text = f"Syntax error in file: {self.file} with command: {command}, one or more arguments are not strings."
+        if self.mode == "load":
+            raise ModulefileError(text, f"pass {command}() strings: {command}(\"...\") or {command}([[...]])")
+        if self.mode in DESCRIBE_MODES:  # show, whatis, help: the listing goes on, the command fails
+            self.warnings.append(f"Lmod Warning:  {text}")
+            self.failed = True
+            return
+        self.warning(text)
 
     def warning(self, text: str) -> None:
         if self.mode in ("load", "unload", "show"):

@@ -76,8 +76,18 @@ function atleast(n, v) return {__spec = true, name = n, low = str(v) or "", high
 function between(n, a, b) return {__spec = true, name = n, low = str(a) or "", high = str(b) or ""} end
 function latest(n) return {__spec = true, name = n, low = "", high = "", latest = true} end
 
-function whatis(s) R().whatis(str(s)) end
+-- Lmod's validateStringArgs: these functions take text only
+local function strings_only(command, ...)
+  for i = 1, select("#", ...) do
+    if type(select(i, ...)) ~= "string" then R().arguments_not_strings(command) return false end
+  end
+  return true
+end
+function whatis(...)
+  if strings_only("whatis", ...) then R().whatis(str((...))) end
+end
 function help(...)
+  if not strings_only("help", ...) then return end
   local parts = {}
   for i, v in ipairs({...}) do parts[#parts + 1] = tostring(v) end
   R().help(unpack(parts))
@@ -470,6 +480,9 @@ class LuaBridge:
 
     def help(self, *parts: str) -> None:
         self._f().add_help("".join(str(p) for p in parts), [str(p) for p in parts])
+
+    def arguments_not_strings(self, command: str) -> None:
+        self._f().arguments_not_strings(command)
 
     def extensions(self, text: str) -> None:
         self._f().add_extensions(text)

@@ -1,0 +1,4 @@
+help{[[
+  meant as a help text, given as a table
+]]}
+setenv("BADHELP", "loaded")

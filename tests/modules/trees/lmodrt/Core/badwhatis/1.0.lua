@@ -1,0 +1,2 @@
+whatis(42)
+setenv("BADWHATIS", "loaded")
