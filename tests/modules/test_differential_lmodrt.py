@@ -55,6 +55,10 @@ CASES = [
     # help()/whatis() with a table or a number: the load fails; show and whatis warn (and fail).
     case("help-and-whatis-take-text-only", "lmodrt", "!load badhelp", "!load badwhatis", "?-t list",
          "!show badhelp", "!whatis badwhatis", "!help badhelp"),
+    # os.exit() (Lua) and exit (Tcl) while showing: listed as os.exit("N"), and the listing goes on;
+    # --location show prints only the file, without running it.
+    case("show-lists-exit-and-goes-on", "lmodrt", "?show quitter", "?show tquitter", "?--location show quitter",
+         "?--location whatis tquitter", "!load quitter", "?-t list"),
 ]
 
 

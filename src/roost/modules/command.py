@@ -449,12 +449,23 @@ def _resolve_for_display(inv: Invocation, name: str):  # type: ignore[no-untyped
     return entry.fullname, entry.file, entry.kind
 
 
+def _report_location(inv: Invocation, out: Outcome) -> bool:
+    """--location show/whatis/help NAME: only the file of the first name, nothing evaluated (Lmod)."""
+    if not inv.flags.get("location") or not inv.args:
+        return False
+    _, file, _ = _resolve_for_display(inv, inv.args[0])
+    out.report += file + "\n"
+    return True
+
+
 def cmd_show(inv: Invocation, out: Outcome) -> None:
     from roost.modules import report
     from roost.modules.spider import describe
 
     if not inv.args:
         raise ModuleError("show: which module?", "for example: module show python")
+    if _report_location(inv, out):
+        return
     for name in inv.args:
         fullname, file, kind = _resolve_for_display(inv, name)
         frame = describe(file, kind, fullname, "show", inv.environ, user_name=name)
@@ -471,6 +482,8 @@ def cmd_whatis(inv: Invocation, out: Outcome) -> None:
     from roost.modules import report
     from roost.modules.spider import describe
 
+    if _report_location(inv, out):
+        return
     for name in inv.args:
         fullname, file, kind = _resolve_for_display(inv, name)
         frame = describe(file, kind, fullname, "whatis", inv.environ)
@@ -486,6 +499,8 @@ def cmd_help(inv: Invocation, out: Outcome) -> None:
     from roost.modules import report
     from roost.modules.spider import describe
 
+    if _report_location(inv, out):
+        return
     for name in inv.args:
         fullname, file, kind = _resolve_for_display(inv, name)
         frame = describe(file, kind, fullname, "help", inv.environ)

@@ -450,8 +450,15 @@ class Frame:
                 f"    Module fullname  Module Filename\n    {self.fullname}  {self.file}\n")
             self.engine.warned = True
 
-    def exit(self, status: int) -> None:
-        """os.exit(status): Lmod stops at once, prints nothing more, changes nothing and exits with status."""
+    def exit(self, status: int, given: Optional[str] = None) -> None:
+        """os.exit(status): Lmod stops at once, prints nothing more, changes nothing and exits with status.
+        `show` lists the call and goes on, spider ignores it (Lmod swaps os.exit for those two); ``given`` is
+        the argument as the modulefile wrote it, for show."""
+        if self.mode == "show":
+            self.shown.append(f'os.exit("{given}")' if given is not None else "os.exit()")
+            return
+        if self.mode == "spider":
+            return
         from roost.errors import ModulefileExit
 
         said = "".join(m if m.endswith("\n") else m + "\n" for m in self.engine.messages)

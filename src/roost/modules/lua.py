@@ -583,8 +583,9 @@ class LuaBridge:
     def error(self, text: str) -> None:
         self._f().error(text)
 
-    def exit(self, code: Any = True) -> None:
-        self._f().exit(_exit_status(code))
+    def exit(self, code: Any = None) -> None:
+        given = None if code is None else ("true" if code is True else "false" if code is False else str(code))
+        self._f().exit(_exit_status(code), given)
 
     # ---- the rest of Lmod's sandbox (roost.modules.sandbox does the work) -------------------------
     def abspath(self, path: str) -> str:

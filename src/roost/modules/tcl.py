@@ -550,8 +550,11 @@ class _Evaluation:
         return self.record("print_stdout", text if nonewline else text + "\n")
 
     def _exit(self, args: List[str]) -> str:
+        status = _int(args[0]) if args else 1  # tcl2lua: `exit` alone is os.exit(1)
+        if self.mode == "show":  # Lmod's show lists the os.exit() tcl2lua made of it, and goes on
+            return self.record("exit", status, str(status))
         self.exited = True
-        self.exit_status = _int(args[0]) if args else 1  # tcl2lua: `exit` alone is os.exit(1)
+        self.exit_status = status
         raise _Exit()
 
     def _system(self, args: List[str]) -> str:

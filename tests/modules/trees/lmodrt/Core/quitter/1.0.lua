@@ -1,0 +1,3 @@
+setenv("QUITTER", "before")
+os.exit(3)
+setenv("QUITTER_AFTER", "after")
