@@ -121,6 +121,11 @@ LMOD_PACKAGE_PATH = declare(
     "LMOD_PACKAGE_PATH",
     "Directories (colon-separated) searched for the site's SitePackage.lua and its require()d Lua modules.", "lmod"
 )
+LMOD_CONFIG_DIR = declare(
+    "LMOD_CONFIG_DIR",
+    "A directory whose lmod_config.lua runs before SitePackage.lua: its sandbox_registration{} helpers reach "
+    "modulefiles, and a cosmic:assign(\"LMOD_PACKAGE_PATH\", ...) there says where SitePackage.lua is.", "lmod"
+)
 LMOD_ADMIN_FILE = declare(
     "LMOD_ADMIN_FILE", "The admin.list file: messages shown to users who load the modules it names.", "lmod"
 )

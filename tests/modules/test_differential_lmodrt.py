@@ -59,6 +59,10 @@ CASES = [
     # --location show prints only the file, without running it.
     case("show-lists-exit-and-goes-on", "lmodrt", "?show quitter", "?show tquitter", "?--location show quitter",
          "?--location whatis tquitter", "!load quitter", "?-t list"),
+    # $LMOD_CONFIG_DIR/lmod_config.lua runs first: its sandbox_registration{} helpers reach modulefiles, and the
+    # LMOD_PACKAGE_PATH it assigns is where SitePackage.lua is found.
+    case("config-dir-lmod-config-lua", "lmodrt", "load configured", "unload configured",
+         env={"LMOD_CONFIG_DIR": "@ROOT@/Config", "LMODRT_ROOT": "@ROOT@"}),
 ]
 
 

@@ -11,6 +11,7 @@ import os
 import sys
 
 from roost.errors import ModuleError, ModulefileExit, RoostError
+from roost.modules import site_configured
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
@@ -189,8 +190,8 @@ def parse_ml(argv: Sequence[str]) -> Tuple[str, List[str], Dict[str, Any]]:
 
 
 def _site(environ: Mapping[str, str]):  # type: ignore[no-untyped-def]
-    """The site's SitePackage.lua (hooks), only looked for when LMOD_PACKAGE_PATH is set."""
-    if not environ.get("LMOD_PACKAGE_PATH"):
+    """The site's SitePackage.lua (hooks), only looked for when LMOD_PACKAGE_PATH or LMOD_CONFIG_DIR is set."""
+    if not site_configured(environ):
         return None
     from roost.modules.site import current
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from roost.errors import ModuleError, ModulefileError, ModuleNotFound
+from roost.modules import site_configured
 from roost.modules.frame import Frame, Spec
 from roost.modules.table import TABLE_VAR, Loaded, ModuleTable
 from roost.modules.tree import Entry, ModuleTree, RcInfo, global_rc_files, read_modulefile, split_modulepath
@@ -127,7 +128,7 @@ class Engine:
         self.cache_dir = cache_dir
         self.force = force
         self.site: Optional[Site] = None  # SitePackage.lua's helpers and hooks (None: the site has none)
-        if environ.get("LMOD_PACKAGE_PATH"):
+        if site_configured(environ):
             from roost.modules.site import current
 
             self.site = current(environ)

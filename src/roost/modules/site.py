@@ -9,8 +9,13 @@ A site's SitePackage.lua is Lua the admin trusts, like a modulefile, and runs in
 * register hooks with ``hook.register(name, function)``, which roost calls where Lmod 8.6 does and with the
   arguments it gives (see :data:`HOOKS`).
 
+Before it, ``$LMOD_CONFIG_DIR/lmod_config.lua`` runs when there is one (Lmod's configuration file): it may
+register helpers the same way and assign settings with ``cosmic:assign``, of which roost reads
+``LMOD_PACKAGE_PATH`` (where SitePackage.lua is then looked for).
+
 Nothing here runs, and nothing is imported, unless ``LMOD_PACKAGE_PATH`` names a directory that holds a
-SitePackage.lua: a site without one pays one environment lookup per command.
+SitePackage.lua or ``LMOD_CONFIG_DIR`` one with lmod_config.lua: a site without either pays two environment
+lookups per command.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import os
 
 from roost.errors import ModulefileError
+from roost.modules import site_configured
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
@@ -27,6 +33,10 @@ if TYPE_CHECKING:
 
 PACKAGE_PATH_VAR = "LMOD_PACKAGE_PATH"
 SITE_PACKAGE = "SitePackage.lua"
+# Lmod's configuration directory: its lmod_config.lua runs before SitePackage.lua and may set Lmod's settings
+# (cosmic:assign, of which roost reads LMOD_PACKAGE_PATH) and register functions for modulefiles
+CONFIG_DIR_VAR = "LMOD_CONFIG_DIR"
+CONFIG_FILE = "lmod_config.lua"
 
 # The hooks Lmod 8.6 knows (Hook.lua's table).  The first group roost calls; the second it accepts and never
 # calls, because what they tune (Lmod's cache files, spider's reverse map, colours of its messages) roost does
@@ -87,6 +97,17 @@ local function serialize(t)
   emit(t.value, "")
   return (t.name and (t.name .. " = ") or "") .. table.concat(out) .. "\n"
 end
+-- Lmod's settings object, as lmod_config.lua uses it: assign() overrides a setting, value() reads it
+__roost_assigned = {}
+local cosmic = {}
+function cosmic:singleton() return cosmic end
+function cosmic:assign(name, value) __roost_assigned[tostring(name)] = value end
+function cosmic:value(name)
+  local v = __roost_assigned[name]
+  if v == nil then v = os.getenv(name) end
+  return v
+end
+package.preload["Cosmic"] = function() return cosmic end
 package.preload["Hook"] = function() return hook end
 package.preload["strict"] = function() return true end
 package.preload["string_utils"] = function() return true end
@@ -151,12 +172,20 @@ def site_package_file(environ: Mapping[str, str]) -> Optional[str]:
     return None
 
 
-class Site:
-    """A site's SitePackage.lua, run once in this process's Lua; calls its hooks."""
+def site_config_file(environ: Mapping[str, str]) -> Optional[str]:
+    """$LMOD_CONFIG_DIR/lmod_config.lua, when that variable is set and the file is there."""
+    directory = environ.get(CONFIG_DIR_VAR)
+    path = os.path.join(directory, CONFIG_FILE) if directory else None
+    return path if path and os.path.isfile(path) else None
 
-    def __init__(self, path: str, dirs: Sequence[str]) -> None:
-        self.path = path
+
+class Site:
+    """A site's lmod_config.lua and SitePackage.lua, run once in this process's Lua; calls its hooks."""
+
+    def __init__(self, path: Optional[str], dirs: Sequence[str], config: Optional[str] = None) -> None:
+        self.path = path or ""  # SitePackage.lua ("" when there is none: only lmod_config.lua)
         self.dirs = list(dirs)
+        self.config = config
         self.messages: List[str] = []  # what hooks outside any modulefile said (startup, finalize, ...)
         self.warned = False
 
@@ -186,25 +215,36 @@ class Site:
         return bridge
 
     def start(self) -> None:
-        """Run SitePackage.lua with its directories first on Lua's module search path (as Lmod)."""
+        """Run lmod_config.lua, then SitePackage.lua with its directories first on Lua's module search path
+        (as Lmod); a package path lmod_config.lua assigns replaces the environment's."""
         from roost.modules.lua import runtime
 
         lua = runtime()
+        lua.execute(_SITE_LUA, lua.table_from({name: True for name in HOOKS}))
+        if self.config:
+            self._run_file(self.config, CONFIG_FILE)
+            assigned = lua.globals()["__roost_assigned"][PACKAGE_PATH_VAR]  # subscripts: no name mangling
+            if assigned is not None:
+                self.dirs = package_dirs({PACKAGE_PATH_VAR: str(assigned)})
+                self.path = site_package_file({PACKAGE_PATH_VAR: str(assigned)}) or ""
         package = lua.globals().package
         for directory in self.dirs:
             directory = directory.rstrip("/") + "/"
             package.path = f"{directory}?.lua;{directory}?/init.lua;" + package.path
-        lua.execute(_SITE_LUA, lua.table_from({name: True for name in HOOKS}))
+        if self.path:
+            self._run_file(self.path, SITE_PACKAGE)
+
+    def _run_file(self, path: str, what: str) -> None:
         try:
-            with open(self.path, encoding="utf-8", errors="surrogateescape") as handle:
+            with open(path, encoding="utf-8", errors="surrogateescape") as handle:
                 code = handle.read()
         except OSError as exc:
-            raise ModulefileError(f"cannot read the site's {self.path}: {exc.strerror}",
+            raise ModulefileError(f"cannot read the site's {path}: {exc.strerror}",
                                   f"check {PACKAGE_PATH_VAR} and the file's permissions") from None
         from roost.modules.lua import run_lua
 
         try:
-            run_lua(code, self.path, self._bridge(), SITE_PACKAGE, site_chunk=True)
+            run_lua(code, path, self._bridge(), what, site_chunk=True)
         except ModulefileError as exc:
             raise _site_error(exc) from None
 
@@ -287,12 +327,13 @@ _sites: Dict[str, Site] = {}
 
 def current(environ: Mapping[str, str]) -> Optional[Site]:
     """The site configuration for this environment, started on first use; None when there is none."""
-    if not environ.get(PACKAGE_PATH_VAR):
+    if not site_configured(environ):
         return None
+    config = site_config_file(environ)
     path = site_package_file(environ)
-    if path is None:
+    if path is None and config is None:
         return None
-    key = f"{environ.get(PACKAGE_PATH_VAR)}\0{path}"
+    key = f"{environ.get(PACKAGE_PATH_VAR)}\0{path}\0{config}"
     site = _sites.get(key)
     if site is None:
         if _sites:  # another package path in this process (tests): a fresh Lua, so no hook carries over
@@ -300,7 +341,7 @@ def current(environ: Mapping[str, str]) -> Optional[Site]:
 
             lua.reset_runtime()
             _sites.clear()
-        site = _sites[key] = Site(path, package_dirs(environ))
+        site = _sites[key] = Site(path, package_dirs(environ), config)
         site.start()
     return site
 

@@ -11,6 +11,7 @@ import marshal
 import os
 
 from roost.errors import RoostError
+from roost.modules import site_configured
 from roost.modules.tree import DirIndex, Entry, load_dir_index, split_modulepath
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
@@ -52,7 +53,7 @@ class _SpiderEngine:
         self.messages: List[str] = []
         self.printed: List[str] = []
         self.site = None  # SitePackage.lua's registered helpers must exist for the modulefile to run
-        if environ.get("LMOD_PACKAGE_PATH"):
+        if site_configured(environ):
             from roost.modules.site import current
 
             self.site = current(environ)

@@ -1,0 +1,2 @@
+setenv("SITE_TAG", site_tag())
+setenv("PACKAGE_TAG", package_tag())
