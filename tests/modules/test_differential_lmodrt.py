@@ -63,6 +63,10 @@ CASES = [
     # LMOD_PACKAGE_PATH it assigns is where SitePackage.lua is found.
     case("config-dir-lmod-config-lua", "lmodrt", "load configured", "unload configured",
          env={"LMOD_CONFIG_DIR": "@ROOT@/Config", "LMODRT_ROOT": "@ROOT@"}),
+    # Tcl `complete SHELL NAME ARGS` (tcl2lua's complete()): the modulefile loads; show lists the call.
+    case("tcl-complete", "lmodrt", "load tcompleted", "unload tcompleted", "?show tcompleted"),
+    # Tcl `puts prestdout TEXT` (Lmod's channel for output before everything else): the modulefile loads.
+    case("tcl-puts-prestdout", "lmodrt", "load tearly", "?-t list", "unload tearly", shell="bash"),
 ]
 
 

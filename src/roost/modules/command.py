@@ -775,10 +775,11 @@ def run_status(shell: str, argv: Sequence[str], *, ml: bool = False,
                 code = render(change, "bash")
             messages = "".join(m if m.endswith("\n") else m + "\n" for m in outcome.engine.messages)  # type: ignore[attr-defined]
             printed = "".join(outcome.engine.printed)  # type: ignore[attr-defined]
+            early = "".join(outcome.engine.printed_early)  # type: ignore[attr-defined]
             if shell in ("bash", "zsh", "sh", "fish"):
-                code += render_print(printed, shell)
+                code = render_print(early, shell) + code + render_print(printed, shell)
             else:  # python/json output is read by programs: the text goes to the user with the messages
-                messages += printed
+                messages = early + messages + printed
             messages += "".join(outcome.engine.hierarchy_messages())  # type: ignore[attr-defined]
             if invocation.environ.get("LMOD_ADMIN_FILE") and not flags.get("quiet"):
                 from roost.modules.site import admin_messages

@@ -134,6 +134,7 @@ class Engine:
             self.site = current(environ)
         self.messages: List[str] = []
         self.printed: List[str] = []  # text modulefiles print on stdout (Tcl's puts stdout), shown as text
+        self.printed_early: List[str] = []  # Tcl's `puts prestdout`: before everything else
         self.shell = ""  # the shell the output is for (Tcl's `module-info shell`)
         self.warned = False  # an LmodWarning: changes apply, but the command reports failure (as Lmod)
         self.keep_dependencies = False  # unloading to reload elsewhere: load() in unload mode keeps its modules

@@ -424,10 +424,13 @@ class Frame:
         elif self.mode == "show":
             self.shown.append(f'LmodMsgRaw("{text}")')
 
-    def print_stdout(self, text: str) -> None:
-        """Tcl's `puts stdout`: Lmod hands it to the shell to run; roost has the shell print it, as text."""
+    def print_stdout(self, text: str, early: bool = False) -> None:
+        """Tcl's `puts stdout`: Lmod hands it to the shell to run; roost has the shell print it, as text.
+        ``early`` (`puts prestdout`): before the rest of the command's output."""
         if self.mode in ("load", "unload"):
-            self.engine.printed.append(str(text))
+            (self.engine.printed_early if early else self.engine.printed).append(str(text))
+        elif self.mode == "show" and early:
+            self.shown.append(f"io.stdout:write([===[{text}]===])")
         elif self.mode == "show":
             self.shown.append(f'execute{{cmd="{text}",modeA={{"load"}}}}')
 

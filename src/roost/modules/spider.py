@@ -52,6 +52,7 @@ class _SpiderEngine:
         self.state = ShellState(dict(environ))
         self.messages: List[str] = []
         self.printed: List[str] = []
+        self.printed_early: List[str] = []  # Tcl's `puts prestdout`: before everything else
         self.site = None  # SitePackage.lua's registered helpers must exist for the modulefile to run
         if site_configured(environ):
             from roost.modules.site import current

@@ -43,7 +43,7 @@ MODULEFILE_COMMANDS = (
     "prereq", "prereq-any", "conflict", "is-loaded", "is-avail", "is-used", "module-info", "set-alias",
     "unset-alias", "set-function", "unset-function", "family", "add-property", "remove-property",
     "extensions", "always-load", "depends-on", "puts", "exit", "getenv", "uname", "versioncmp", "system",
-    "require-fullname", "module-log", "module-trace", "module-user", "module-verbosity",
+    "require-fullname", "module-log", "module-trace", "module-user", "module-verbosity", "complete",
 )
 RC_COMMANDS = ("module-version", "module-alias", "hide-version", "hide-modulefile", "module-hide",
                "module-forbid", "module-tag")
@@ -269,7 +269,7 @@ class _Evaluation:
             "conflict": self._conflict, "is-loaded": self._is_loaded, "is-avail": self._is_avail,
             "is-used": self._is_used, "module-info": self._module_info, "set-alias": self._set_alias,
             "unset-alias": self._unset_alias, "set-function": self._set_function,
-            "unset-function": self._unset_function, "family": self._family,
+            "unset-function": self._unset_function, "complete": self._complete, "family": self._family,
             "add-property": self._add_property, "remove-property": self._remove_property,
             "extensions": self._extensions, "always-load": lambda a: self._load(a, "always_load"),
             "depends-on": lambda a: self._load(a, "depends_on"),
@@ -391,6 +391,12 @@ class _Evaluation:
     def _unset_function(self, args: List[str]) -> str:
         (name,) = _args(args, "unset-function NAME", 1)
         return self.record("unset_shell_function", name)
+
+    def _complete(self, args: List[str]) -> str:
+        # tcl2lua: complete SHELL NAME ARGS... is complete("SHELL","NAME","ARGS joined by spaces")
+        if len(args) < 2:
+            raise _usage("complete SHELL NAME ARGS...")
+        return self.record("complete", args[0], args[1], " ".join(a.rstrip("\r\n ") for a in args[2:]))
 
     # ---- dependencies ---------------------------------------------------------------------------
     def _module(self, args: List[str]) -> str:
@@ -540,14 +546,15 @@ class _Evaluation:
         if self.help_text is not None:  # inside ModulesHelp: whatever it prints, on any channel, is the help
             self.help_text.append(text if nonewline else text + "\n")
             return ""
-        if channel not in ("stdout", "stderr"):
+        if channel not in ("stdout", "stderr", "prestdout"):
             return interpreter().invoke_hidden(self.depth, "puts", *args)  # a file the modulefile opened
         if self.frame is None:
             return ""
         if channel == "stderr":
             return self.record("message_raw", text if nonewline else text + "\n")
-        # Lmod sends stdout to the shell to run (tcl2lua's execute{}); roost prints it there as text, never as code
-        return self.record("print_stdout", text if nonewline else text + "\n")
+        # Lmod sends stdout to the shell to run (tcl2lua's execute{}); roost prints it there as text, never as
+        # code; `prestdout` (Lmod's own channel) comes before everything else the command writes
+        return self.record("print_stdout", text if nonewline else text + "\n", channel == "prestdout")
 
     def _exit(self, args: List[str]) -> str:
         status = _int(args[0]) if args else 1  # tcl2lua: `exit` alone is os.exit(1)
