@@ -148,6 +148,17 @@ LMOD_TMOD_FIND_FIRST = declare(
     "'yes': a name's versions (and its default) come from the first MODULEPATH directory that has the name, "
     "as Environment Modules does, instead of the best across all directories.", "lmod"
 )
+LMOD_DISABLE_SAME_NAME_AUTOSWAP = declare(
+    "LMOD_DISABLE_SAME_NAME_AUTOSWAP",
+    "'yes': loading another version of a loaded module fails (use `module swap`) instead of replacing it.", "lmod"
+)
+LMOD_QUARANTINE_VARS = declare(
+    "LMOD_QUARANTINE_VARS", "Variables (colon-separated) that module commands never set; unsetting still happens.",
+    "lmod"
+)
+LMOD_PIN_VERSIONS = declare(
+    "LMOD_PIN_VERSIONS", "'yes': `module restore` loads the versions a collection saved, not today's defaults.", "lmod"
+)
 NO_COLOR = declare("NO_COLOR", "Disable colour in output meant for people.", "all")
 
 

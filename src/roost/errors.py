@@ -80,6 +80,14 @@ class ModulefileExit(ModulefileError):
         self.said = said
 
 
+class RcFileExit(ModulefileExit):
+    """A modulerc called Tcl ``exit``: Lmod's process stops with nothing changed and prints no shell code, so
+    its ``module`` function reports success; roost does the same (status 0, the file's messages shown)."""
+
+    def __init__(self, path: str, said: str) -> None:
+        super().__init__(0, f"the rc file {path} called exit", "nothing was changed", said)
+
+
 class ModuleConflict(ModuleError):
     pass
 

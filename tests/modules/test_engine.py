@@ -239,9 +239,19 @@ def test_ml_shorthand(tree) -> None:  # type: ignore[no-untyped-def]
 def test_a_shell_loaded_by_lmod_is_listed(tree) -> None:  # type: ignore[no-untyped-def]
     _, environ = tree
     lmod_env = {**environ, "LOADEDMODULES": "gcc/12.2.0:openmpi/4.1.5",
-                "_LMFILES_": "/apps/gcc/12.2.0.lua:/apps/openmpi/4.1.5.lua"}
+                "_LMFILES_": "/apps/gcc/12.2.0.lua:/apps/openmpi/4.1.5.lua", "_ModuleTable001_": "e30=",
+                "_ModuleTable_Sz_": "1"}
     _, text, _ = module(lmod_env, "-t", "list")
     assert text.split() == ["gcc/12.2.0", "openmpi/4.1.5"]
+
+
+def test_loadedmodules_without_any_table_is_forgotten(tree) -> None:  # type: ignore[no-untyped-def]
+    """As Lmod: LOADEDMODULES that no tool's table backs (a script copied only it) is stale, and cleared."""
+    _, environ = tree
+    stale = {**environ, "LOADEDMODULES": "gcc/12.2.0", "_LMFILES_": "/apps/gcc/12.2.0.lua"}
+    env, text, ok = module(stale, "-t", "list")
+    assert ok and "gcc/12.2.0" not in text
+    assert "LOADEDMODULES" not in env and "_LMFILES_" not in env
 
 
 def test_show_whatis_help_and_keyword(tree) -> None:  # type: ignore[no-untyped-def]

@@ -360,9 +360,11 @@ def cmd_avail(inv: Invocation, out: Outcome) -> None:
 
 
 def _spider_records(inv: Invocation):  # type: ignore[no-untyped-def]
-    from roost.modules.spider import spider_all
+    from roost.modules.spider import hide_by_global_rc, spider_all
 
-    return spider_all(inv.environ.get("MODULEPATH"), None, module_cache_dir(inv.environ))
+    records = spider_all(inv.environ.get("MODULEPATH"), None, module_cache_dir(inv.environ))
+    hide_by_global_rc(records, inv.environ)
+    return records
 
 
 def cmd_spider(inv: Invocation, out: Outcome) -> None:
@@ -394,7 +396,11 @@ def cmd_spider(inv: Invocation, out: Outcome) -> None:
             out.ok = bool(hits)
             return
         show_hidden = inv.flags.get("hidden", False)
-        out.report = "".join(r.entry.fullname + "\n" for r in found if show_hidden or not r.entry.hidden) + "\n"
+        shown = [r for r in found if show_hidden or not r.entry.hidden]
+        if len(shown) == 1:  # one version to show: Lmod prints its page even when asked for terse output
+            out.report = report.spider_detail(records, name, []) or ""
+        else:
+            out.report = "".join(r.entry.fullname + "\n" for r in shown) + "\n"
         out.ok = bool(found)
         return
     text = report.spider_detail(records, name, [])
@@ -599,8 +605,10 @@ def cmd_restore(inv: Invocation, out: Outcome) -> None:
     saved = collections.load(name)
     # Lmod compares the site's MODULEPATH; directories the user added with `module use` come back with it
     collections.check_modulepath(name, saved.system_modulepath, engine.table.system_mpath)
-    # not pinned: a collection holds the names as typed, so `python` restores today's default (Lmod's rule)
-    engine.restore_modules(saved.base_modulepath, saved.user_names)
+    # not pinned: a collection holds the names as typed, so `python` restores today's default (Lmod's rule),
+    # unless the site pins versions (LMOD_PIN_VERSIONS=yes: the versions that were saved)
+    pinned = inv.environ.get("LMOD_PIN_VERSIONS") == "yes"
+    engine.restore_modules(saved.base_modulepath, saved.modules if pinned else saved.user_names)
     modules = saved.modules
     out.engine = engine
     out.report = f"Restoring modules from user's {name}\n"
@@ -813,24 +821,40 @@ def run_status(shell: str, argv: Sequence[str], *, ml: bool = False,
 
 
 def _normalised_modulepath(inv: Invocation, engine: object, shell: str) -> str:
-    """Lmod writes MODULEPATH back cleaned (no `//`, `/./`, trailing `/` or repeated entry) after any
-    sub-command; the engine's commands do it in finish(), the others here."""
-    current = inv.environ.get("MODULEPATH")
-    if engine is not None or current is None or shell == "none":
+    """Lmod writes its state back after any sub-command: MODULEPATH cleaned (no `//`, `/./`, trailing `/` or
+    repeated entry), and LOADEDMODULES/_LMFILES_ cleared when no table backs them; the engine's commands do
+    it in finish(), the others here."""
+    if engine is not None or shell == "none":
         return ""
-    parts = current.split(":")
-    if "//" not in current and "/./" not in current and "" not in parts and len(set(parts)) == len(parts) \
-            and not any(len(p) > 1 and p.endswith("/") for p in parts):
-        return ""  # already clean: `module list` stays free of the tree's imports
-    from roost.modules.tree import split_modulepath
+    from roost.modules.table import stale_loaded_modules
 
-    clean = ":".join(split_modulepath(current))
-    if clean == current:
-        return ""
+    clean = _clean_modulepath(inv.environ.get("MODULEPATH"))
+    stale = stale_loaded_modules(inv.environ)
+    if clean is None and not stale:
+        return ""  # the usual case: `module list` stays free of the tree's imports
     from roost.shell.change import EnvChange
     from roost.shell.render import render
 
-    return render(EnvChange().set("MODULEPATH", clean), "bash" if shell == "none" else shell)
+    change = EnvChange()
+    if clean is not None:
+        change.set("MODULEPATH", clean)
+    if stale:
+        change.unset("LOADEDMODULES").unset("_LMFILES_")
+    return render(change, shell)
+
+
+def _clean_modulepath(current: Optional[str]) -> Optional[str]:
+    """MODULEPATH as Lmod writes it back, or None when it is already that."""
+    if current is None:
+        return None
+    parts = current.split(":")
+    if "//" not in current and "/./" not in current and "" not in parts and len(set(parts)) == len(parts) \
+            and not any(len(p) > 1 and p.endswith("/") for p in parts):
+        return None
+    from roost.modules.tree import split_modulepath
+
+    clean = ":".join(split_modulepath(current))
+    return None if clean == current else clean
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

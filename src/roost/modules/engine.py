@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from roost.errors import ModuleError, ModulefileError, ModuleNotFound
+from roost.errors import ModuleError, ModulefileError, ModuleNotFound, RcFileExit
 from roost.modules import site_configured
 from roost.modules.frame import Frame, Spec
 from roost.modules.table import TABLE_VAR, Loaded, ModuleTable
@@ -20,7 +20,7 @@ from roost.shell.change import Action, EnvChange, Op, ShellState, diff
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
-    from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+    from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
     from roost.modules.site import Site
     from roost.modules.versions import VersionKey
@@ -47,6 +47,8 @@ def read_rc_file(path: str, kind: str, sn: str) -> RcInfo:
         from roost.modules.tcl import read_rc as read_tcl_rc
 
         return read_tcl_rc(path, sn, version_file=(kind == "version"))
+    except RcFileExit:
+        raise  # the file stops the command on purpose (Tcl exit), as in Lmod
     except (ModuleError, OSError, ImportError):
         return RcInfo()  # a broken rc file must not break every command; the modulefiles still work
 
@@ -146,6 +148,9 @@ class Engine:
         self._missing: List[Tuple[str, str]] = []  # (name, needed by) that modulefiles loaded and were not found
         self.frames: List[Tuple[str, str]] = []  # (full name, file) of the modulefiles being loaded, outermost first
         self._depth = 0
+        self._deactivated: List[Loaded] = []  # gone inactive in this settling: back only at a later change
+        self._reload_depth = 0  # nested reloadAll passes (bounded: a modulefile could make them endless)
+        self._family_swaps: List[Tuple[Loaded, str]] = []  # (member to swap out, full name claiming its family)
         # MODULEPATH when the table last matched it: a change that is undone within one command (a toolchain
         # swap unloads and reloads its compiler) still leaves modules to reactivate, as Lmod's changeMPATH flag.
         self._reconciled_mpath = environ.get("MODULEPATH") or ""
@@ -216,37 +221,57 @@ class Engine:
     # ---- load -----------------------------------------------------------------------------------
     def load(self, names: Sequence[str], *, try_only: bool = False) -> None:
         """User-level load of several modules: all or nothing (unless try-load)."""
-        for name in names:
-            if name.startswith("__"):
-                raise ModuleError(f"the module name \"{name}\" starts with two underscores, which Lmod reserves",
-                                  "rename the modulefile (one leading underscore is fine)")
-            latest = self.latest and name in self.tree().by_sn()
-            entry = self.find(Spec(name, latest=latest))
-            if entry is None:
-                if try_only:
-                    continue
-                raise self._not_found(name)
-            same = self.table.find(entry.sn)
-            if same is not None and same.file == entry.file:
-                # loading what is loaded reloads it at the end of the list (its paths move to the front), as Lmod
-                same.user = True
-                self.reload_at_end(same, entry)
-                continue
-            # an alias or symbolic version is remembered by what it stands for (as Lmod's userName)
-            # (--latest is remembered as the version it found, so that a MODULEPATH change keeps that one)
-            user_name = entry.fullname if latest else self.tree().translate(name)
-            loaded = self.load_entry(entry, user_name=user_name, user=True)
-            if loaded is None and "/" in name:
-                # the modulefile gave up (Tcl break): Lmod fails a request that named a version, not a bare name
-                raise ModuleError(
-                    f"the module \"{name}\" exists but cannot be loaded as requested: its modulefile "
-                    f"({entry.file}) stopped itself (Tcl break)",
-                    "its messages above say why (often: not for this host); nothing was changed")
-            if same is not None:
-                # a version swap is a load of its own in Lmod: a swapped compiler's branch returns right after it
-                self.reconcile_hierarchy()
+        missing = [(index, name) for index, name in enumerate(names) if not self._load_by_user(name) and not try_only]
         # otherwise modules left out or made reachable by MODULEPATH changes follow the whole command line (Lmod)
-        self.reconcile_hierarchy()
+        reloaded = self.reconcile_hierarchy()
+        if not missing:
+            return
+        # Lmod queues a name it cannot find yet (any but the first) and tries it again if the command line's
+        # MODULEPATH changes reloaded modules; any missing name is fine if a modulefile loaded it meanwhile
+        # (`load c M1`: M1 loads c)
+        if reloaded:
+            for index, name in missing:
+                if index > 0 and not self._has_loaded(name):
+                    self._load_by_user(name)
+            self.reconcile_hierarchy()
+        for _, name in missing:
+            if not self._has_loaded(name):
+                raise self._not_found(name)
+
+    def _load_by_user(self, name: str) -> bool:
+        """One name of a user's load; False when it is not found."""
+        if name.startswith("__"):
+            raise ModuleError(f"the module name \"{name}\" starts with two underscores, which Lmod reserves",
+                              "rename the modulefile (one leading underscore is fine)")
+        latest = self.latest and name in self.tree().by_sn()
+        entry = self.find(Spec(name, latest=latest))
+        if entry is None:
+            return False
+        same = self.table.find(entry.sn)
+        if same is not None and same.file == entry.file:
+            # loading what is loaded reloads it at the end of the list (its paths move to the front), as Lmod
+            same.user = True
+            self.reload_at_end(same, entry)
+            return True
+        # an alias or symbolic version is remembered by what it stands for (as Lmod's userName)
+        # (--latest is remembered as the version it found, so that a MODULEPATH change keeps that one)
+        user_name = entry.fullname if latest else self.tree().translate(name)
+        loaded = self.load_entry(entry, user_name=user_name, user=True)
+        if loaded is None and "/" in name:
+            # the modulefile gave up (Tcl break): Lmod fails a request that named a version, not a bare name
+            raise ModuleError(
+                f"the module \"{name}\" exists but cannot be loaded as requested: its modulefile "
+                f"({entry.file}) stopped itself (Tcl break)",
+                "its messages above say why (often: not for this host); nothing was changed")
+        if same is not None:
+            # a version swap is a load of its own in Lmod: a swapped compiler's branch returns right after it
+            self.reconcile_hierarchy()
+        return True
+
+    def _has_loaded(self, name: str) -> bool:
+        """Whether a module of this name (NAME, or NAME/VERSION's NAME) is loaded."""
+        table = self.table
+        return table.find(name.split("/")[0]) is not None or table.find(name.rpartition("/")[0] or name) is not None
 
     def load_entry(self, entry: Entry, *, user_name: str = "", user: bool = True, ref: int = 0,
                    managed: bool = False) -> Optional[Loaded]:
@@ -258,6 +283,11 @@ class Engine:
         if entry.file in self._pending:
             return None  # a module that (indirectly) loads itself
         if same is not None:
+            if same.version != entry.version and self.original.get("LMOD_DISABLE_SAME_NAME_AUTOSWAP") == "yes":
+                raise ModuleError(
+                    f"the module \"{same.fullname}\" is loaded and this site turns off the automatic swap to "
+                    f"another version (LMOD_DISABLE_SAME_NAME_AUTOSWAP=yes), so \"{entry.fullname}\" was not loaded",
+                    f"swap them explicitly: module swap {same.fullname} {entry.fullname}")
             self.unload_module(same)  # the one-name rule: python/3.12 replaces python/3.11
             if not self._pending:
                 # at the user's level Lmod settles the hierarchy between the unload and the load: what only the
@@ -280,6 +310,7 @@ class Engine:
             self._check_missing()
         if frame.abandoned:  # LmodBreak / Tcl break: as if the modulefile had not been loaded
             self.state, self.table.modules = before
+            self._family_swaps = [s for s in self._family_swaps if s[1] != entry.fullname]
             return None
         if self.site is not None:
             self.site.module_hook("load", frame)
@@ -294,6 +325,8 @@ class Engine:
                         props=props, ref=ref, user=user, family=frame.family_name or "",
                         user_name=user_name)
         self.table.modules.append(module)
+        if self._family_swaps and self._family_swaps[-1][1] == entry.fullname:
+            return self._swap_family_members(module, entry)
         return module
 
     def _check_forbidden(self, entry: Entry) -> None:
@@ -395,7 +428,7 @@ class Engine:
     def _check_missing(self) -> None:
         missing, self._missing = self._missing, []
         for name, needed_by in missing:
-            if self.table.find(name.split("/")[0]) is None and self.table.find(name.rpartition("/")[0] or name) is None:
+            if not self._has_loaded(name):
                 raise self._not_found(name, needed_by)
 
     def _already_satisfied(self, spec: Spec) -> Optional[Loaded]:
@@ -409,6 +442,9 @@ class Engine:
                 return None
         if "/" not in spec.name and not (spec.low or spec.high):
             return loaded
+        if (spec.low or spec.high) and not spec.latest:
+            # atleast()/between(): any loaded version in the range will do, not only the one a load would pick
+            return loaded if in_range(spec, version_key(loaded.version)) else None
         entry = self.find(spec)
         return loaded if entry is not None and entry.fullname == loaded.fullname else None
 
@@ -478,12 +514,26 @@ class Engine:
                 self.unload_module(module)
 
     def claim_family(self, family: str, frame: Frame) -> None:
+        """family(): another loaded member of the family is swapped out once this modulefile has run (Lmod's
+        family stack), so that what it sets survives whatever the old member's unload takes away."""
         for module in list(self.table.active()):
             if module.family == family and module.sn != frame.sn:
-                self.unload_module(module)
-                self.messages.append(
-                    f"\nLmod is automatically replacing \"{module.fullname}\" with \"{frame.fullname}\".\n"
-                )
+                self._family_swaps.append((module, frame.fullname))
+
+    def _swap_family_members(self, new: Loaded, entry: Entry) -> Loaded:
+        """After NEW's modulefile claimed a family held by other modules: unload them and NEW, then load NEW
+        again (Lmod: the new member ends up loaded once, after the old one is gone)."""
+        swaps, self._family_swaps = self._family_swaps, []
+        for old, _ in reversed(swaps):
+            self.messages.append(
+                f"\nLmod is automatically replacing \"{old.fullname}\" with \"{new.fullname}\".\n")
+            self.unload_module(old)
+        current = self.table.find(new.sn)
+        if current is None:
+            return new
+        self.unload_module(current)
+        again = self.load_entry(entry, user_name=current.user_name, user=current.user, ref=current.ref)
+        return again if again is not None else new
 
     # ---- other user commands --------------------------------------------------------------------
     def swap(self, old: str, new: Optional[str] = None) -> None:
@@ -602,59 +652,111 @@ class Engine:
         self._reload_sticky(sticky)
 
     # ---- hierarchy ------------------------------------------------------------------------------
-    def reconcile_hierarchy(self, *, force: bool = False) -> None:
+    def reconcile_hierarchy(self, *, force: bool = False) -> bool:
         """After MODULEPATH changes: reload modules found elsewhere now, deactivate the unreachable ones,
-        reactivate inactive ones that are reachable again."""
+        reactivate inactive ones that are reachable again.  Whether any module changed."""
         if not force and (self.state.get("MODULEPATH") or "") == self._reconciled_mpath:
-            return
+            return False
         # what goes inactive now waits for the next MODULEPATH change (Lmod's reloadAll is one pass: the
         # dependencies an unreachable module took with it come back only when that module can)
-        deactivated: List[Loaded] = []
-        for _ in range(MAX_HIERARCHY_PASSES):
-            if not self._reconcile_once(deactivated):
-                break
+        self._deactivated = []
+        changed = self._reconcile_until_settled()
         self._reconciled_mpath = self.state.get("MODULEPATH") or ""
+        return changed
 
-    def _reconcile_once(self, deactivated: List[Loaded]) -> bool:
-        mpaths = set(self.modulepath())
-        for module in list(self.table.modules):
-            if module in deactivated:
-                continue
-            if module.status == "active":
-                if not module.mpath:
-                    continue  # loaded by another tool: leave it alone
-                # what the user asked for may mean another file now (a compiler swap, `module use`)
-                replacement = self.find(Spec(module.user_name))
-                if replacement is None and module.user_name != module.fullname:
-                    replacement = self.find(Spec(module.fullname))
-                if replacement is not None and replacement.file == module.file:
-                    continue
-                if replacement is None and module.mpath in mpaths and os.path.exists(module.file):
-                    continue
-                # reloaded elsewhere: what it load()ed stays (Lmod), the new file loads what it still needs
-                before = list(self.table.modules)
-                self.unload_module(module, keep_dependencies=replacement is not None)
-                if replacement is None:
-                    # unreachable: it goes inactive, and so do the modules its unload took with it (Lmod's
-                    # reloadAll marks every module it started with that is no longer active), in their order
-                    for gone in before:
-                        if gone not in self.table.modules:
-                            gone.status = "inactive"
-                            self.table.modules.append(gone)
-                            deactivated.append(gone)
+    def _reconcile_until_settled(self) -> bool:
+        changed = False
+        for _ in range(MAX_HIERARCHY_PASSES):
+            if not self._reload_all():
+                break
+            changed = True
+        return changed
+
+    def _replacement_of(self, module: Loaded) -> Optional[Entry]:
+        """The file an active module's name (as the user gave it, else its full name) means now."""
+        replacement = self.find(Spec(module.user_name))
+        if replacement is None and module.user_name != module.fullname:
+            replacement = self.find(Spec(module.fullname))
+        return replacement
+
+    def _reload_all(self) -> bool:
+        """One pass of Lmod's reloadAll over the modules as they are now: the active ones in load order, then the
+        inactive ones.  A reload that changes MODULEPATH settles the others at once (as Lmod's own unload and
+        load do), before the pass goes on.  Whether anything changed."""
+        if self._reload_depth >= MAX_HIERARCHY_PASSES:
+            return False
+        self._reload_depth += 1
+        try:
+            modules = self.table.modules
+            snapshot = [m for m in modules if m.status == "active"] + [m for m in modules if m.status != "active"]
+            changed = False
+            for module in snapshot:
+                if module not in self.table.modules:
+                    continue  # unloaded meanwhile (by a nested pass, or as a dependency)
+                if module.status == "active":
+                    changed = self._reload_if_moved(module) or changed
                 else:
-                    loaded = self.load_entry(replacement, user_name=module.user_name, user=module.user)
-                    if loaded is not None:
-                        loaded.ref = module.ref
-                return True
-            replacement = self.find(Spec(module.fullname)) or self.tree().default(module.sn)
-            if replacement is not None:
-                self.table.modules.remove(module)
-                loaded = self.load_entry(replacement, user_name=module.user_name, user=module.user)
-                if loaded is not None:
-                    loaded.ref = module.ref
-                return True
-        return False
+                    changed = self._reactivate(module) or changed
+            self._order_inactive(snapshot)
+            return changed
+        finally:
+            self._reload_depth -= 1
+
+    def _reload_if_moved(self, module: Loaded) -> bool:
+        if not module.mpath:
+            return False  # loaded by another tool: leave it alone
+        # what the user asked for may mean another file now (a compiler swap, `module use`)
+        replacement = self._replacement_of(module)
+        if replacement is not None and replacement.file == module.file:
+            return False
+        if replacement is None and module.mpath in self.modulepath() and os.path.exists(module.file):
+            return False
+        before = list(self.table.modules)
+        self._settling(lambda: self.unload_module(module))
+        replacement = self._replacement_of(module)  # the unload may have settled others: look again
+        if replacement is None:
+            # unreachable: it goes inactive, and so do the modules its unload took with it (Lmod's reloadAll
+            # marks every module it started with that is no longer active), in their order
+            for gone in before:
+                if gone not in self.table.modules and self.table.find(gone.sn, include_inactive=True) is None:
+                    gone.status = "inactive"
+                    self.table.modules.append(gone)
+                    self._deactivated.append(gone)
+        elif self.table.find(module.sn) is None:
+            self._settling(lambda: self._load_again(module, replacement))
+        return True
+
+    def _reactivate(self, module: Loaded) -> bool:
+        """An inactive module comes back by the name the user gave (Lmod's userName): a bare name means the
+        default there, a version only that version."""
+        if module in self._deactivated:
+            return False
+        replacement = self.find(Spec(module.user_name or module.fullname))
+        if replacement is None:
+            return False
+        self.table.modules.remove(module)
+        self._settling(lambda: self._load_again(module, replacement))
+        return True
+
+    def _load_again(self, module: Loaded, entry: Entry) -> None:
+        loaded = self.load_entry(entry, user_name=module.user_name, user=module.user)
+        if loaded is not None:
+            loaded.ref = module.ref
+
+    def _settling(self, change: Callable[[], None]) -> None:
+        """Run a load or unload of the pass; if it changed MODULEPATH, settle the rest now (a nested pass)."""
+        before = self.state.get("MODULEPATH")
+        change()
+        if self.state.get("MODULEPATH") != before:
+            self._reload_all()
+
+    def _order_inactive(self, snapshot: List[Loaded]) -> None:
+        """Lmod numbers what a pass left inactive in the pass's order: that is the order they come back in."""
+        rank = {id(m): i for i, m in enumerate(snapshot)}
+        active = [m for m in self.table.modules if m.status == "active"]
+        inactive = [m for m in self.table.modules if m.status != "active"]
+        inactive.sort(key=lambda m: rank.get(id(m), len(rank)))
+        self.table.modules[:] = active + inactive
 
     # ---- results --------------------------------------------------------------------------------
     def finish(self) -> EnvChange:
@@ -675,7 +777,14 @@ class Engine:
         else:
             env.pop("LOADEDMODULES", None)
             env.pop("_LMFILES_", None)
-        return diff(self.original, self.state)
+        return self._without_quarantined(diff(self.original, self.state))
+
+    def _without_quarantined(self, change: EnvChange) -> EnvChange:
+        """LMOD_QUARANTINE_VARS: variables a module command never sets (unsetting them still happens, as Lmod)."""
+        names = set(filter(None, self.original.get("LMOD_QUARANTINE_VARS", "").split(":")))
+        if not names:
+            return change
+        return EnvChange([op for op in change.ops if not (op.action is Action.SET and op.name in names)])
 
     def newly_loaded(self) -> List[Tuple[str, str]]:
         """(full name, file) of the modules this command made active (for admin.list messages)."""

@@ -25,6 +25,13 @@ LOAD_MODES = ("load",)
 DESCRIBE_MODES = ("show", "whatis", "help", "spider")
 
 
+TOOL_VERSION = "8.7.99"  # the Lmod version roost answers as (LmodVersion(), ModuleToolVersion)
+# What Lmod puts in its own process environment for modulefiles, rc files and their subprocesses to read
+# (`if {[info exists ::env(LMOD_VERSION_MAJOR)]}` guards Lmod-only commands); never written to the user's shell.
+TOOL_ENVIRON = {"LMOD_VERSION": TOOL_VERSION, "LMOD_VERSION_MAJOR": "8", "LMOD_VERSION_MINOR": "7",
+                "LMOD_VERSION_SUBMINOR": "99", "ModuleTool": "Lmod", "ModuleToolVersion": TOOL_VERSION}
+
+
 class Spec:
     """A module request from a modulefile: a name, or a version range from atleast()/between()/latest()."""
 
@@ -95,8 +102,15 @@ class Frame:
     def get_mode(self) -> str:
         return self.mode
 
+    def require_full_name(self) -> None:
+        """requireFullName() / Tcl require-fullname: refuse a load asked for by a bare or partial name."""
+        if self.mode == "load" and self.user_name != self.fullname:
+            self.error(f"the module \"{self.sn}\" must be loaded with its version: \"module load {self.fullname}\" "
+                       f"(module spider {self.sn} lists the versions)")
+
     def getenv(self, name: str) -> Optional[str]:
-        return self.engine.state.get(name)
+        value = self.engine.state.get(name)
+        return TOOL_ENVIRON.get(name) if value is None else value
 
     # ---- helpers --------------------------------------------------------------------------------
     def _show(self, call: str) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from roost.errors import ModulefileError, RoostError
-from roost.modules.frame import Frame, Spec
+from roost.modules.frame import TOOL_ENVIRON, Frame, Spec
 from roost.modules.tree import RcInfo
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
@@ -207,12 +207,7 @@ function uncomplete(shell, cmd)
   R().uncomplete(shell, cmd)
 end
 function source_sh(shell, script) R().source_sh(str(shell), str(script)) end
-function requireFullName()
-  if myModuleUsrName() ~= myModuleFullName() then
-    LmodError("Load of the module \"" .. myModuleName() .. "\" requires its full name: \"" ..
-              myModuleFullName() .. "\"")
-  end
-end
+function requireFullName() R().require_full_name() end
 function convertToCanonical(v) return R().canonical(str(v)) end
 function UUIDString(epoch) return R().uuid(epoch) end
 function is_spider() return mode() == "spider" end
@@ -541,7 +536,8 @@ class LuaBridge:
 
     def getenv(self, name: str) -> Optional[str]:
         if self.frame is None:
-            return os.environ.get(name)
+
+            return os.environ.get(name, TOOL_ENVIRON.get(name))
         return self.frame.getenv(name)
 
     def message(self, text: str) -> None:
@@ -599,10 +595,11 @@ class LuaBridge:
         return True
 
     def _environ(self) -> Dict[str, str]:
+
         if self.frame is None:
-            return dict(os.environ)
+            return {**TOOL_ENVIRON, **os.environ}
         self.frame.engine.state.flush()
-        return dict(self.frame.engine.state.environ)
+        return {**TOOL_ENVIRON, **self.frame.engine.state.environ}
 
     def capture(self, command: str) -> str:
         from roost.modules.sandbox import capture
@@ -614,6 +611,9 @@ class LuaBridge:
 
     def inherit(self) -> None:
         self._f().inherit()
+
+    def require_full_name(self) -> None:
+        self._f().require_full_name()
 
     def is_root(self) -> bool:
         return os.geteuid() == 0

@@ -292,6 +292,32 @@ def _walk(modulepath: Optional[str], read_rc, cache_dir: Optional[str]):  # type
     return result, stamps
 
 
+def hide_by_global_rc(records: Dict[str, List[SpiderRecord]], environ: Mapping[str, str]) -> None:
+    """The system and user modulerc files hide versions everywhere (hide_version / hide-version): spider does
+    not show them either (Lmod).  Applied per command, not cached: ~/.modulerc is the user's to change."""
+    from roost.modules.tree import global_rc_files
+
+    files = global_rc_files(environ)
+    if not files:
+        return
+    from roost.modules.engine import read_rc_file
+
+    hidden = set()
+    for path in files:
+        hidden.update(read_rc_file(path, "lua" if path.endswith(".lua") else "tcl", "").hidden)
+    if not hidden:
+        return
+    for fullname in hidden:  # only the names concerned are decoded (a warm spider holds them as bytes)
+        parts = fullname.split("/")
+        for cut in range(1, len(parts)):
+            sn = "/".join(parts[:cut])
+            if sn not in records:
+                continue
+            for record in records[sn]:  # (not .get(): the snapshot decodes a name in __missing__)
+                if record.entry.fullname == fullname:
+                    record.entry.hidden = True
+
+
 def _add_chain(by_file: Dict[str, SpiderRecord], mpath: str, chain: Tuple[str, ...]) -> None:
     for record in by_file.values():
         if record.entry.mpath == mpath and chain not in record.parents:

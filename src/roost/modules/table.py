@@ -71,7 +71,10 @@ class ModuleTable:
             except (ValueError, KeyError, TypeError, EOFError, AttributeError, binascii.Error):
                 pass
         mpath = environ.get("MODULEPATH", "")
-        return cls(_from_lmod_variables(environ), mpath, mpath)
+        # Without any table, LOADEDMODULES alone is stale (Lmod starts afresh and clears it); with Lmod's or
+        # Environment Modules' own state, the shell's modules were loaded by that tool: at least list them
+        adopted = _from_lmod_variables(environ) if _loaded_by_another_tool(environ) else []
+        return cls(adopted, mpath, mpath)
 
     def encode(self) -> str:
         data = {"v": TABLE_VERSION, "base": self.base_mpath, "system": self.system_mpath,
@@ -91,6 +94,17 @@ class ModuleTable:
             if module.fullname.startswith(name + "."):
                 return module
         return None
+
+
+def _loaded_by_another_tool(environ: Mapping[str, str]) -> bool:
+    return "_ModuleTable001_" in environ or "_ModuleTable_" in environ or any(
+        name.startswith("__MODULES_") for name in environ)
+
+
+def stale_loaded_modules(environ: Mapping[str, str]) -> bool:
+    """LOADEDMODULES or _LMFILES_ left without any tool's table: a module command clears them (as Lmod)."""
+    return (TABLE_VAR not in environ and ("LOADEDMODULES" in environ or "_LMFILES_" in environ)
+            and not _loaded_by_another_tool(environ))
 
 
 def _from_lmod_variables(environ: Mapping[str, str]) -> List[Loaded]:

@@ -27,10 +27,8 @@ from _thread import get_ident
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from roost.errors import ModulefileError, RoostError
-from roost.modules.frame import Frame, Spec
+from roost.modules.frame import TOOL_ENVIRON, TOOL_VERSION, Frame, Spec
 from roost.modules.tree import RcInfo
-
-TOOL_VERSION = "8.7.99"  # what ModuleToolVersion says; the same version lua.py's LmodVersion() reports
 
 # Lmod's tcl2lua names the modes load / remove / display.
 _TCL_MODES = {"load": "load", "unload": "remove"}
@@ -49,7 +47,7 @@ RC_COMMANDS = ("module-version", "module-alias", "hide-version", "hide-modulefil
                "module-forbid", "module-tag")
 _RC_ALLOWED = frozenset((*RC_COMMANDS, "module-info", "puts", "exit", "getenv", "uname", "versioncmp",
                          "is-loaded"))
-_NO_OPS = frozenset({"require-fullname", "module-forbid", "module-tag"})
+_NO_OPS = frozenset({"module-forbid", "module-tag"})
 # Environment Modules 4/5 commands that Lmod 8.6's tcl2lua does not define: Lmod fails the modulefile with
 # "invalid command name", and so does roost, saying what to write instead.
 _NOT_IN_LMOD = {
@@ -256,6 +254,7 @@ class _Evaluation:
         self.actions: List[Action] = []
         self.exited = False
         self.exit_status = 0
+        self.rc_said: List[str] = []  # what an rc file wrote on stderr
         self.help_text: Optional[List[str]] = None  # collecting ModulesHelp's output
         self.depth = 0
         self.rc = RcInfo()
@@ -275,6 +274,7 @@ class _Evaluation:
             "depends-on": lambda a: self._load(a, "depends_on"),
             "puts": self._puts, "exit": self._exit, "getenv": self._getenv, "uname": _uname,
             "versioncmp": _versioncmp, "system": self._system,
+            "require-fullname": lambda a: self.record("require_full_name"),
             "module-version": self._rc_version, "module-alias": self._rc_alias, "hide-version": self._rc_hide,
             "hide-modulefile": self._rc_hide_file, "module-hide": self._rc_module_hide,
         }
@@ -549,6 +549,8 @@ class _Evaluation:
         if channel not in ("stdout", "stderr", "prestdout"):
             return interpreter().invoke_hidden(self.depth, "puts", *args)  # a file the modulefile opened
         if self.frame is None:
+            if channel == "stderr":  # shown only if the rc file then exits (RcFileExit)
+                self.rc_said.append(text if nonewline else text + "\n")
             return ""
         if channel == "stderr":
             return self.record("message_raw", text if nonewline else text + "\n")
@@ -683,8 +685,8 @@ def _working_environ(frame: Frame) -> Dict[str, str]:
     """The engine's environment as the modulefile starts (what Lmod's process environment would be)."""
     state = getattr(frame.engine, "state", None)
     if state is not None and hasattr(state, "export_environ"):
-        return dict(state.export_environ())
-    return {}
+        return {**TOOL_ENVIRON, **state.export_environ()}
+    return dict(TOOL_ENVIRON)
 
 
 def _evaluate(context: _Evaluation, code: str, *, help_proc: bool,
@@ -814,7 +816,7 @@ def read_rc(path: str, sn: str, *, version_file: bool) -> RcInfo:
     from roost.modules.tree import read_modulefile
 
     code = read_modulefile(path)
-    context = _Evaluation(None, path, dict(os.environ), sn)
+    context = _Evaluation(None, path, {**TOOL_ENVIRON, **os.environ}, sn)
     default: List[str] = []
 
     def read_default(tcl: _Interpreter, depth: int) -> None:
@@ -825,6 +827,10 @@ def read_rc(path: str, sn: str, *, version_file: bool) -> RcInfo:
                 return
 
     rc, message, info, line = _evaluate(context, code, help_proc=False, after=read_default)
+    if context.exited:
+        from roost.errors import RcFileExit
+
+        raise RcFileExit(path, "".join(context.rc_said))
     if rc == 1 and not context.exited:
         line = _error_line(code, info, line)
         where = f"{path}, line {line}" if line > 0 else path

@@ -602,7 +602,7 @@ def split_modulepath(value: Optional[str]) -> List[str]:
     seen: Dict[str, None] = {}
     for part in (value or "").split(":"):
         if part:
-            seen.setdefault(normalize_entry(part), None)
+            seen.setdefault(normalize_entry(part, keep_recursive=False), None)
     return list(seen)
 
 

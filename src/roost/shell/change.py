@@ -226,15 +226,18 @@ def split_path(value: str, sep: str) -> List[str]:
     return [part for part in value.split(sep)] if value else []
 
 
-def normalize_entry(entry: str) -> str:
-    """Lmod's path regularisation: squeeze repeated slashes, drop `/./` and a trailing slash (`..` stays)."""
+def normalize_entry(entry: str, *, keep_recursive: bool = True) -> str:
+    """Lmod's path regularisation: squeeze repeated slashes, drop `/./` and a trailing slash (`..` stays).
+    A trailing `//` after a name is kept (TEXINPUTS=/x//: search /x recursively) unless ``keep_recursive``
+    is off, as for MODULEPATH."""
+    recursive = keep_recursive and len(entry) > 2 and entry.endswith("//") and entry[-3] != "/"
     while "//" in entry:
         entry = entry.replace("//", "/")
     while "/./" in entry:
         entry = entry.replace("/./", "/")
     if len(entry) > 1 and entry.endswith("/"):
         entry = entry[:-1]
-    return entry
+    return entry + "//" if recursive else entry
 
 
 class PathVar:
@@ -244,13 +247,15 @@ class PathVar:
     and a removal takes away one occurrence (the first or the last) instead of lowering a count."""
 
     def __init__(self, value: Optional[str], sep: str, counts: Optional[Dict[str, int]],
-                 priorities: Optional[Dict[str, int]] = None, *, duplicates: bool = False) -> None:
+                 priorities: Optional[Dict[str, int]] = None, *, duplicates: bool = False,
+                 keep_recursive: bool = True) -> None:
         self.sep = sep
         self.duplicates = duplicates
+        self.keep_recursive = keep_recursive
         self.entries: List[str] = []
         self.priority: Dict[str, int] = dict(priorities or {})
         for entry in split_path(value or "", sep):
-            entry = normalize_entry(entry)
+            entry = normalize_entry(entry, keep_recursive=keep_recursive)
             if duplicates or entry not in self.entries:
                 self.entries.append(entry)
         self.counts: Dict[str, int] = {}
@@ -276,7 +281,8 @@ class PathVar:
             self.priority[entry] = priority
 
     def add(self, value: str, front: bool, priority: int) -> None:
-        parts = [normalize_entry(p) for p in value.split(self.sep)]  # "" is an entry: the system default
+        # "" is an entry: the system default
+        parts = [normalize_entry(p, keep_recursive=self.keep_recursive) for p in value.split(self.sep)]
         # prepend "a:b" keeps a before b, so insert from the last one
         for entry in reversed(parts) if front else parts:
             # a present entry moves, unless duplicates are kept (an entry with a priority is never repeated)
@@ -288,7 +294,7 @@ class PathVar:
     def remove(self, value: str, *, force: bool = False, where: str = "all") -> None:
         """Take ``value``'s entries away: one reference each, or with duplicates the ``first`` or ``last``
         occurrence (what unloading a prepend or an append undoes), or ``all`` of them."""
-        for entry in (normalize_entry(p) for p in value.split(self.sep)):
+        for entry in (normalize_entry(p, keep_recursive=self.keep_recursive) for p in value.split(self.sep)):
             if entry not in self.counts:
                 continue
             if self.duplicates and where in ("first", "last") and not force and self.counts[entry] > 1:
@@ -375,7 +381,7 @@ class ShellState:
             priority_text = self.environ.get(PRIORITY_PREFIX + name)
             var = PathVar(self.environ.get(name), sep, parse_refcounts(counts_text) if counts_text else None,
                           parse_refcounts(priority_text) if priority_text else None,
-                          duplicates=self.duplicates and name != "MODULEPATH")
+                          duplicates=self.duplicates and name != "MODULEPATH", keep_recursive=name != "MODULEPATH")
             self._paths[name] = var
         return var
 

@@ -1,0 +1,1 @@
+setenv("BLAS", "1.31 for compA")

@@ -1,0 +1,2 @@
+prepend_path("MODULEPATH", pathJoin("@ROOT@", "MPIB"))
+setenv("MPI_ROOT", "/opt/compB/mpi")

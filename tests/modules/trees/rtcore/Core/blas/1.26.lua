@@ -1,0 +1,1 @@
+setenv("BLAS", "1.26 in Core")

@@ -1,0 +1,2 @@
+prepend_path("MODULEPATH", pathJoin("@ROOT@", "CompA"))
+family("compiler")

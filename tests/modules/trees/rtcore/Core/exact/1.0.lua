@@ -1,0 +1,2 @@
+if mode() == "load" then requireFullName() end
+setenv("EXACT", "1.0")

@@ -1,0 +1,1 @@
+setenv("GUARDED", "1.0")

@@ -1,0 +1,2 @@
+prepend_path("MODULEPATH", pathJoin("@ROOT@", "Extra"))
+load("inner")

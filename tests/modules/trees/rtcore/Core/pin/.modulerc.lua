@@ -1,0 +1,1 @@
+module_version("pin/1.0", "default")

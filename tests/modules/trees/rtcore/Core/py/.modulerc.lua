@@ -1,0 +1,1 @@
+module_version("py/3.8.10", "default")

@@ -1,0 +1,1 @@
+setenv("PY_VERSION", myModuleVersion())

@@ -1,0 +1,1 @@
+setenv("INNER", "1")
