@@ -231,11 +231,11 @@ class Engine:
         # (`load c M1`: M1 loads c)
         if reloaded:
             for index, name in missing:
-                if index > 0 and not self._has_loaded(name):
+                if index > 0 and not self._resolves_to_loaded(name):
                     self._load_by_user(name)
             self.reconcile_hierarchy()
         for _, name in missing:
-            if not self._has_loaded(name):
+            if not self._resolves_to_loaded(name):
                 raise self._not_found(name)
 
     def _load_by_user(self, name: str) -> bool:
@@ -267,6 +267,12 @@ class Engine:
             # a version swap is a load of its own in Lmod: a swapped compiler's branch returns right after it
             self.reconcile_hierarchy()
         return True
+
+    def _resolves_to_loaded(self, name: str) -> bool:
+        """A user's name that was missing is fine if it now means a module whose name is loaded (Lmod checks
+        the requested names against the table once the command is done)."""
+        entry = self.find(Spec(name))
+        return entry is not None and self.table.find(entry.sn) is not None
 
     def _has_loaded(self, name: str) -> bool:
         """Whether a module of this name (NAME, or NAME/VERSION's NAME) is loaded."""
@@ -748,6 +754,7 @@ class Engine:
         before = self.state.get("MODULEPATH")
         change()
         if self.state.get("MODULEPATH") != before:
+            self._deactivated = []  # a MODULEPATH change: what went inactive may come back now
             self._reload_all()
 
     def _order_inactive(self, snapshot: List[Loaded]) -> None:
