@@ -44,6 +44,27 @@ def test_sbatch_says_submitted_batch_job_and_wait_returns_the_exit_code() -> Non
     assert _slurm("sacct", "-n", "-P", "-o", "JobID,ExitCode", "-j", job).stdout.strip() == f"{job}|4:0"
 
 
+def test_sbatch_reads_the_script_from_standard_input() -> None:
+    """`sbatch <<EOF`: the script, its #SBATCH lines and all, on standard input; named "sbatch" as Slurm does."""
+    script = "#!/bin/bash\n#SBATCH --job-name=from-stdin\necho \"hello from $SLURM_JOB_NAME\"\n"
+    done = subprocess.run([sys.executable, "-m", "roost", "slurm", "sbatch", "-W", "--parsable"], input=script,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    job = done.stdout.strip()
+    assert _slurm("sacct", "-n", "-X", "-P", "-o", "JobID,JobName,State", "-j", job).stdout.strip() == \
+        f"{job}|from-stdin|COMPLETED"
+    unnamed = subprocess.run([sys.executable, "-m", "roost", "slurm", "sbatch", "-W", "--parsable"],
+                             input="#!/bin/bash\ntrue\n", capture_output=True, text=True, timeout=120)
+    job = unnamed.stdout.strip()
+    assert _slurm("sacct", "-n", "-X", "-P", "-o", "JobName", "-j", job).stdout.strip() == "sbatch"
+
+
+def test_sbatch_without_a_script_or_input_says_how_to_give_one() -> None:
+    done = subprocess.run([sys.executable, "-m", "roost", "slurm", "sbatch"], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "sbatch <<'EOF'" in done.stderr
+
+
 def test_an_array_is_one_pending_line_and_one_line_per_running_task() -> None:
     job = _slurm("sbatch", "--parsable", "--array=0-3%1", "-t", "1", "--wrap", "sleep 30").stdout.strip()
     try:

@@ -22,6 +22,7 @@ from roost.errors import JobError
 from roost.jobs import directives
 
 if TYPE_CHECKING:
+    from roost.jobs.spec import JobSpec
     from roost.jobs.store import JobRecord, Store
 
 COMMANDS = ("sbatch", "squeue", "scancel", "sacct", "srun", "salloc")
@@ -37,9 +38,18 @@ class Streams:
     """Where a command's output goes: the CLI passes the process's own; a Python caller may collect it.  (The
     programs srun and salloc start write to the inherited stdout and stderr themselves.)"""
 
-    def __init__(self, out: Callable[[str], None], err: Callable[[str], None]) -> None:
+    def __init__(self, out: Callable[[str], None], err: Callable[[str], None],
+                 read_input: Optional[Callable[[], Optional[str]]] = None) -> None:
         self.out = out
         self.err = err
+        self.read_input = read_input or _standard_input  # a script on stdin: `sbatch <<EOF`
+
+
+def _standard_input() -> Optional[str]:
+    """What sbatch reads when it is given no script: standard input, unless it is a terminal."""
+    if sys.stdin is None or sys.stdin.isatty():
+        return None
+    return sys.stdin.read()
 
 
 # ------------------------------------------------------------------------------------------- PATH
@@ -137,11 +147,9 @@ def sbatch(argv: Sequence[str], environ: Mapping[str, str], streams: Streams) ->
     options, command = directives.parse_command_line(argv)
     names = {option.name for option in options}
     wrap = next((o.value for o in options if o.name == "wrap"), None)
-    if not command and wrap is None:
-        raise JobError("sbatch needs a script (reading one from standard input is not supported)",
-                       "give the file: sbatch job.sh, or a command: sbatch --wrap 'python x.py'")
     values = _submit_values(options, wrap=wrap)
-    spec = build_spec(command, values)
+    from_input = not command and wrap is None  # `sbatch <<EOF`: the script is on standard input
+    spec = _spec_from_standard_input(values, streams) if from_input else build_spec(command, values)
     from roost.jobs.userscript import local_ignored
 
     ignored = local_ignored(spec)
@@ -154,6 +162,24 @@ def sbatch(argv: Sequence[str], environ: Mapping[str, str], streams: Streams) ->
         record = api.wait(store, [job.id])[0]
         return 0 if record.state.value == "COMPLETED" else (record.exit_code or 1)
     return 0
+
+
+def _spec_from_standard_input(values: Dict[str, Any], streams: Streams) -> JobSpec:
+    """``sbatch <<EOF ... EOF``: the script comes on standard input; as Slurm, the job is named "sbatch"."""
+    import tempfile
+
+    from roost.jobs.command import build_spec
+
+    text = streams.read_input()
+    if not text:
+        raise JobError("sbatch needs a script: none was named and standard input is empty (or a terminal)",
+                       "give the file: sbatch job.sh, a command: sbatch --wrap 'python x.py', "
+                       "or the script itself: sbatch <<'EOF' ... EOF")
+    with tempfile.TemporaryDirectory(prefix="roost-sbatch-") as directory:
+        path = os.path.join(directory, "sbatch")
+        Path(path).write_text(text, encoding="utf-8")
+        spec = build_spec([path], values)  # the spec holds the script's text: the file may go
+    return spec.with_changes(script_name="sbatch")
 
 
 def _submit_and_follow(argv: Sequence[str], options: Sequence[directives.Option], streams: Streams) -> int:
