@@ -67,6 +67,10 @@ CASES = [
     case("tcl-complete", "lmodrt", "load tcompleted", "unload tcompleted", "?show tcompleted"),
     # Tcl `puts prestdout TEXT` (Lmod's channel for output before everything else): the modulefile loads.
     case("tcl-puts-prestdout", "lmodrt", "load tearly", "?-t list", "unload tearly", shell="bash"),
+    # A name later on the command line that only the hierarchy's reload makes reachable (Lmod's moduleQ):
+    # beta replaces alpha (family), mpilib comes back from beta's branch, and that branch has solver.
+    case("later-name-found-after-the-hierarchy-reload", "lmodrt", "load alpha mpilib", "load beta solver",
+         "?-t list", "!load alpha nosuch", "?-t list", env={"LMODRT_ROOT": "@ROOT@"}),
 ]
 
 

@@ -1,0 +1,3 @@
+family("mpi")
+prepend_path("MODULEPATH", pathJoin(os.getenv("LMODRT_ROOT"), "Mpi", "beta"))
+setenv("MPILIB_BUILD", "beta")

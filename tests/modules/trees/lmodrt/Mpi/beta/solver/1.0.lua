@@ -1,0 +1,1 @@
+setenv("SOLVER_HOME", "/opt/solver")
