@@ -152,6 +152,9 @@ LMOD_DISABLE_SAME_NAME_AUTOSWAP = declare(
     "LMOD_DISABLE_SAME_NAME_AUTOSWAP",
     "'yes': loading another version of a loaded module fails (use `module swap`) instead of replacing it.", "lmod"
 )
+LMOD_DISABLE_NAME_AUTOSWAP = declare(
+    "LMOD_DISABLE_NAME_AUTOSWAP", "Lmod 9.2.6's name for LMOD_DISABLE_SAME_NAME_AUTOSWAP.", "lmod"
+)
 LMOD_QUARANTINE_VARS = declare(
     "LMOD_QUARANTINE_VARS", "Variables (colon-separated) that module commands never set; unsetting still happens.",
     "lmod"

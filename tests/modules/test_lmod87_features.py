@@ -199,3 +199,34 @@ def test_last_error_repeats_the_last_error(tmp_path: Path) -> None:
     run("bash", ["load", "gcc"], environ=environ)  # a success does not replace it
     _, text, ok = run("bash", ["last-error"], environ=environ)
     assert ok and text == failed and 'module "gcc/99"' in text
+
+
+# ---- export_shell_function (8.7.57) --------------------------------------------------------------
+
+def test_export_shell_function_reaches_child_bash_and_unload_removes_it(tmp_path: Path) -> None:
+    """What bash users expect from it: a job script or `bash -c` started after the load can call the function."""
+    import shutil
+    import subprocess
+    import sys
+
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("bash is not on PATH")
+    write_tree(tmp_path, {"mf/greeter/1.0.lua": 'set_shell_function("greet", \'echo "hello $1"\', "")\n'
+                                                'export_shell_function("greet")\n'})
+    module = f"{sys.executable} -m roost.modules.command bash"
+    script = (f'eval "$({module} load greeter)"; bash -c "greet child"; '
+              f'eval "$({module} unload greeter)"; type greet >/dev/null 2>&1 && echo still-defined; '
+              f'bash -c "greet again" 2>/dev/null || echo gone-in-children')
+    done = subprocess.run([bash, "-c", script], env=environ_for(tmp_path),
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.split("\n")[:2] == ["hello child", "gone-in-children"], done.stderr
+    _, text, ok = run("bash", ["show", "greeter"], environ=environ_for(tmp_path))
+    assert ok and 'export_shell_function("greet")' in text
+
+
+def test_lmod_926_name_for_disabling_the_same_name_autoswap(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"mf/tool/1.0.lua": 'setenv("TOOL", "1.0")\n', "mf/tool/2.0.lua": 'setenv("TOOL", "2.0")\n'})
+    environ, _ = load(environ_for(tmp_path, LMOD_DISABLE_NAME_AUTOSWAP="yes"), "tool/1.0")
+    _, text, ok = run("bash", ["load", "tool/2.0"], environ=environ)
+    assert not ok and "module swap tool/1.0 tool/2.0" in text

@@ -289,7 +289,7 @@ class Engine:
         if entry.file in self._pending:
             return None  # a module that (indirectly) loads itself
         if same is not None:
-            if same.version != entry.version and self.original.get("LMOD_DISABLE_SAME_NAME_AUTOSWAP") == "yes":
+            if same.version != entry.version and self._autoswap_disabled():
                 raise ModuleError(
                     f"the module \"{same.fullname}\" is loaded and this site turns off the automatic swap to "
                     f"another version (LMOD_DISABLE_SAME_NAME_AUTOSWAP=yes), so \"{entry.fullname}\" was not loaded",
@@ -334,6 +334,11 @@ class Engine:
         if self._family_swaps and self._family_swaps[-1][1] == entry.fullname:
             return self._swap_family_members(module, entry)
         return module
+
+    def _autoswap_disabled(self) -> bool:
+        """LMOD_DISABLE_SAME_NAME_AUTOSWAP=yes (Lmod 9.2.6 renames it LMOD_DISABLE_NAME_AUTOSWAP)."""
+        return "yes" in (self.original.get(name) for name in ("LMOD_DISABLE_NAME_AUTOSWAP",
+                                                              "LMOD_DISABLE_SAME_NAME_AUTOSWAP"))
 
     def _check_forbidden(self, entry: Entry) -> None:
         """forbid{} in a modulerc: refuse the load with the site's message (or warn before its date)."""

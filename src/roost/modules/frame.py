@@ -218,6 +218,13 @@ class Frame:
             return
         self._apply(Op(Action.UNFUNCTION, name) if self.mode == "unload" else Op(Action.FUNCTION, name, body))
 
+    def export_shell_function(self, name: str) -> None:
+        """export_shell_function() (Lmod 8.7.57): bash exports the function to child processes (a job script, a
+        `bash -c`); unloading removes the function, as Lmod does."""
+        if self._show(f'export_shell_function("{name}")'):
+            return
+        self._apply(Op(Action.UNFUNCTION if self.mode == "unload" else Action.EXPORT_FUNCTION, name))
+
     def unset_shell_function(self, name: str) -> None:
         if self._show(f'unset_shell_function("{name}")') or self.mode == "unload":
             return

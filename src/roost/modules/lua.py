@@ -57,6 +57,7 @@ function set_alias(n, v) R().set_alias(str(n), str(v)) end
 function unset_alias(n) R().unset_alias(str(n)) end
 function set_shell_function(n, b, c) R().set_shell_function(str(n), str(b), str(c) or "") end
 function unset_shell_function(n) R().unset_shell_function(str(n)) end
+function export_shell_function(n) R().export_shell_function(str(n)) end
 
 function load(...) R().load("load", ...) end
 function try_load(...) R().load("try_load", ...) end
@@ -451,6 +452,9 @@ class LuaBridge:
 
     def unset_shell_function(self, name: str) -> None:
         self._f().unset_shell_function(name)
+
+    def export_shell_function(self, name: str) -> None:
+        self._f().export_shell_function(name)
 
     def load(self, how: str, *specs: Any) -> None:
         self._f().load([_to_spec(s) for s in specs if s is not None], how)

@@ -360,6 +360,7 @@ class ShellState:
         self.environ = environ
         self.aliases: Dict[str, Optional[str]] = dict(aliases or {})
         self.functions: Dict[str, Optional[str]] = dict(functions or {})
+        self.exported: List[str] = []  # functions to export to child processes (bash's export -f), in order
         self._paths: Dict[str, PathVar] = {}
         # Lmod's LMOD_DUPLICATE_PATHS=yes: path entries may repeat (MODULEPATH never does)
         self.duplicates = False
@@ -370,6 +371,7 @@ class ShellState:
         clone.duplicates = self.duplicates
         clone.aliases = dict(self.aliases)
         clone.functions = dict(self.functions)
+        clone.exported = list(self.exported)
         return clone
 
     def path(self, name: str, sep: str) -> PathVar:
@@ -419,6 +421,10 @@ class ShellState:
             self.functions[op.name] = op.value
         elif action is Action.UNFUNCTION:
             self.functions[op.name] = None
+            if op.name in self.exported:
+                self.exported.remove(op.name)
+        elif action is Action.EXPORT_FUNCTION and op.name not in self.exported:
+            self.exported.append(op.name)
 
     def apply(self, change: Iterable[Op]) -> None:
         for op in change:
@@ -459,6 +465,7 @@ def diff(before: Mapping[str, str], after: ShellState, *, before_aliases: Option
             change.ops.append(Op(Action.UNSET, name))
     _diff_named(change, before_aliases or {}, after.aliases, Action.ALIAS, Action.UNALIAS)
     _diff_named(change, before_functions or {}, after.functions, Action.FUNCTION, Action.UNFUNCTION)
+    change.ops.extend(Op(Action.EXPORT_FUNCTION, name) for name in after.exported)  # after their definitions
     return change
 
 

@@ -62,8 +62,8 @@ def _posix_op(op: Op, shell: str) -> str:
         return f"unalias {name} 2>/dev/null || true;"
     if action is Action.FUNCTION:
         return f"{name} () {{\n{_function_body(op.value)}\n}};"
-    if action is Action.EXPORT_FUNCTION:  # zsh and sh cannot export functions
-        return f"export -f {name};" if shell == "bash" else ""
+    if action is Action.EXPORT_FUNCTION:  # zsh and sh cannot export functions; bash: not an error if undefined
+        return f"export -f {name} 2>/dev/null || true;" if shell == "bash" else ""
     # UNFUNCTION
     return f"unset -f {name} 2>/dev/null || true;"
 
