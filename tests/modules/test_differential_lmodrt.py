@@ -71,6 +71,9 @@ CASES = [
     # beta replaces alpha (family), mpilib comes back from beta's branch, and that branch has solver.
     case("later-name-found-after-the-hierarchy-reload", "lmodrt", "load alpha mpilib", "load beta solver",
          "?-t list", "!load alpha nosuch", "?-t list", env={"LMODRT_ROOT": "@ROOT@"}),
+    # Which files are modulefiles (Lmod's DirTree): `.orig` and `.bak` are; `~` backups and `#...#` locks are not.
+    case("backup-suffixes-are-modulefiles", "lmodrt", "load oldcopy.orig", "load kept/1.0.bak", "?-t list",
+         "!load kept/2.0~", "?-t avail kept"),
 ]
 
 

@@ -21,12 +21,19 @@ TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the 
 if TYPE_CHECKING:
     from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-CACHE_FORMAT = "7:" + __import__("roost").__version__
+CACHE_FORMAT = "8:" + __import__("roost").__version__
 # Modulefiles are small; a bigger "modulefile" is a mistake (a log, a core dump, /dev/zero behind a link)
 MAX_MODULEFILE_BYTES = 4 << 20
 RC_NAMES = (".modulerc.lua", ".modulerc", ".version")
 MAX_DEPTH = 16  # directory levels read below a MODULEPATH entry (a symlink loop must end somewhere)
-_SKIP_SUFFIXES = ("~", ".swp", ".bak", ".orig", ".rej", ".old")
+def _is_modulefile_name(filename: str) -> bool:
+    """Lmod's DirTree rule for the files it skips: editor backups and locks (`x~`, `#x#`, `.#x`, `.x.swp`),
+    version-control files and names starting with `__`; a `.orig` or `.bak` file is a modulefile like any other."""
+    return not (filename in _IGNORED_NAMES or filename.endswith(("~", "#")) or filename.startswith(("#", ".#", "__"))
+                or (filename.startswith(".") and filename.endswith(".swp")))
+
+
+_IGNORED_NAMES = frozenset({".git", ".gitignore", ".svn", ".lua", ".DS_Store"})
 
 
 class Entry:
@@ -155,7 +162,7 @@ class DirIndex:
             if filename in RC_NAMES:
                 if not prefix:
                     self._read_rc(path, filename, "", read_rc)
-            elif not filename.endswith(_SKIP_SUFFIXES) and not filename.startswith("#"):
+            elif _is_modulefile_name(filename):
                 self._add_modulefile(path, filename, prefix.rstrip("/"), versionless=True)
         for name in dirs if prefix.count("/") < MAX_DEPTH else ():
             path = os.path.join(dirpath, name)
@@ -178,7 +185,7 @@ class DirIndex:
                     self._read_rc(path, filename, level_name, read_rc)
                 elif filename == "default" and os.path.islink(path):
                     self._read_default_link(path, level_name)
-                elif not filename.endswith(_SKIP_SUFFIXES) and not filename.startswith("#"):
+                elif _is_modulefile_name(filename):
                     self._add_modulefile(path, filename, sn, version_dir=level)
             for name in here_dirs if level.count("/") < MAX_DEPTH else ():
                 self.nvv = True
