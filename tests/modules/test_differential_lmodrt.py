@@ -74,6 +74,12 @@ CASES = [
     # Which files are modulefiles (Lmod's DirTree): `.orig` and `.bak` are; `~` backups and `#...#` locks are not.
     case("backup-suffixes-are-modulefiles", "lmodrt", "load oldcopy.orig", "load kept/1.0.bak", "?-t list",
          "!load kept/2.0~", "?-t avail kept"),
+    # mname:defaultKind() in a site's load hook: "marked" (the tree's own mark), "system" (a system modulerc
+    # file), "none" (not the default, or no mark at all).
+    case("site-hook-default-kind", "lmodrt", "load era", "load gadget", "load era/2016",
+         env={"LMOD_PACKAGE_PATH": "@ROOT@/SiteKind"}),
+    case("site-hook-default-kind-system-modulerc", "lmodrt", "load era", "load era/2020",
+         env={"LMOD_PACKAGE_PATH": "@ROOT@/SiteKind", "LMOD_MODULERCFILE": "@ROOT@/SiteKind/system.modulerc.lua"}),
 ]
 
 

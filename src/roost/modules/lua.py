@@ -569,6 +569,15 @@ class LuaBridge:
         entry = find(Spec(name)) if find is not None else None
         return (entry.fullname, entry.file) if entry is not None else (None, None)
 
+    def default_kind(self, sn: str, fullname: str) -> str:
+        """For site code's mname:defaultKind(): "system", "user", "marked" or "none"."""
+        engine = self._f().engine
+        tree = getattr(engine, "tree", None)
+        if tree is None:
+            return "none"
+        home = getattr(engine, "original", {}).get("HOME") or ""
+        return tree().default_kind(str(sn), str(fullname), home)
+
     def sn_of(self, fullname: str) -> str:
         table = getattr(self._f().engine, "table", None)
         module = table.find(fullname) if table is not None else None

@@ -144,6 +144,7 @@ function __roost_mname(sn, version, fullName, fn, userName, valid)
   function m.fn() return fn end
   function m.userName() return userName end
   function m.show() return '"' .. fullName .. '"' end
+  function m.defaultKind() return R().default_kind(sn, fullName) end
   return m
 end
 function __roost_hook(name, ...)

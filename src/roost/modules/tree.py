@@ -330,10 +330,12 @@ class ModuleTree:
         # and all of them override the tree's own rc files (Lmod's priorities)
         overrides = [read_rc(path, "lua" if path.endswith(".lua") else "tcl", "") for path in rc_files]
         self.default_overrides: Dict[str, str] = {}  # sn -> full name marked default by those files
-        for info in overrides:
+        self.override_files: Dict[str, str] = {}  # sn -> the file that marked it
+        for rc_path, info in zip(rc_files, overrides):
             for key, target in info.versions.items():
                 if key.endswith("/default"):
                     self.default_overrides[key[: -len("/default")]] = target
+                    self.override_files[key[: -len("/default")]] = rc_path
                 else:
                     self.rc.versions[key] = target
             self.rc.aliases.update(info.aliases)
@@ -488,6 +490,18 @@ class ModuleTree:
             if best is None or entry.key > best.key:
                 best = entry
         return best
+
+    def default_kind(self, sn: str, fullname: str, home: str) -> str:
+        """Lmod's MName:defaultKind(): what marks ``fullname`` as its name's default -- "system" (a system
+        modulerc file), "user" (~/.modulerc*), "marked" (the tree's own marks, even where a modulerc file
+        overrides them) -- or "none"."""
+        source = self.override_files.get(sn)
+        override = self.by_fullname().get(self.translate(self.default_overrides[sn])) if source else None
+        if override is not None and override.fullname == fullname:
+            return "user" if home and os.path.dirname(source or "") == home.rstrip("/") else "system"
+        if any(entry.fullname == fullname for entry in self.marked_entries(sn)):
+            return "marked"
+        return "none"
 
     def translate(self, name: str) -> str:
         """Follow aliases (``module_alias``) and symbolic versions (``module_version``) to the name they mean."""

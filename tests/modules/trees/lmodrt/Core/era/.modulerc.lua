@@ -1,0 +1,1 @@
+module_version("era/2020", "default")

@@ -1,0 +1,1 @@
+setenv("ERA", myModuleVersion())
