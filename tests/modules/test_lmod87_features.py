@@ -230,3 +230,25 @@ def test_lmod_926_name_for_disabling_the_same_name_autoswap(tmp_path: Path) -> N
     environ, _ = load(environ_for(tmp_path, LMOD_DISABLE_NAME_AUTOSWAP="yes"), "tool/1.0")
     _, text, ok = run("bash", ["load", "tool/2.0"], environ=environ)
     assert not ok and "module swap tool/1.0 tool/2.0" in text
+
+
+# ---- module_virtual (9.2.7) ----------------------------------------------------------------------
+
+VIRTUAL_TREE = {
+    "mf/stack/.base.lua": 'setenv("STACK_FILE", "base")\n',
+    "mf/stack/.modulerc.lua": 'module_virtual("stack/2024", "stack/.base")\nmodule_virtual("stack/2025", "/.base")\n',
+    "mf/kit/.impl": "#%Module\nsetenv KIT impl\n",
+    "mf/kit/.modulerc": "#%Module\nmodule-virtual kit/1.0 kit/.impl\n",
+}
+
+
+def test_module_virtual_names_list_like_modules_and_load_their_implementation(tmp_path: Path) -> None:
+    """Lmod 9.2.7's documentation: module_virtual(NAME, IMPL) is module_alias plus hide_version of IMPL, and
+    avail lists NAME under its directory (not as an alias line); Tcl's module-virtual is the same."""
+    environ = environ_for(write_tree(tmp_path, VIRTUAL_TREE))
+    assert terse_avail(environ) == ["kit/", "kit/1.0", "stack/", "stack/2024", "stack/2025"]
+    for name, variable, value in (("stack/2025", "STACK_FILE", "base"), ("kit/1.0", "KIT", "impl")):
+        after, _ = load(environ, name)
+        assert after[variable] == value
+    _, text, ok = run("bash", ["avail"], environ=environ)
+    assert ok and "stack/2024" in text and ".base" not in text

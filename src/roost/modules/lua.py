@@ -315,6 +315,7 @@ function LmodError(...) R().error(concat_args(...)) end
 function module_version(target, ...) for i, v in ipairs({...}) do R().rc_version(str(target), str(v)) end end
 function module_alias(a, t) R().rc_alias(str(a), str(t)) end
 function hide_version(n) R().rc_hide(str(n)) end
+function module_virtual(v, t) R().rc_virtual(str(v), str(t)) end
 function hide(t) R().rc_rule("hide", t, false) end
 function forbid(t) R().rc_rule("forbid", t, false) end
 function hideRegex(t) R().rc_rule("hide", t, true) end
@@ -729,6 +730,9 @@ class LuaBridge:
 
     def rc_hide(self, name: str) -> None:
         self.rc.hidden.append(_rc_name(name, self.rc_sn))
+
+    def rc_virtual(self, name: str, target: str) -> None:
+        self.rc.add_virtual(_rc_name(name, self.rc_sn), _rc_name(target, self.rc_sn))
 
     def rc_rule(self, what: str, table: Any, regex: bool) -> None:
         """hide{} / forbid{} (Lmod 8.7) and hideRegex{} / forbidRegex{} (Lmod 9.0): a rule kept as data."""

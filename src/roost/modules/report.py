@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from roost.modules.spider import SpiderRecord
     from roost.modules.table import Loaded
-    from roost.modules.tree import Entry, ModuleTree
+    from roost.modules.tree import DirIndex, Entry, ModuleTree
 
 
 def width() -> int:
@@ -76,8 +76,9 @@ def avail_items(tree: ModuleTree, loaded_files: Iterable[str], filters: Sequence
             default_files[sn] = (default.file, tree.marked_default(sn) is not None)
     for index in tree.dirs:
         items = []
+        virtual = _virtual_entries(tree, index)
         # "multi-entry" sorts before "multi/...": Lmod compares "sn/" strings
-        for entry in sorted(index.entries, key=lambda e: (e.sn + "/", e.key)):
+        for entry in sorted([*index.entries, *virtual], key=lambda e: (e.sn + "/", e.key)):
             if tree.rc.rules and tree.hide_kind(entry) == "hard":
                 continue  # hide{kind="hard"}: not even --show-hidden lists it
             hidden = tree.is_hidden(entry)
@@ -87,13 +88,29 @@ def avail_items(tree: ModuleTree, loaded_files: Iterable[str], filters: Sequence
                 continue
             if filters and not any(_matches(entry, f, regexp) for f in filters) and entry.fullname not in via_alias:
                 continue
-            is_default, marked = default_files.get(entry.sn, ("", False))
+            is_default, marked = default_files.get(entry.sn, ("", False)) if entry not in virtual else ("", False)
             item = AvailItem(entry, is_default == entry.file, marked and is_default == entry.file, entry.file in loaded)
             if defaults_only and not item.default:
                 continue
             items.append(item)
         groups.append((index.mpath, items))
     return groups
+
+
+def _virtual_entries(tree: ModuleTree, index: DirIndex) -> List[Entry]:
+    """module_virtual names of a MODULEPATH directory as avail lists them: like its modules (Lmod 9.2.7)."""
+    from roost.modules.tree import Entry
+    from roost.modules.versions import version_key
+
+    entries = []
+    for name, target in index.rc.virtual.items():
+        implementation = tree.by_fullname().get(tree.translate(target))
+        if implementation is None:
+            continue
+        sn, _, version = name.rpartition("/") if "/" in name else (name, "", "")
+        entries.append(Entry(name, sn, version, implementation.file, implementation.kind, index.mpath, False,
+                             version_key(version)))
+    return entries
 
 
 def relabel_groups(groups: List[Tuple[str, List[AvailItem]]],
@@ -123,6 +140,8 @@ def alias_lines(tree: ModuleTree, filters: Sequence[str], regexp: bool = False) 
     """``alias(@target)`` lines that terse avail prints first, for aliases matching the filter."""
     lines = []
     for alias in sorted(tree.rc.aliases, key=str.lower):
+        if alias in tree.rc.virtual:
+            continue  # listed with the modules of its directory
         target = tree.rc.aliases[alias]
         resolved = tree.translate(target)
         if not filters or any(_text_matches(alias, f, regexp) or _text_matches(resolved, f, regexp) for f in filters):

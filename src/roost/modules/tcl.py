@@ -44,7 +44,7 @@ MODULEFILE_COMMANDS = (
     "require-fullname", "module-log", "module-trace", "module-user", "module-verbosity", "complete",
 )
 RC_COMMANDS = ("module-version", "module-alias", "hide-version", "hide-modulefile", "module-hide",
-               "module-forbid", "module-tag")
+               "module-forbid", "module-tag", "module-virtual")
 _RC_ALLOWED = frozenset((*RC_COMMANDS, "module-info", "puts", "exit", "getenv", "uname", "versioncmp",
                          "is-loaded"))
 _NO_OPS = frozenset({"module-forbid", "module-tag"})
@@ -277,6 +277,7 @@ class _Evaluation:
             "require-fullname": lambda a: self.record("require_full_name"),
             "module-version": self._rc_version, "module-alias": self._rc_alias, "hide-version": self._rc_hide,
             "hide-modulefile": self._rc_hide_file, "module-hide": self._rc_module_hide,
+            "module-virtual": self._rc_virtual,
         }
 
     # ---- plumbing -------------------------------------------------------------------------------
@@ -593,6 +594,11 @@ class _Evaluation:
     def _rc_hide(self, args: List[str]) -> str:
         (name,) = _args(args, "hide-version NAME", 1)
         self.rc.hidden.append(_rc_name(name, self.sn))
+        return ""
+
+    def _rc_virtual(self, args: List[str]) -> str:
+        name, target = _args(args, "module-virtual NAME TARGET", 2)
+        self.rc.add_virtual(_rc_name(name, self.sn), _rc_name(target, self.sn))
         return ""
 
     def _rc_hide_file(self, args: List[str]) -> str:

@@ -59,21 +59,29 @@ class Entry:
 class RcInfo:
     """What modulerc files say: symbolic versions, aliases and hidden modules."""
 
-    __slots__ = ("versions", "aliases", "hidden", "rules")
+    __slots__ = ("versions", "aliases", "hidden", "rules", "virtual")
 
     def __init__(self) -> None:
         self.versions: Dict[str, str] = {}  # "python/default" -> "python/3.10.4"
         self.aliases: Dict[str, str] = {}  # "py" -> "python/3.10.4"
         self.hidden: List[str] = []
         self.rules: List[tuple] = []  # hide{}/forbid{} (roost.modules.rules.RuleData), in file order
+        # module_virtual (Lmod 9.2.7): "stack/2024" -> "stack/.base", also an alias and a hidden target; listed
+        # by avail in its directory like a module
+        self.virtual: Dict[str, str] = {}
+
+    def add_virtual(self, name: str, target: str) -> None:
+        self.aliases[name] = target
+        self.hidden.append(target)
+        self.virtual[name] = target
 
     def to_tuple(self) -> tuple:
-        return (self.versions, self.aliases, self.hidden, self.rules)
+        return (self.versions, self.aliases, self.hidden, self.rules, self.virtual)
 
     @classmethod
     def from_tuple(cls, data: tuple) -> RcInfo:
         info = cls()
-        info.versions, info.aliases, info.hidden, info.rules = data
+        info.versions, info.aliases, info.hidden, info.rules, info.virtual = data
         return info
 
 
@@ -254,6 +262,8 @@ class DirIndex:
             self.rc.aliases.setdefault(alias, target)
         self.rc.hidden.extend(info.hidden)
         self.rc.rules.extend(info.rules)
+        for name, target in info.virtual.items():
+            self.rc.virtual.setdefault(name, target)
 
     def still_valid(self) -> bool:
         try:
@@ -341,6 +351,7 @@ class ModuleTree:
             self.rc.aliases.update(info.aliases)
             self.rc.hidden.extend(info.hidden)
             self.rc.rules.extend(info.rules)
+            self.rc.virtual.update(info.virtual)
         for index in self.dirs:
             for key, target in index.rc.versions.items():
                 self.rc.versions.setdefault(key, target)
@@ -348,6 +359,8 @@ class ModuleTree:
                 self.rc.aliases.setdefault(alias, target)
             self.rc.hidden.extend(index.rc.hidden)
             self.rc.rules.extend(index.rc.rules)
+            for name, target in index.rc.virtual.items():
+                self.rc.virtual.setdefault(name, target)
         if self.rc.aliases:
             self._attach_symbols_to_alias_targets()
         self.hidden_names = set(self.rc.hidden)
