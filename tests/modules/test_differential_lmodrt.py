@@ -80,6 +80,11 @@ CASES = [
          env={"LMOD_PACKAGE_PATH": "@ROOT@/SiteKind"}),
     case("site-hook-default-kind-system-modulerc", "lmodrt", "load era", "load era/2020",
          env={"LMOD_PACKAGE_PATH": "@ROOT@/SiteKind", "LMOD_MODULERCFILE": "@ROOT@/SiteKind/system.modulerc.lua"}),
+    # A path function given nil (an unset variable): loading fails; spider skips the call, goes on (and finds
+    # what the rest of the file makes reachable), lists everything and exits 1.
+    case("path-function-given-nil", "lmodrt", "!load nilpath", "?!spider", "?!spider beyond",
+         modulepath=("Spidered",), env={"LMODRT_ROOT": "@ROOT@"}),
+    case("setenv-given-nil", "lmodrt", "!load nilenv", "?-t list", "!show nilenv"),
 ]
 
 

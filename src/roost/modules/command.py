@@ -368,9 +368,17 @@ def _spider_records(inv: Invocation):  # type: ignore[no-untyped-def]
 
 
 def cmd_spider(inv: Invocation, out: Outcome) -> None:
+    records = _spider_records(inv)
+    _spider_report(inv, out, records)
+    # a modulefile call that warned while spider read the tree (a path function given nil): Lmod lists what it
+    # found and exits 1
+    if any(r.info is not None and r.info.warnings for group in records.values() for r in group):
+        out.ok = False
+
+
+def _spider_report(inv: Invocation, out: Outcome, records: Dict[str, List[Any]]) -> None:
     from roost.modules import report
 
-    records = _spider_records(inv)
     name = inv.args[0] if inv.args else None
     if name is not None and not inv.flags.get("hidden"):
         # hidden versions (b/.2.0) are not found by name either, unless --show_hidden (Lmod)

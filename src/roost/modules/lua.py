@@ -32,23 +32,48 @@ local function concat_args(...)
   return table.concat(t, "")
 end
 
+-- Lmod's validateStringTable: a path function's name and value(s) must be text; otherwise the call is skipped
+-- (an error while loading, a warning in the other modes)
+local function path_strings(action, t)
+  for i = 1, math.max(2, #t) do
+    if type(t[i]) ~= "string" then R().arguments_not_strings(action .. "_path") return false end
+  end
+  return true
+end
 local function path_call(action, ...)
   local a = {...}
   if type(a[1]) == "table" then
     local t = a[1]
+    if not path_strings(action, t) then return end
     return R().path(action, str(t[1]), str(t[2]), t.delim or ":", t.priority or 0)
   end
+  if not path_strings(action, {a[1], a[2]}) then return end
   return R().path(action, str(a[1]), str(a[2]), a[3] or ":", 0)
+end
+-- Lmod's validateArgsWithValue: the names must be text, the value text, a number or a boolean
+local function value_args(command, ...)
+  local n = select("#", ...)
+  for i = 1, n - 1 do
+    if type(select(i, ...)) ~= "string" then R().arguments_not_strings(command) return false end
+  end
+  local last = type((select(n, ...)))
+  if n > 0 and last ~= "string" and last ~= "number" and last ~= "boolean" then
+    R().arguments_not_strings(command)
+    return false
+  end
+  return true
 end
 function prepend_path(...) path_call("prepend", ...) end
 function append_path(...) path_call("append", ...) end
 function remove_path(...) path_call("remove", ...) end
 function setenv(...)
-  local a = {...}; if type(a[1]) == "table" then a = a[1] end
+  local a = {...}
+  if type(a[1]) == "table" then a = a[1] elseif not value_args("setenv", ...) then return end
   R().setenv(str(a[1]), str(a[2]))
 end
 function pushenv(...)
-  local a = {...}; if type(a[1]) == "table" then a = a[1] end
+  local a = {...}
+  if type(a[1]) == "table" then a = a[1] elseif not value_args("pushenv", ...) then return end
   if a[2] == false then R().pushenv(str(a[1]), nil, true) return end  -- pushenv(VAR, false): unset for a while
   R().pushenv(str(a[1]), str(a[2]))
 end

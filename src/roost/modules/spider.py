@@ -20,27 +20,28 @@ if TYPE_CHECKING:
 
     from roost.modules.frame import Frame
 
-SPIDER_FORMAT = "5:" + __import__("roost").__version__
+SPIDER_FORMAT = "6:" + __import__("roost").__version__
 
 
 class FileInfo:
-    __slots__ = ("whatis", "help", "extensions", "properties", "modulepaths")
+    __slots__ = ("whatis", "help", "extensions", "properties", "modulepaths", "warnings")
 
     def __init__(self, whatis: List[str], help: List[str], extensions: List[str], properties: Dict[str, str],
-                 modulepaths: List[str]) -> None:
+                 modulepaths: List[str], warnings: Optional[List[str]] = None) -> None:
         self.whatis = whatis
         self.help = help
         self.extensions = extensions
         self.properties = properties
         self.modulepaths = modulepaths
+        self.warnings = warnings or []  # what the file's calls warned about (Lmod's spider then exits 1)
 
     def to_tuple(self) -> tuple:
-        return (self.whatis, self.extensions, self.properties, self.modulepaths)
+        return (self.whatis, self.extensions, self.properties, self.modulepaths, self.warnings)
 
     @classmethod
     def from_tuple(cls, data: tuple) -> FileInfo:
-        whatis, extensions, properties, modulepaths = data
-        return cls(whatis, [], extensions, properties, modulepaths)
+        whatis, extensions, properties, modulepaths, warnings = data
+        return cls(whatis, [], extensions, properties, modulepaths, warnings)
 
 
 class _SpiderEngine:
@@ -98,7 +99,8 @@ def modulefile_info(file: str, kind: str, fullname: str) -> Optional[FileInfo]:
         frame = describe(file, kind, fullname)
     except (RoostError, OSError, Exception):
         return None
-    return FileInfo(frame.whatis, frame.help, frame.extensions, frame.properties, frame.modulepath_added)
+    return FileInfo(frame.whatis, frame.help, frame.extensions, frame.properties, frame.modulepath_added,
+                    frame.warnings)
 
 
 class SpiderCache:
