@@ -85,6 +85,14 @@ CASES = [
     case("path-function-given-nil", "lmodrt", "!load nilpath", "?!spider", "?!spider beyond",
          modulepath=("Spidered",), env={"LMODRT_ROOT": "@ROOT@"}),
     case("setenv-given-nil", "lmodrt", "!load nilenv", "?-t list", "!show nilenv"),
+    # A collection remembers what its modulefiles load and how they change MODULEPATH (Lmod's computeHashSum):
+    # another setenv value restores; a new load() does not (the default collection warns and leaves nothing
+    # loaded, a named one fails).
+    case("restore-refuses-a-changed-modulefile", "lmodrt",
+         "load recipe", "save", "purge", "@write Core/recipe/1.0.lua 'setenv(\"RECIPE\", \"b\")'", "restore",
+         "?-t list", "purge", "@write Core/recipe/1.0.lua 'load(\"other\")\nsetenv(\"RECIPE\", \"c\")'",
+         "!restore", "?-t list", "load recipe", "save mine", "purge",
+         "@write Core/recipe/1.0.lua 'setenv(\"RECIPE\", \"d\")'", "!restore mine", "?-t list"),
 ]
 
 

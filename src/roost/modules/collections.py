@@ -2,7 +2,8 @@
 
 A collection records the base MODULEPATH (what it was without module-added directories) and the loaded modules'
 full names in load order.  As in Lmod, restore refuses when the base MODULEPATH has changed since the save: the
-same names could now mean other files.
+same names could now mean other files.  It also records a digest of what each modulefile does (its `show`
+listing, as Lmod's computeHashSum): a module whose file now does something else makes the restore refuse.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from roost.modules.table import ModuleTable
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
-    from typing import List
+    from typing import Dict, List
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 
@@ -39,7 +40,8 @@ def save(name: str, table: ModuleTable) -> str:
     path = collection_file(name)
     saved = [m for m in table.active() if m.user or m.ref <= 0]
     data = {"version": 1, "base_modulepath": table.base_mpath, "system_modulepath": table.system_mpath,
-            "modules": [m.fullname for m in saved], "user_names": [m.user_name for m in saved]}
+            "modules": [m.fullname for m in saved], "user_names": [m.user_name for m in saved],
+            "digests": {m.sn: module_digest(m.file, m.kind, m.fullname) for m in table.active()}}
     text = json.dumps(data, indent=1)
     tmp = path + ".tmp"
     try:
@@ -56,6 +58,38 @@ def save(name: str, table: ModuleTable) -> str:
             _write_hint(exc),
         ) from None
     return path
+
+
+# what Lmod's computeHashSum counts: the modules a file loads or unloads and how it changes MODULEPATH
+# (a changed setenv or help text leaves a collection valid)
+_DIGESTED_CALLS = ("load(", "try_load(", "always_load(", "always_unload(", "depends_on(", "depends_on_any(",
+                   "load_any(", "unload(", "mgrload(", "inherit(", 'prepend_path("MODULEPATH"',
+                   'append_path("MODULEPATH"', 'remove_path("MODULEPATH"', 'prepend_path{"MODULEPATH"',
+                   'append_path{"MODULEPATH"', 'remove_path{"MODULEPATH"')
+
+
+def module_digest(file: str, kind: str, fullname: str) -> str:
+    """A digest of the calls of a modulefile's `show` listing that make a collection of it (see above)."""
+    import hashlib
+
+    from roost.modules.spider import describe
+
+    try:
+        shown = describe(file, kind, fullname, "show").shown
+    except Exception:  # a file that cannot be shown now is a changed file; the restore says which one
+        return ""
+    calls = [line for line in shown if line.startswith(_DIGESTED_CALLS)]
+    return hashlib.sha1("\n".join(calls).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def changed_modules(saved: Collection, table: ModuleTable) -> List[str]:
+    """The short names of restored modules whose file does something else than when the collection was saved."""
+    changed = []
+    for module in table.active():
+        digest = saved.digests.get(module.sn)
+        if digest is not None and digest != module_digest(module.file, module.kind, module.fullname):
+            changed.append(module.sn)
+    return sorted(changed)
 
 
 def _remove_quietly(path: str) -> None:
@@ -79,6 +113,7 @@ class Collection(NamedTuple):
     system_modulepath: str  # the site's MODULEPATH when the modules were loaded (must still match)
     modules: List[str]  # full names, in load order
     user_names: List[str]  # the names as typed (restored: a collection is not pinned to versions)
+    digests: Dict[str, str]  # short name -> module_digest() at save time (none in older collections)
 
 
 def load(name: str) -> Collection:
@@ -94,7 +129,8 @@ def load(name: str) -> Collection:
                               f"save it again: module save {name}") from None
     base = data.get("base_modulepath", "")
     modules = list(data.get("modules", []))
-    return Collection(base, data.get("system_modulepath", base), modules, list(data.get("user_names") or modules))
+    return Collection(base, data.get("system_modulepath", base), modules, list(data.get("user_names") or modules),
+                      dict(data.get("digests") or {}))
 
 
 def exists(name: str) -> bool:

@@ -617,6 +617,10 @@ def cmd_restore(inv: Invocation, out: Outcome) -> None:
     # unless the site pins versions (LMOD_PIN_VERSIONS=yes: the versions that were saved)
     pinned = inv.environ.get("LMOD_PIN_VERSIONS") == "yes"
     engine.restore_modules(saved.base_modulepath, saved.modules if pinned else saved.user_names)
+    changed = collections.changed_modules(saved, engine.table)
+    if changed:
+        _refuse_changed_collection(inv, out, name, changed)
+        return
     modules = saved.modules
     out.engine = engine
     out.report = f"Restoring modules from user's {name}\n"
@@ -626,6 +630,26 @@ def cmd_restore(inv: Invocation, out: Outcome) -> None:
     if not modules:  # restored (everything purged), but say so and fail, as Lmod does
         out.ok = False
         out.report += f"Lmod Warning: You have no modules loaded because the collection \"{name}\" is empty!\n"
+
+
+def _refuse_changed_collection(inv: Invocation, out: Outcome, name: str, changed: List[str]) -> None:
+    """Modules of the collection whose files changed since the save: a named collection is not restored at all;
+    the default one leaves the user with the system default (Lmod: a warning, then reset)."""
+    modules = ", ".join(f'"{sn}"' for sn in changed)
+    if name != "default":
+        raise ModuleError(f"one or more modules in your {name} collection have changed: {modules}",
+                          f"load the modules you want and save the collection again: module save {name}")
+    engine = _engine(inv)
+    if engine.state.get("LMOD_SYSTEM_DEFAULT_MODULES"):
+        engine.reset()
+    else:
+        engine.purge(engine.table.system_mpath)
+    out.engine = engine
+    out.ok = False
+    out.report = (f"Restoring modules from user's {name}\n"
+                  f"Lmod Warning: One or more modules in your {name} collection have changed: {modules}.\n"
+                  "To rebuild the collection, do a module reset, then load the modules you wish, then execute:\n"
+                  f"  $ module save {name}\n")
 
 
 def cmd_savelist(inv: Invocation, out: Outcome) -> None:

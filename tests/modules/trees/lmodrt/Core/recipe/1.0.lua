@@ -1,0 +1,1 @@
+setenv("RECIPE", "a")
