@@ -32,7 +32,9 @@ VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 COMMAND_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+:@%-]*")
 CANARY = "pwned"
 ACTIONS = [Action.SET, Action.UNSET, Action.PREPEND, Action.APPEND, Action.REMOVE, Action.ALIAS, Action.UNALIAS,
-           Action.FUNCTION, Action.UNFUNCTION]
+           Action.FUNCTION, Action.UNFUNCTION, Action.EXPORT_FUNCTION, Action.COMPLETE, Action.UNCOMPLETE]
+COMMAND_ACTIONS = (Action.ALIAS, Action.UNALIAS, Action.FUNCTION, Action.UNFUNCTION, Action.EXPORT_FUNCTION,
+                   Action.COMPLETE, Action.UNCOMPLETE)
 
 # What a modulefile can call with a name, and which kind of name it is (Lua, then Tcl).
 LUA_CALLS: Dict[str, Tuple[str, Callable[[str], str]]] = {
@@ -47,6 +49,8 @@ LUA_CALLS: Dict[str, Tuple[str, Callable[[str], str]]] = {
     "unset_alias": ("command", lambda n: f"unset_alias({n})"),
     "set_shell_function": ("command", lambda n: f'set_shell_function({n}, "echo hi", "echo hi")'),
     "unset_shell_function": ("command", lambda n: f"unset_shell_function({n})"),
+    "export_shell_function": ("command", lambda n: f"export_shell_function({n})"),
+    "complete": ("command", lambda n: f'complete("bash", {n}, "-o default")'),
 }
 TCL_CALLS: Dict[str, Tuple[str, Callable[[str], str]]] = {
     "setenv": ("var", lambda n: f"setenv {n} x"),
@@ -95,7 +99,7 @@ def _assert_refused(code: str, messages: str, ok: bool, fullname: str, name: str
 @settings(max_examples=150, deadline=None)
 @given(name=any_names, action=st.sampled_from(ACTIONS), shell=st.sampled_from(SHELLS))
 def test_no_renderer_ever_writes_a_name_that_is_not_a_shell_name(name: str, action: Action, shell: str) -> None:
-    kind = "command" if action in (Action.ALIAS, Action.UNALIAS, Action.FUNCTION, Action.UNFUNCTION) else "var"
+    kind = "command" if action in COMMAND_ACTIONS else "var"
     change = EnvChange([Op(action, name, "x")])  # ops appended directly, as diff() and Lmod's output reader do
     if _valid(kind, name):
         assert render(change, shell) is not None

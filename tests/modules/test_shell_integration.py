@@ -82,3 +82,23 @@ def test_module_load_stays_import_light(site: Dict[str, str], tmp_path: Path) ->
     assert "roost.modules.lua" in loaded  # the probe saw the load
     heavy = {"click", "rich", "typing", "dataclasses", "inspect", "subprocess", "pathlib", "re", "enum", "json"}
     assert not heavy & loaded
+
+
+def test_a_modules_bash_completion_is_set_on_load_and_removed_on_unload(site: Dict[str, str], tmp_path: Path) -> None:
+    """complete("bash", CMD, OPTIONS): what `complete -p` then shows; nothing in the options runs at load time
+    (Lmod pastes them into the shell unquoted, so a $(...) there would); zsh gets nothing."""
+    canary = tmp_path / "ran"
+    (tmp_path / "mf" / "svc").mkdir()
+    (tmp_path / "mf" / "svc" / "1.0.lua").write_text(
+        f'complete("bash", "svc", \'-o default -W "start stop $(touch {canary})"\')\n')
+    (tmp_path / "init.sh").write_text(init_code("bash"))
+    out = bash(f". {tmp_path}/init.sh; module load svc; complete -p svc; module unload svc; "
+               "complete -p svc 2>/dev/null || echo removed", site)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("complete -o default -W ") and lines[0].endswith(" svc") and "start stop" in lines[0]
+    assert lines[1] == "removed"
+    assert not canary.exists()
+    zsh_code = subprocess.run([sys.executable, "-m", "roost.modules.command", "zsh", "load", "svc"],
+                              capture_output=True, text=True, env=site, timeout=60).stdout
+    assert "complete" not in zsh_code

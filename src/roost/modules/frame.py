@@ -126,6 +126,12 @@ class Frame:
         except InvalidName as exc:
             raise self.bad_name(exc) from None
 
+    def _checked(self, op: Op) -> None:
+        try:
+            check_op(op)
+        except InvalidName as exc:
+            raise self.bad_name(exc) from None
+
     def bad_name(self, exc: InvalidName) -> ModulefileError:
         """A name no shell may see is the modulefile's error (the engine then changes nothing at all)."""
         return ModulefileError(
@@ -389,12 +395,19 @@ class Frame:
             self.engine.messages.append((output + errors).rstrip("\n"))
 
     def complete(self, shell: str, command: str, args: str) -> None:
-        """complete(shell, cmd, args): bash completion for a command; roost records it (show) but does not
-        yet emit it to the shell."""
-        self._show(f'complete("{shell}","{command}","{args}")')
+        """complete(shell, cmd, args): programmable completion for a command, given to the shell it names when
+        that is the shell the output is for (Lmod: bash); unloading removes it."""
+        if self._show(f'complete("{shell}","{command}","{args}")'):
+            return
+        op = Op(Action.UNCOMPLETE, command) if self.mode == "unload" else Op(Action.COMPLETE, command, args)
+        self._checked(op)  # a bad name is the modulefile's error in every shell, not only where it would apply
+        if shell == self.engine.shell:
+            self._apply(op)
 
     def uncomplete(self, shell: str, command: str) -> None:
-        self._show(f'uncomplete("{shell}","{command}")')
+        if self._show(f'uncomplete("{shell}","{command}")') or shell != self.engine.shell or self.mode == "unload":
+            return
+        self._apply(Op(Action.UNCOMPLETE, command))
 
     def source_sh(self, shell: str, script: str) -> None:
         """source_sh(shell, script): what sourcing the script changes in the environment, done (and undone on

@@ -35,9 +35,14 @@ class Action(Enum):
     FUNCTION = "function"
     UNFUNCTION = "unfunction"
     EXPORT_FUNCTION = "export-function"  # bash's `export -f`: child bash processes get the function too
+    COMPLETE = "complete"  # bash's programmable completion for a command; value: complete's options, as words
+    UNCOMPLETE = "uncomplete"
 
 
-NAMED_ACTIONS = frozenset({Action.ALIAS, Action.UNALIAS, Action.FUNCTION, Action.UNFUNCTION, Action.EXPORT_FUNCTION})
+NAMED_ACTIONS = frozenset({Action.ALIAS, Action.UNALIAS, Action.FUNCTION, Action.UNFUNCTION, Action.EXPORT_FUNCTION,
+                           Action.COMPLETE, Action.UNCOMPLETE})
+# what only bash renders (the other shells have no such thing, or cannot take bash's form of it)
+BASH_ONLY_ACTIONS = frozenset({Action.EXPORT_FUNCTION, Action.COMPLETE, Action.UNCOMPLETE})
 
 
 PATH_ACTIONS = frozenset({Action.PREPEND, Action.APPEND, Action.REMOVE})
@@ -64,7 +69,8 @@ class Op(_OpBase):
 
     def as_dict(self) -> Dict[str, object]:
         data: Dict[str, object] = {"action": self.action.value, "name": self.name}
-        if self.action not in (Action.UNSET, Action.UNALIAS, Action.UNFUNCTION, Action.EXPORT_FUNCTION):
+        if self.action not in (Action.UNSET, Action.UNALIAS, Action.UNFUNCTION, Action.EXPORT_FUNCTION,
+                               Action.UNCOMPLETE):
             data["value"] = self.value
         if self.action in PATH_ACTIONS:
             data["sep"] = self.sep
@@ -116,6 +122,8 @@ def check_op(op: Op) -> Op:
         check_command_name(op.name, "alias")
     elif action is Action.FUNCTION or action is Action.UNFUNCTION or action is Action.EXPORT_FUNCTION:
         check_command_name(op.name, "shell function")
+    elif action is Action.COMPLETE or action is Action.UNCOMPLETE:
+        check_command_name(op.name, "completed command")
     else:
         check_var_name(op.name)
     return op
@@ -361,6 +369,7 @@ class ShellState:
         self.aliases: Dict[str, Optional[str]] = dict(aliases or {})
         self.functions: Dict[str, Optional[str]] = dict(functions or {})
         self.exported: List[str] = []  # functions to export to child processes (bash's export -f), in order
+        self.completions: Dict[str, Optional[str]] = {}  # command -> complete's options (None: removed)
         self._paths: Dict[str, PathVar] = {}
         # Lmod's LMOD_DUPLICATE_PATHS=yes: path entries may repeat (MODULEPATH never does)
         self.duplicates = False
@@ -372,6 +381,7 @@ class ShellState:
         clone.aliases = dict(self.aliases)
         clone.functions = dict(self.functions)
         clone.exported = list(self.exported)
+        clone.completions = dict(self.completions)
         return clone
 
     def path(self, name: str, sep: str) -> PathVar:
@@ -425,6 +435,10 @@ class ShellState:
                 self.exported.remove(op.name)
         elif action is Action.EXPORT_FUNCTION and op.name not in self.exported:
             self.exported.append(op.name)
+        elif action is Action.COMPLETE:
+            self.completions[op.name] = op.value
+        elif action is Action.UNCOMPLETE:
+            self.completions[op.name] = None
 
     def apply(self, change: Iterable[Op]) -> None:
         for op in change:
@@ -466,6 +480,7 @@ def diff(before: Mapping[str, str], after: ShellState, *, before_aliases: Option
     _diff_named(change, before_aliases or {}, after.aliases, Action.ALIAS, Action.UNALIAS)
     _diff_named(change, before_functions or {}, after.functions, Action.FUNCTION, Action.UNFUNCTION)
     change.ops.extend(Op(Action.EXPORT_FUNCTION, name) for name in after.exported)  # after their definitions
+    _diff_named(change, {}, after.completions, Action.COMPLETE, Action.UNCOMPLETE)
     return change
 
 

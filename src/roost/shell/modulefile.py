@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
-from roost.shell.change import Action, EnvChange, Op
+from roost.shell.change import BASH_ONLY_ACTIONS, Action, EnvChange, Op
 
 FORMATS = ("lua", "tcl")
 
@@ -79,6 +79,10 @@ def _lua_op(op: Op) -> str:
     if action is Action.FUNCTION:
         # Lmod takes a bash body and a csh body; roost's functions are POSIX shell, csh gets none.
         return f"set_shell_function({name}, {quote_lua(op.value)}, \"\")"
+    if action is Action.COMPLETE:
+        return f"complete(\"bash\", {name}, {quote_lua(op.value)})"
+    if action is Action.UNCOMPLETE:
+        return f"uncomplete(\"bash\", {name})"
     return f"unset_shell_function({name})"
 
 
@@ -177,7 +181,7 @@ def _tcl_header(info: ModuleInfo) -> List[str]:
 def render_tcl(change: EnvChange, info: Optional[ModuleInfo] = None) -> str:
     lines = ["#%Module1.0"]
     lines += _tcl_header(info or ModuleInfo())
-    lines += [_tcl_op(op) for op in change.ops if op.action is not Action.EXPORT_FUNCTION]
+    lines += [_tcl_op(op) for op in change.ops if op.action not in BASH_ONLY_ACTIONS]  # no Tcl form in Lmod 8.6
     return "\n".join(lines) + "\n"
 
 

@@ -44,6 +44,17 @@ def _function_body(body: str) -> str:
     return trimmed or ":"
 
 
+def _completion_words(options: str) -> List[str]:
+    """complete()'s option text as the words bash would see (`-W "start stop"` is two words); text a shell
+    could not split (an open quote) gives none, and nothing is emitted."""
+    import shlex  # only for a module's completion
+
+    try:
+        return shlex.split(options)
+    except ValueError:
+        return []
+
+
 def _posix_op(op: Op, shell: str) -> str:
     name, action = op.name, op.action
     if action is Action.SET:
@@ -64,6 +75,11 @@ def _posix_op(op: Op, shell: str) -> str:
         return f"{name} () {{\n{_function_body(op.value)}\n}};"
     if action is Action.EXPORT_FUNCTION:  # zsh and sh cannot export functions; bash: not an error if undefined
         return f"export -f {name} 2>/dev/null || true;" if shell == "bash" else ""
+    if action is Action.COMPLETE:  # bash's programmable completion; each option word stays one quoted word
+        words = _completion_words(op.value)
+        return f"complete {' '.join(quote_posix(w) for w in words)} {name};" if shell == "bash" and words else ""
+    if action is Action.UNCOMPLETE:
+        return f"complete -r {name} 2>/dev/null || true;" if shell == "bash" else ""
     # UNFUNCTION
     return f"unset -f {name} 2>/dev/null || true;"
 
@@ -118,7 +134,7 @@ def _fish_op(op: Op) -> str:
         return f"functions -e {name};"
     if action is Action.FUNCTION:
         return f"function {name}\n{_function_body(op.value)}\nend;"
-    if action is Action.EXPORT_FUNCTION:  # fish functions cannot be exported
+    if action in (Action.EXPORT_FUNCTION, Action.COMPLETE, Action.UNCOMPLETE):  # bash's alone
         return ""
     return f"functions -e {name};"
 
