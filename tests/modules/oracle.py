@@ -752,6 +752,23 @@ def assert_lmod_meets_expectations(the_case: Case, workdir: Path) -> None:
         pytest.fail(f"Lmod does not do what case {the_case.id!r} states:\n{summary}", pytrace=False)
 
 
+def differential_tests(cases: Sequence[Case]) -> Tuple[Callable[..., None], Callable[..., None]]:
+    """The two tests a differential file runs over its cases: roost matches Lmod on every step, and Lmod does
+    what each case states (so a case cannot drift into testing nothing).  Bind both in the test module:
+    ``test_roost_matches_lmod, test_lmod_meets_case_expectations = differential_tests(CASES)``."""
+    import pytest
+
+    @pytest.mark.parametrize("the_case", cases, ids=lambda c: c.id)
+    def test_roost_matches_lmod(the_case: Case, tmp_path: Path) -> None:
+        assert_roost_matches_lmod(the_case, tmp_path)
+
+    @pytest.mark.parametrize("the_case", cases, ids=lambda c: c.id)
+    def test_lmod_meets_case_expectations(the_case: Case, tmp_path: Path) -> None:
+        assert_lmod_meets_expectations(the_case, tmp_path)
+
+    return test_roost_matches_lmod, test_lmod_meets_case_expectations
+
+
 def load(environ: Mapping[str, str], *names: str) -> Tuple[Dict[str, str], Engine]:
     """`module load NAMES` through roost's engine in-process: the environment after it, and the engine."""
     from roost.modules.engine import Engine

@@ -11,7 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from oracle import LMOD, ROOST, Case, assert_lmod_meets_expectations, assert_roost_matches_lmod, case, install_tree
+from oracle import (
+    LMOD,
+    ROOST,
+    case,
+    differential_tests,
+    install_tree,
+)
 
 pytestmark = pytest.mark.service("lmod")
 
@@ -84,14 +90,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("the_case", CASES, ids=lambda c: c.id)
-def test_roost_matches_lmod(the_case: Case, tmp_path: Path) -> None:
-    assert_roost_matches_lmod(the_case, tmp_path)
-
-
-@pytest.mark.parametrize("the_case", CASES, ids=lambda c: c.id)
-def test_lmod_meets_case_expectations(the_case: Case, tmp_path: Path) -> None:
-    assert_lmod_meets_expectations(the_case, tmp_path)
+test_roost_matches_lmod, test_lmod_meets_case_expectations = differential_tests(CASES)
 
 
 @pytest.mark.parametrize("version", ["1.0", "2.0"])

@@ -16,9 +16,8 @@ import pytest
 from oracle import (
     ROOT_PLACEHOLDER,
     Case,
-    assert_lmod_meets_expectations,
-    assert_roost_matches_lmod,
     case,
+    differential_tests,
     lmod_and_roost,
     roost_command_exists,
 )
@@ -49,14 +48,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("the_case", CASES, ids=lambda c: c.id)
-def test_roost_matches_lmod(the_case: Case, tmp_path: Path) -> None:
-    assert_roost_matches_lmod(the_case, tmp_path)
-
-
-@pytest.mark.parametrize("the_case", CASES, ids=lambda c: c.id)
-def test_lmod_meets_case_expectations(the_case: Case, tmp_path: Path) -> None:
-    assert_lmod_meets_expectations(the_case, tmp_path)
+test_roost_matches_lmod, test_lmod_meets_case_expectations = differential_tests(CASES)
 
 
 @pytest.mark.parametrize("the_case", CASES, ids=lambda c: c.id)

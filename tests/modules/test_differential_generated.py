@@ -7,11 +7,16 @@ cases.  A failing case names its seed: ``generated_tree(seed)`` in oracle.py reb
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import List
 
 import pytest
-from oracle import GENERATED, Case, assert_lmod_meets_expectations, assert_roost_matches_lmod, case, generated_tree
+from oracle import (
+    GENERATED,
+    Case,
+    case,
+    differential_tests,
+    generated_tree,
+)
 
 pytestmark = pytest.mark.service("lmod")
 
@@ -38,11 +43,4 @@ def generated_case(seed: int, directories: List[str]) -> Case:
 CASES = [generated_case(seed, directories) for seed in SEEDS for directories in (["A", "B"], ["B", "A"])]
 
 
-@pytest.mark.parametrize("the_case", CASES, ids=lambda c: c.id)
-def test_roost_matches_lmod(the_case: Case, tmp_path: Path) -> None:
-    assert_roost_matches_lmod(the_case, tmp_path)
-
-
-@pytest.mark.parametrize("the_case", CASES, ids=lambda c: c.id)
-def test_lmod_meets_case_expectations(the_case: Case, tmp_path: Path) -> None:
-    assert_lmod_meets_expectations(the_case, tmp_path)
+test_roost_matches_lmod, test_lmod_meets_case_expectations = differential_tests(CASES)

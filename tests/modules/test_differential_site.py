@@ -14,11 +14,9 @@ import pytest
 from oracle import (
     LMOD,
     ROOST,
-    Case,
     LmodBug,
-    assert_lmod_meets_expectations,
-    assert_roost_matches_lmod,
     case,
+    differential_tests,
     initial_environ,
     install_tree,
     normalise_output,
@@ -217,14 +215,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("the_case", CASES, ids=lambda c: c.id)
-def test_roost_matches_lmod(the_case: Case, tmp_path: Path) -> None:
-    assert_roost_matches_lmod(the_case, tmp_path)
-
-
-@pytest.mark.parametrize("the_case", CASES, ids=lambda c: c.id)
-def test_lmod_meets_case_expectations(the_case: Case, tmp_path: Path) -> None:
-    assert_lmod_meets_expectations(the_case, tmp_path)
+test_roost_matches_lmod, test_lmod_meets_case_expectations = differential_tests(CASES)
 
 
 def test_roost_lists_modules_loaded_by_lmod(tmp_path: Path) -> None:
