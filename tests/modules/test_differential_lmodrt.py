@@ -93,6 +93,9 @@ CASES = [
          "?-t list", "purge", "@write Core/recipe/1.0.lua 'load(\"other\")\nsetenv(\"RECIPE\", \"c\")'",
          "!restore", "?-t list", "load recipe", "save mine", "purge",
          "@write Core/recipe/1.0.lua 'setenv(\"RECIPE\", \"d\")'", "!restore mine", "?-t list"),
+    # source_sh() while showing: the script runs (a missing one fails the show), as when loading.
+    case("show-runs-source-sh", "lmodrt", "show sourcer", "!show badsourcer", "load sourcer", "unload sourcer",
+         "!load badsourcer", env={"LMODRT_ROOT": "@ROOT@"}),
 ]
 
 

@@ -412,8 +412,9 @@ class Frame:
     def source_sh(self, shell: str, script: str) -> None:
         """source_sh(shell, script): what sourcing the script changes in the environment, done (and undone on
         unload) as modulefile actions.  The actions are remembered with the module, so unload undoes exactly
-        what load did."""
-        if self._show(f'source_sh("{shell}","{script}")') and self.mode != "spider":
+        what load did.  `show` runs the script too and lists what it does (a missing script fails the show),
+        as Lmod."""
+        if self._show(f'source_sh("{shell}","{script}")') and self.mode not in ("spider", "show"):
             return
         key = f"source_sh:{shell}:{script}"
         recorded = self.recorded.get(key)

@@ -1,0 +1,1 @@
+source_sh("bash", pathJoin(os.getenv("LMODRT_ROOT"), "scripts", "setup.sh"))

@@ -1,0 +1,2 @@
+export SOURCED_TOOL=/opt/sourced
+export PATH=/opt/sourced/bin:$PATH
