@@ -7,10 +7,8 @@ Each case is a command sequence on ``trees/lmodrt``; oracle.py runs it through b
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from oracle import Case, assert_lmod_meets_expectations, assert_roost_matches_lmod, case
+from oracle import case, differential_tests
 
 pytestmark = pytest.mark.service("lmod")
 
@@ -98,12 +96,4 @@ CASES = [
          "!load badsourcer", env={"LMODRT_ROOT": "@ROOT@"}),
 ]
 
-
-@pytest.mark.parametrize("the_case", CASES, ids=lambda c: c.id)
-def test_roost_matches_lmod(the_case: Case, tmp_path: Path) -> None:
-    assert_roost_matches_lmod(the_case, tmp_path)
-
-
-@pytest.mark.parametrize("the_case", CASES, ids=lambda c: c.id)
-def test_lmod_meets_case_expectations(the_case: Case, tmp_path: Path) -> None:
-    assert_lmod_meets_expectations(the_case, tmp_path)
+test_roost_matches_lmod, test_lmod_meets_case_expectations = differential_tests(CASES)
