@@ -94,6 +94,11 @@ CASES = [
     # source_sh() while showing: the script runs (a missing one fails the show), as when loading.
     case("show-runs-source-sh", "lmodrt", "show sourcer", "!show badsourcer", "load sourcer", "unload sourcer",
          "!load badsourcer", env={"LMODRT_ROOT": "@ROOT@"}),
+    # A module that rewrites MODULEPATH to another architecture's tree: the old compiler's unload removes an
+    # entry that is no longer there, which still starts a nested reload (lib comes back before cc).
+    case("modulepath-edit-that-changes-nothing-still-reloads", "lmodrt", "load cc lib", "load archswitch",
+         "?-t list", modulepath=("ArchA/Core", "Common"), env={"LMODRT_ROOT": "@ROOT@"}),
 ]
+
 
 test_roost_matches_lmod, test_lmod_meets_case_expectations = differential_tests(CASES)

@@ -150,6 +150,7 @@ class Engine:
         self._depth = 0
         self._deactivated: List[Loaded] = []  # gone inactive in this settling: back only at a later change
         self._reload_depth = 0  # nested reloadAll passes (bounded: a modulefile could make them endless)
+        self.modulepath_edits = 0  # path calls on MODULEPATH by modulefiles (Lmod's changeMPATH flag)
         self._family_swaps: List[Tuple[Loaded, str]] = []  # (member to swap out, full name claiming its family)
         # MODULEPATH when the table last matched it: a change that is undone within one command (a toolchain
         # swap unloads and reloads its compiler) still leaves modules to reactivate, as Lmod's changeMPATH flag.
@@ -756,9 +757,9 @@ class Engine:
 
     def _settling(self, change: Callable[[], None]) -> None:
         """Run a load or unload of the pass; if it changed MODULEPATH, settle the rest now (a nested pass)."""
-        before = self.state.get("MODULEPATH")
+        before, edits = self.state.get("MODULEPATH"), self.modulepath_edits
         change()
-        if self.state.get("MODULEPATH") != before:
+        if self.state.get("MODULEPATH") != before or self.modulepath_edits != edits:
             self._deactivated = []  # a MODULEPATH change: what went inactive may come back now
             self._reload_all()
 

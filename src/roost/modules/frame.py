@@ -194,6 +194,9 @@ class Frame:
                 return
         if name == "MODULEPATH" and action != "remove":
             self.modulepath_added.extend(p for p in value.split(sep) if p)
+        if name == "MODULEPATH" and self.mode in ("load", "unload"):
+            # Lmod marks MODULEPATH changed on any edit of it, even one that leaves the value as it was
+            self.engine.modulepath_edits = getattr(self.engine, "modulepath_edits", 0) + 1
         if self.mode == "unload":
             if action != "remove":  # with duplicate entries kept, the occurrence this call added goes
                 self._apply(Op(Action.REMOVE, name, value, sep), where="first" if action == "prepend" else "last")

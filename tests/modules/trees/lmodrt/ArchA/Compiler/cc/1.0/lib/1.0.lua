@@ -1,0 +1,1 @@
+setenv("LIB_ARCH", "ArchA")

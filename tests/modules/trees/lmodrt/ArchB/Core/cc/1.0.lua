@@ -1,0 +1,1 @@
+prepend_path("MODULEPATH", pathJoin(os.getenv("LMODRT_ROOT"), "ArchB", "Compiler", "cc", "1.0"))
