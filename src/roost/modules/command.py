@@ -15,7 +15,7 @@ from roost.modules import site_configured
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+    from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 SHELLS = ("bash", "zsh", "sh", "fish", "python", "json", "none")
 USAGE = """Usage: module [options] sub-command [args ...]
@@ -360,29 +360,37 @@ def cmd_avail(inv: Invocation, out: Outcome) -> None:
 
 
 def _spider_records(inv: Invocation):  # type: ignore[no-untyped-def]
+    return _spider_records_and_hidden(inv)[0]
+
+
+def _spider_records_and_hidden(inv: Invocation):  # type: ignore[no-untyped-def]
+    """Every module spider sees, and the names the system and user modulerc files hide."""
     from roost.modules.spider import hide_by_global_rc, spider_all
 
     records = spider_all(inv.environ.get("MODULEPATH"), None, module_cache_dir(inv.environ))
-    hide_by_global_rc(records, inv.environ)
-    return records
+    return records, hide_by_global_rc(records, inv.environ)
 
 
 def cmd_spider(inv: Invocation, out: Outcome) -> None:
-    records = _spider_records(inv)
-    _spider_report(inv, out, records)
+    records, also_hidden = _spider_records_and_hidden(inv)
+    _spider_report(inv, out, records, also_hidden)
     # a modulefile call that warned while spider read the tree (a path function given nil): Lmod lists what it
     # found and exits 1
-    if any(r.info is not None and r.info.warnings for group in records.values() for r in group):
+    from roost.modules.spider import tree_warned
+
+    if tree_warned(records):
         out.ok = False
 
 
-def _spider_report(inv: Invocation, out: Outcome, records: Dict[str, List[Any]]) -> None:
+def _spider_report(inv: Invocation, out: Outcome, records: Dict[str, List[Any]], also_hidden: Set[str]) -> None:
     from roost.modules import report
 
     name = inv.args[0] if inv.args else None
     if name is not None and not inv.flags.get("hidden"):
         # hidden versions (b/.2.0) are not found by name either, unless --show_hidden (Lmod)
-        records = {sn: kept for sn, group in records.items() if (kept := [r for r in group if not r.entry.hidden])}
+        from roost.modules.spider import VisibleRecords
+
+        records = VisibleRecords(records, also_hidden)
     if name is not None and inv.flags.get("regexp"):
         _spider_regexp(records, name, inv, out)
         return

@@ -375,7 +375,8 @@ def spider_find(records: Dict[str, List[SpiderRecord]], name: str) -> Tuple[str,
     # a name that begins longer ones or one of their parts (`fftw` or `fft` for `fftw/3.3.4/gcc`, `gromacs`
     # for `apps/gromacs`), as Lmod searches
     wanted = name.lower()
-    starting = sorted(sn for low, sn in lowered.items() if low.startswith(wanted) or "/" + wanted in low)
+    starting = sorted(sn for low, sn in lowered.items() if (low.startswith(wanted) or "/" + wanted in low)
+                      and sn in records)
     if starting:
         return starting[0], _sorted(records[starting[0]])
     return "", []

@@ -16,11 +16,11 @@ from roost.modules.tree import DirIndex, Entry, load_dir_index, split_modulepath
 
 TYPE_CHECKING = False  # typing is not imported at run time: `module` is on the hot path
 if TYPE_CHECKING:
-    from typing import Dict, List, Mapping, Optional, Tuple
+    from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
     from roost.modules.frame import Frame
 
-SPIDER_FORMAT = "6:" + __import__("roost").__version__
+SPIDER_FORMAT = "7:" + __import__("roost").__version__
 
 
 class FileInfo:
@@ -153,10 +153,13 @@ class SpiderRecord:
 class SpiderResult(dict):  # type: ignore[type-arg]
     """short name -> [SpiderRecord]; records are built from the snapshot only for the names looked at."""
 
-    def __init__(self, raw: Dict[str, bytes], extensions: Dict[str, List[Tuple[str, str]]]) -> None:
+    def __init__(self, raw: Dict[str, bytes], extensions: Dict[str, List[Tuple[str, str]]],
+                 visible_extensions: Dict[str, List[Tuple[str, str]]], warned: bool) -> None:
         super().__init__()
         self._raw = raw
         self.extension_index = extensions
+        self.visible_extension_index = visible_extensions  # the same without hidden providers
+        self.warned = warned  # a modulefile's call warned while the tree was read (Lmod's spider exits 1)
 
     def __missing__(self, sn: str) -> List[SpiderRecord]:
         if sn not in self._raw:
@@ -184,6 +187,59 @@ class SpiderResult(dict):  # type: ignore[type-arg]
         return (self[sn] for sn in self._raw)
 
 
+class VisibleRecords(dict):  # type: ignore[type-arg]
+    """``records`` without hidden versions (what spider NAME searches), filtered as names are read, so that a warm
+    snapshot decodes only the names a search looks at.  A name whose versions are all hidden is not there."""
+
+    def __init__(self, records: Dict[str, List[SpiderRecord]], also_hidden: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._all = records
+        self._also_hidden = set(also_hidden)
+        precomputed = getattr(records, "visible_extension_index", None)
+        if precomputed is not None:
+            self.extension_index = {name: kept for name, hits in precomputed.items()
+                                    if (kept := [h for h in hits if h[1] not in self._also_hidden])}
+
+    def __missing__(self, sn: str) -> List[SpiderRecord]:
+        kept = [r for r in self._all[sn] if not r.entry.hidden]
+        if not kept:
+            raise KeyError(sn)
+        self[sn] = kept
+        return kept
+
+    def __contains__(self, sn: object) -> bool:
+        if not isinstance(sn, str) or sn not in self._all:
+            return False
+        try:
+            self[sn]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._all)  # names only: a name read from here may still turn out to be all hidden
+
+    def __len__(self) -> int:
+        return len(self._all)
+
+    def keys(self):  # type: ignore[no-untyped-def]
+        return self._all.keys()
+
+    def items(self):  # type: ignore[no-untyped-def]
+        return ((sn, self[sn]) for sn in self._all if sn in self)
+
+    def values(self):  # type: ignore[no-untyped-def]
+        return (self[sn] for sn in self._all if sn in self)
+
+
+def tree_warned(records: Dict[str, List[SpiderRecord]]) -> bool:
+    """Whether a modulefile call warned while spider read the tree."""
+    warned = getattr(records, "warned", None)
+    if warned is not None:
+        return bool(warned)
+    return any(r.info is not None and r.info.warnings for group in records.values() for r in group)
+
+
 def _record_to_tuple(record: SpiderRecord) -> tuple:
     e = record.entry
     return (e.fullname, e.sn, e.version, e.file, e.kind, e.mpath, e.hidden, e.key,
@@ -196,14 +252,17 @@ def _record_from_tuple(data: tuple) -> SpiderRecord:
     return SpiderRecord(entry, FileInfo.from_tuple(info) if info else None, list(parents))
 
 
-def extension_index(records: Dict[str, List[SpiderRecord]]) -> Dict[str, List[Tuple[str, str]]]:
+def extension_index(records: Dict[str, List[SpiderRecord]], *,
+                    visible_only: bool = False) -> Dict[str, List[Tuple[str, str]]]:
     """extension name -> [(extension full name, providing module)]"""
     precomputed = getattr(records, "extension_index", None)
-    if precomputed is not None:
+    if precomputed is not None and not visible_only:
         return precomputed  # type: ignore[no-any-return]
     found: Dict[str, List[Tuple[str, str]]] = {}
     for sn_records in records.values():
         for record in sn_records:
+            if visible_only and record.entry.hidden:
+                continue
             for extension in record.info.extensions if record.info else []:
                 found.setdefault(extension.split("/")[0], []).append((extension, record.entry.fullname))
     return found
@@ -233,7 +292,7 @@ def _load_snapshot(path: Optional[str], modulepath: str) -> Optional[SpiderResul
                 return None
     except (OSError, EOFError, ValueError, TypeError, IndexError):
         return None
-    return SpiderResult(data[3], data[4])
+    return SpiderResult(data[3], data[4], data[5], data[6])
 
 
 def spider_all(modulepath: Optional[str], read_rc, cache_dir: Optional[str]) -> Dict[str, List[SpiderRecord]]:  # type: ignore[no-untyped-def]
@@ -254,7 +313,8 @@ def spider_all(modulepath: Optional[str], read_rc, cache_dir: Optional[str]) -> 
 
         # one marshalled blob per short name: a lookup unpacks only the names it reads
         raw = {sn: marshal.dumps([_record_to_tuple(r) for r in records]) for sn, records in result.items()}
-        data = (SPIDER_FORMAT, modulepath or "", stamps, raw, extension_index(result))
+        data = (SPIDER_FORMAT, modulepath or "", stamps, raw, extension_index(result),
+                extension_index(result, visible_only=True), tree_warned(result))
         _write_atomically(snapshot_path, marshal.dumps(data))
     return result
 
@@ -294,21 +354,19 @@ def _walk(modulepath: Optional[str], read_rc, cache_dir: Optional[str]):  # type
     return result, stamps
 
 
-def hide_by_global_rc(records: Dict[str, List[SpiderRecord]], environ: Mapping[str, str]) -> None:
+def hide_by_global_rc(records: Dict[str, List[SpiderRecord]], environ: Mapping[str, str]) -> Set[str]:
     """The system and user modulerc files hide versions everywhere (hide_version / hide-version): spider does
     not show them either (Lmod).  Applied per command, not cached: ~/.modulerc is the user's to change."""
     from roost.modules.tree import global_rc_files
 
     files = global_rc_files(environ)
+    hidden: Set[str] = set()
     if not files:
-        return
+        return hidden
     from roost.modules.engine import read_rc_file
 
-    hidden = set()
     for path in files:
         hidden.update(read_rc_file(path, "lua" if path.endswith(".lua") else "tcl", "").hidden)
-    if not hidden:
-        return
     for fullname in hidden:  # only the names concerned are decoded (a warm spider holds them as bytes)
         parts = fullname.split("/")
         for cut in range(1, len(parts)):
@@ -318,6 +376,7 @@ def hide_by_global_rc(records: Dict[str, List[SpiderRecord]], environ: Mapping[s
             for record in records[sn]:  # (not .get(): the snapshot decodes a name in __missing__)
                 if record.entry.fullname == fullname:
                     record.entry.hidden = True
+    return hidden
 
 
 def _add_chain(by_file: Dict[str, SpiderRecord], mpath: str, chain: Tuple[str, ...]) -> None:
