@@ -59,6 +59,12 @@ def test_sbatch_reads_the_script_from_standard_input() -> None:
     assert _slurm("sacct", "-n", "-X", "-P", "-o", "JobName", "-j", job).stdout.strip() == "sbatch"
 
 
+def test_sbatch_refuses_a_script_on_standard_input_that_is_not_utf8() -> None:
+    done = subprocess.run([sys.executable, "-m", "roost", "slurm", "sbatch", "--parsable"],
+                          input=b"#!/bin/bash\necho caf\xe9\n", capture_output=True, timeout=60)
+    assert done.returncode != 0 and b"not UTF-8" in done.stderr and b"Traceback" not in done.stderr
+
+
 def test_sbatch_without_a_script_or_input_says_how_to_give_one() -> None:
     done = subprocess.run([sys.executable, "-m", "roost", "slurm", "sbatch"], stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=60)

@@ -39,17 +39,17 @@ class Streams:
     programs srun and salloc start write to the inherited stdout and stderr themselves.)"""
 
     def __init__(self, out: Callable[[str], None], err: Callable[[str], None],
-                 read_input: Optional[Callable[[], Optional[str]]] = None) -> None:
+                 read_input: Optional[Callable[[], Optional[bytes]]] = None) -> None:
         self.out = out
         self.err = err
         self.read_input = read_input or _standard_input  # a script on stdin: `sbatch <<EOF`
 
 
-def _standard_input() -> Optional[str]:
-    """What sbatch reads when it is given no script: standard input, unless it is a terminal."""
+def _standard_input() -> Optional[bytes]:
+    """What sbatch reads when it is given no script: standard input (as bytes), unless it is a terminal."""
     if sys.stdin is None or sys.stdin.isatty():
         return None
-    return sys.stdin.read()
+    return sys.stdin.buffer.read()
 
 
 # ------------------------------------------------------------------------------------------- PATH
@@ -170,11 +170,16 @@ def _spec_from_standard_input(values: Dict[str, Any], streams: Streams) -> JobSp
 
     from roost.jobs.command import build_spec
 
-    text = streams.read_input()
-    if not text:
+    data = streams.read_input()
+    if not data:
         raise JobError("sbatch needs a script: none was named and standard input is empty (or a terminal)",
                        "give the file: sbatch job.sh, a command: sbatch --wrap 'python x.py', "
                        "or the script itself: sbatch <<'EOF' ... EOF")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:  # as a script file that is not UTF-8: refused, with what to do
+        raise JobError(f"the script on standard input is not UTF-8 text ({exc})",
+                       "convert it first, e.g. iconv -f latin1 -t utf-8 job.sh | sbatch") from None
     with tempfile.TemporaryDirectory(prefix="roost-sbatch-") as directory:
         path = os.path.join(directory, "sbatch")
         Path(path).write_text(text, encoding="utf-8")
