@@ -139,7 +139,6 @@ class Engine:
         self.printed_early: List[str] = []  # Tcl's `puts prestdout`: before everything else
         self.shell = ""  # the shell the output is for (Tcl's `module-info shell`)
         self.warned = False  # an LmodWarning: changes apply, but the command reports failure (as Lmod)
-        self.keep_dependencies = False  # unloading to reload elsewhere: load() in unload mode keeps its modules
         self.trace = False  # -T: say which modulefile each load and unload runs
         self.latest = False  # --latest: a bare name means its highest version, whatever is marked default
         self._tree: Optional[ModuleTree] = None
@@ -149,6 +148,7 @@ class Engine:
         self.frames: List[Tuple[str, str]] = []  # (full name, file) of the modulefiles being loaded, outermost first
         self._depth = 0
         self._deactivated: List[Loaded] = []  # gone inactive in this settling: back only at a later change
+        self._original: Optional[ModuleTable] = None
         self._reload_depth = 0  # nested reloadAll passes (bounded: a modulefile could make them endless)
         self.modulepath_edits = 0  # path calls on MODULEPATH by modulefiles (Lmod's changeMPATH flag)
         self._family_swaps: List[Tuple[Loaded, str]] = []  # (member to swap out, full name claiming its family)
@@ -336,6 +336,12 @@ class Engine:
             return self._swap_family_members(module, entry)
         return module
 
+    def _original_table(self) -> ModuleTable:
+        """The module table as the command found it (decoded once: mgrload and the messages compare with it)."""
+        if self._original is None:
+            self._original = ModuleTable.from_environ(self.original)
+        return self._original
+
     def _autoswap_disabled(self) -> bool:
         """LMOD_DISABLE_SAME_NAME_AUTOSWAP=yes (Lmod 9.2.6 renames it LMOD_DISABLE_NAME_AUTOSWAP)."""
         return "yes" in (self.original.get(name) for name in ("LMOD_DISABLE_NAME_AUTOSWAP",
@@ -425,7 +431,7 @@ class Engine:
             return
         if self.table.find(entry.sn) is not None:
             return
-        before = ModuleTable.from_environ(self.original).find(spec.name)
+        before = self._original_table().find(spec.name)
         self.load_entry(entry, user_name=before.user_name if before else spec.name,
                         user=before.user if before else False, ref=before.ref if before else 0, managed=True)
 
@@ -480,16 +486,9 @@ class Engine:
             self.unload_module(module)
         self.reconcile_hierarchy()
 
-    def unload_module(self, module: Loaded, *, keep_dependencies: bool = False) -> None:
+    def unload_module(self, module: Loaded) -> None:
         if module not in self.table.modules:
             return
-        kept, self.keep_dependencies = self.keep_dependencies, keep_dependencies
-        try:
-            self._unload_module(module)
-        finally:
-            self.keep_dependencies = kept
-
-    def _unload_module(self, module: Loaded) -> None:
         if module.status == "active" and os.path.exists(module.file):
             if self.trace:
                 self.messages.append(f"  Unloading: {module.fullname} (fn: {module.file})")
@@ -801,7 +800,7 @@ class Engine:
 
     def newly_loaded(self) -> List[Tuple[str, str]]:
         """(full name, file) of the modules this command made active (for admin.list messages)."""
-        before = {(m.fullname, m.file) for m in ModuleTable.from_environ(self.original).active()}
+        before = {(m.fullname, m.file) for m in self._original_table().active()}
         return [(m.fullname, m.file) for m in self.table.active() if (m.fullname, m.file) not in before]
 
     def reload_at_end(self, module: Loaded, entry: Entry) -> Optional[Loaded]:
@@ -846,7 +845,7 @@ class Engine:
         """Lmod's report of what a command did to modules beyond the ones named: the table before the command
         against the table after it, name by name (modules gone inactive, activated again, reloaded from another
         file, replaced by another version), each list sorted."""
-        before = {m.sn: m for m in ModuleTable.from_environ(self.original).modules}
+        before = {m.sn: m for m in self._original_table().modules}
         after = {m.sn: m for m in self.table.modules}
         inactive: List[str] = []
         activated: List[str] = []

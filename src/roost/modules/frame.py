@@ -245,8 +245,6 @@ class Frame:
         if self._show(f'{how}({_shown_specs(specs)})') or self.managed:
             return
         if self.mode == "unload":
-            if getattr(self.engine, "keep_dependencies", False):
-                return
             if how in ("load", "try_load", "load_any"):
                 self.engine.unload_from_modulefile([s.name for s in specs])
             elif how == "depends_on":
